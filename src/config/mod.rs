@@ -1,0 +1,1 @@
+//! Configuration: TOML schema, validation with file:line:col.

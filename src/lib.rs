@@ -1,0 +1,14 @@
+//! bgpsieve: a BGP route-leak and hijack filter.
+//!
+//! The library holds everything; `src/main.rs` only parses the command line and maps errors to
+//! exit codes. The policy engine (`policy`) is pure and shared by the live daemon and the offline
+//! `replay`; data sets (`rpki`, `irr`) are immutable snapshots the engine reads.
+
+pub mod config;
+pub mod irr;
+pub mod policy;
+pub mod replay;
+pub mod rpki;
+pub mod types;
+
+pub use types::{Afi, AsPath, Asn, Attrs, Direction, Origin, PathOrigin, Role, Route, Segment};

@@ -1,0 +1,1 @@
+//! Offline replay of MRT dumps through the policy.

@@ -1,0 +1,1 @@
+//! RPKI data: VRPs and ASPA records, loaders, ROV and ASPA verification.
