@@ -1,1 +1,21 @@
-fn main() {}
+//! The `bgpsieve` binary: parse the command line, set up logging, run, map errors to exit codes.
+
+use bgpsieve::cli::{self, Cli, LogFormat};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_env("BGPSIEVE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+    if let Err(e) = cli::run(cli) {
+        eprintln!("{e}");
+        std::process::exit(e.exit_code());
+    }
+}

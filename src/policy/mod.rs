@@ -1,3 +1,309 @@
-//! Policy: pure checks, no I/O.
+//! The policy engine: every check of DESIGN §2 as a small pure function over a route, the peer it
+//! comes from or goes to, and immutable data snapshots. No I/O, no async, no clock: the daemon
+//! and `replay` call exactly this code. Stateful limits (max-prefix, burst guard) live in
+//! `max_prefix`, a state machine the caller drives along its own timeline.
+//!
+//! Adding a check means adding one function in its family's file and one line to
+//! `IMPORT_CHECKS` or `EXPORT_CHECKS`.
+
+pub mod bogon;
+pub mod communities;
+pub mod irr;
+pub mod max_prefix;
+pub mod otc;
+pub mod path;
+pub mod peerlock;
+pub mod prefix;
 pub mod reason;
+pub mod rpki;
+
+pub use bogon::Bogons;
+pub use max_prefix::{Action, BurstLimits, CountMode, Limits, MaxPrefixState, Trip, TripKind};
 pub use reason::{Reason, ReasonSet};
+
+use crate::irr::PrefixList;
+use crate::rpki::{AspaState, RovState, RpkiData};
+use crate::types::{Asn, PathOrigin, Role, Route};
+use serde::Serialize;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Transit-free networks whose ASNs should never appear behind a customer or a peer
+/// ("Peerlock-lite", as popularised by NTT's route-leak filters). Overridable in config.
+pub const DEFAULT_PROTECTED_ASNS: &[u32] = &[
+    174, 209, 701, 1239, 1299, 2828, 2914, 3257, 3320, 3356, 3491, 3549, 3561, 4134, 5511, 6453,
+    6461, 6762, 6830, 7018, 12956,
+];
+
+/// What the checks need to know about one neighbor. Built from its `[[peer]]` config (or, in
+/// replay, from the MRT peer and the config entry matching it).
+#[derive(Debug, Clone)]
+pub struct PeerPolicy {
+    pub name: String,
+    pub role: Role,
+    pub asn: Asn,
+    pub address: Option<IpAddr>,
+    /// Checks that run for this peer (all, less `checks_disable`, and less what `--checks` leaves out).
+    pub enabled: ReasonSet,
+    /// Observe mode: verdicts are made and counted but routes pass.
+    pub observe: bool,
+    pub allow_private_asn: bool,
+    pub prefix_len_v4: (u8, u8),
+    pub prefix_len_v6: (u8, u8),
+    pub max_path_length: usize,
+    pub max_communities: Option<usize>,
+    /// `next-hop` also requires the next hop to be the neighbor's own address.
+    pub next_hop_is_neighbor: bool,
+    /// Protected ASNs that are legitimate upstreams behind this neighbor.
+    pub peerlock_allow: Vec<Asn>,
+    /// The neighbor's IRR prefix list; `None` disables `irr-unregistered` for it.
+    pub irr: Option<Arc<PrefixList>>,
+    /// RPKI-Valid routes count as registered for `irr-unregistered`.
+    pub irr_roas_as_routes: bool,
+}
+
+impl PeerPolicy {
+    /// A peer with every check on and the default bounds of DESIGN §2.
+    pub fn new(name: impl Into<String>, role: Role, asn: Asn, address: Option<IpAddr>) -> Self {
+        PeerPolicy {
+            name: name.into(),
+            role,
+            asn,
+            address,
+            enabled: ReasonSet::all(),
+            observe: false,
+            allow_private_asn: false,
+            prefix_len_v4: (8, 24),
+            prefix_len_v6: (16, 48),
+            max_path_length: 64,
+            max_communities: None,
+            next_hop_is_neighbor: false,
+            peerlock_allow: Vec::new(),
+            irr: None,
+            irr_roas_as_routes: false,
+        }
+    }
+}
+
+/// What the checks need to know about us: the operator's AS and its lists.
+#[derive(Debug, Clone)]
+pub struct LocalPolicy {
+    pub asn: Asn,
+    pub bogons: Arc<Bogons>,
+    /// Sorted protected (transit-free) ASNs for Peerlock.
+    pub protected_asns: Arc<[Asn]>,
+    /// Own + customer-cone prefixes that may be exported to providers, peers and route servers.
+    pub announce: Arc<PrefixList>,
+}
+
+impl LocalPolicy {
+    /// Defaults: built-in bogons and protected ASNs, nothing announceable.
+    pub fn new(asn: Asn) -> LocalPolicy {
+        let mut protected: Vec<Asn> = DEFAULT_PROTECTED_ASNS.iter().map(|a| Asn(*a)).collect();
+        protected.sort();
+        LocalPolicy {
+            asn,
+            bogons: Arc::new(Bogons::default()),
+            protected_asns: protected.into(),
+            announce: Arc::new(PrefixList::new()),
+        }
+    }
+}
+
+/// The outcome of evaluating one route: every failing check (in evaluation order) and the RPKI
+/// states, which are computed whenever data is loaded, even if their checks are off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verdict {
+    pub failed: ReasonSet,
+    pub rov: Option<RovState>,
+    pub aspa: Option<AspaState>,
+}
+
+impl Verdict {
+    pub fn accepted(&self) -> bool {
+        self.failed.is_empty()
+    }
+    /// The failing reasons in evaluation order; the first is the primary one.
+    pub fn reasons(&self) -> impl Iterator<Item = Reason> + '_ {
+        Reason::ALL
+            .iter()
+            .copied()
+            .filter(|r| self.failed.contains(*r))
+    }
+    pub fn primary(&self) -> Option<Reason> {
+        self.reasons().next()
+    }
+    pub fn reject(&mut self, r: Reason) {
+        self.failed.insert(r);
+    }
+}
+
+/// Serializable form of a verdict for reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerdictView {
+    pub accepted: bool,
+    pub reasons: Vec<Reason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpki: Option<RovState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aspa: Option<AspaState>,
+}
+
+impl From<&Verdict> for VerdictView {
+    fn from(v: &Verdict) -> Self {
+        VerdictView {
+            accepted: v.accepted(),
+            reasons: v.reasons().collect(),
+            rpki: v.rov,
+            aspa: v.aspa,
+        }
+    }
+}
+
+/// Everything a check may look at.
+pub struct Ctx<'a> {
+    pub peer: &'a PeerPolicy,
+    pub local: &'a LocalPolicy,
+    pub rpki: &'a RpkiData,
+    pub rov: Option<RovState>,
+    pub aspa: Option<AspaState>,
+}
+
+/// A check: `true` means the route fails it.
+pub type Check = fn(&Route, &Ctx<'_>) -> bool;
+
+/// Import checks in the fixed order of DESIGN §2. `max-prefix` is stateful and is applied by the
+/// caller through `max_prefix::MaxPrefixState` after these.
+pub const IMPORT_CHECKS: &[(Reason, Check)] = &[
+    (Reason::Malformed, path::malformed),
+    (Reason::BogonPrefix, prefix::bogon_prefix),
+    (Reason::PrefixLength, prefix::prefix_length),
+    (Reason::BogonAsn, path::bogon_asn),
+    (Reason::AsSet, path::as_set),
+    (Reason::AsPathLength, path::as_path_length),
+    (Reason::FirstAs, path::first_as),
+    (Reason::NextHop, path::next_hop),
+    (Reason::OtcLeak, otc::otc_leak),
+    (Reason::Peerlock, peerlock::peerlock),
+    (Reason::RpkiInvalid, rpki::rpki_invalid),
+    (Reason::AspaInvalid, rpki::aspa_invalid),
+    (Reason::IrrUnregistered, irr::irr_unregistered),
+    (Reason::TooManyCommunities, communities::too_many_communities),
+];
+
+/// Export checks (routes from the router toward one neighbor). `export-max-prefix` is stateful.
+pub const EXPORT_CHECKS: &[(Reason, Check)] = &[
+    (Reason::NotAnnounceable, irr::not_announceable),
+    (Reason::OtcEgress, otc::otc_egress),
+    (Reason::ExportRpkiInvalid, rpki::export_rpki_invalid),
+    (Reason::ExportAspaInvalid, rpki::export_aspa_invalid),
+    (Reason::ExportBogon, prefix::export_bogon),
+];
+
+/// The origin ASN of a route for ROV: the path's origin, or our own AS for an empty path
+/// (a route the router originates itself, RFC 6811 §2).
+pub fn route_origin(route: &Route, local: &LocalPolicy) -> PathOrigin {
+    route
+        .attrs
+        .as_path
+        .origin()
+        .unwrap_or(PathOrigin::Asn(local.asn))
+}
+
+/// Evaluates a route received from `peer` (import direction).
+pub fn evaluate_import(
+    route: &Route,
+    peer: &PeerPolicy,
+    local: &LocalPolicy,
+    rpki: &RpkiData,
+) -> Verdict {
+    let rov = rpki
+        .has_vrps()
+        .then(|| rpki.rov(&route.prefix, route_origin(route, local)));
+    let aspa = rpki
+        .has_aspas()
+        .then(|| rpki::import_aspa_state(route, peer, rpki));
+    run(IMPORT_CHECKS, route, &Ctx { peer, local, rpki, rov, aspa })
+}
+
+/// Evaluates a route the router announces, on its way to `peer` (export direction).
+pub fn evaluate_export(
+    route: &Route,
+    peer: &PeerPolicy,
+    local: &LocalPolicy,
+    rpki: &RpkiData,
+) -> Verdict {
+    let rov = rpki
+        .has_vrps()
+        .then(|| rpki.rov(&route.prefix, route_origin(route, local)));
+    let aspa = rpki
+        .has_aspas()
+        .then(|| rpki::export_aspa_state(route, peer, local, rpki));
+    run(EXPORT_CHECKS, route, &Ctx { peer, local, rpki, rov, aspa })
+}
+
+fn run(checks: &[(Reason, Check)], route: &Route, ctx: &Ctx<'_>) -> Verdict {
+    let mut v = Verdict {
+        failed: ReasonSet::EMPTY,
+        rov: ctx.rov,
+        aspa: ctx.aspa,
+    };
+    for (reason, check) in checks {
+        if ctx.peer.enabled.contains(*reason) && check(route, ctx) {
+            v.reject(*reason);
+        }
+    }
+    v
+}
+
+/// Every import check's outcome for one route, for `explain`: (reason, enabled for this peer,
+/// fails). Disabled checks are run too, so an operator sees what they would say.
+pub fn explain_import(
+    route: &Route,
+    peer: &PeerPolicy,
+    local: &LocalPolicy,
+    rpki: &RpkiData,
+) -> Vec<(Reason, bool, bool)> {
+    let mut all = peer.clone();
+    all.enabled = ReasonSet::all();
+    let full = evaluate_import(route, &all, local, rpki);
+    IMPORT_CHECKS
+        .iter()
+        .map(|(r, _)| (*r, peer.enabled.contains(*r), full.failed.contains(*r)))
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Builders shared by the check tests.
+    use super::*;
+    use crate::types::{AsPath, Attrs};
+
+    pub fn route(prefix: &str, path: &str) -> Route {
+        route_with(prefix, path, |_| {})
+    }
+
+    pub fn route_with(prefix: &str, path: &str, f: impl FnOnce(&mut Attrs)) -> Route {
+        let mut a = Attrs {
+            as_path: AsPath::parse(path).unwrap(),
+            next_hop: Some("198.51.100.1".parse().unwrap()),
+            ..Attrs::default()
+        };
+        f(&mut a);
+        Route::new(prefix.parse().unwrap(), Arc::new(a))
+    }
+
+    pub fn peer(role: Role, asn: u32) -> PeerPolicy {
+        PeerPolicy::new("n", role, Asn(asn), Some("198.51.100.1".parse().unwrap()))
+    }
+
+    pub fn local() -> LocalPolicy {
+        LocalPolicy::new(Asn(64500))
+    }
+
+    /// Runs one check with no RPKI data.
+    pub fn check(c: Check, r: &Route, p: &PeerPolicy, l: &LocalPolicy) -> bool {
+        let rpki = RpkiData::empty();
+        c(r, &Ctx { peer: p, local: l, rpki: &rpki, rov: None, aspa: None })
+    }
+}

@@ -1,0 +1,249 @@
+//! The command line (DESIGN §7): argument parsing with clap and each command's glue. Commands
+//! not built yet (`run`, `ctl`) are not offered.
+
+use crate::config;
+use crate::policy::{PeerPolicy, ReasonSet};
+use crate::replay::{self, PeerResolver, PeerSetup, Setup, Sinks};
+use crate::rpki::{self, LoadOptions};
+use crate::setup;
+use crate::types::{Asn, Role};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "bgpsieve", version, about = "BGP route-leak and hijack filter")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a configuration file: exit 0, or print FILE:LINE:COL errors and exit 1.
+    CheckConfig {
+        file: PathBuf,
+    },
+    /// Replay MRT dumps (or BGPStream CSV) through the policy: what would bgpsieve have blocked?
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Configuration: roles and limits of MRT peers matched by ASN and address, local lists.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// VRP files (any supported JSON dialect, gzip or not); may also carry ASPA records.
+    #[arg(long = "vrps")]
+    pub vrps: Vec<PathBuf>,
+    /// ASPA files.
+    #[arg(long = "aspa")]
+    pub aspa: Vec<PathBuf>,
+    /// SLURM (RFC 8416) local exceptions, applied to data sets A and B.
+    #[arg(long = "slurm")]
+    pub slurm: Vec<PathBuf>,
+    /// IRR files (bgpq4 -j JSON, RPSL) for MRT peers the config gives no IRR data.
+    #[arg(long = "irr")]
+    pub irr: Vec<PathBuf>,
+    /// Role of MRT peers the config does not name.
+    #[arg(long, default_value = "provider")]
+    pub role: Role,
+    /// Only these check families: malformed, bogon, prefix-length, path, otc, peerlock, rpki,
+    /// aspa, irr, max-prefix, communities (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub checks: Vec<String>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Write every rejected route as JSON Lines.
+    #[arg(long)]
+    pub rejected: Option<PathBuf>,
+    /// Write every verdict as JSON Lines.
+    #[arg(long)]
+    pub verdicts: Option<PathBuf>,
+    /// Diff mode: VRP files of data set B; routes whose RPKI/ASPA verdict changes are counted.
+    #[arg(long = "vrps-b")]
+    pub vrps_b: Vec<PathBuf>,
+    /// Diff mode: ASPA files of data set B.
+    #[arg(long = "aspa-b")]
+    pub aspa_b: Vec<PathBuf>,
+    /// Diff mode: write the routes whose verdict changes as JSON Lines.
+    #[arg(long)]
+    pub diff: Option<PathBuf>,
+    /// Drop VRPs and ASPAs whose `expires` has passed by now (off: old data sets stay usable
+    /// for old dumps).
+    #[arg(long)]
+    pub drop_expired: bool,
+    /// No progress bar (it is shown only when stderr is a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// MRT files (TABLE_DUMP, TABLE_DUMP_V2, BGP4MP; plain, gzip or bzip2), in time order.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// A command's failure, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Data(String),
+    #[error("{0}")]
+    Input(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Config(_) => 1,
+            CliError::Data(_) | CliError::Input(_) => 2,
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::CheckConfig { file } => check_config(&file),
+        Command::Replay(args) => replay(args),
+    }
+}
+
+fn check_config(file: &Path) -> Result<(), CliError> {
+    let (ok, text) = config::check_config_report(file);
+    if ok {
+        print!("{text}");
+        Ok(())
+    } else {
+        Err(CliError::Config(text.trim_end().to_string()))
+    }
+}
+
+fn sink(path: &Option<PathBuf>) -> Result<Option<Box<dyn Write + Send>>, CliError> {
+    path.as_ref()
+        .map(|p| {
+            File::create(p)
+                .map(|f| Box::new(BufWriter::with_capacity(1 << 16, f)) as Box<dyn Write + Send>)
+                .map_err(|e| CliError::Input(format!("{}: {e}", p.display())))
+        })
+        .transpose()
+}
+
+fn replay(a: ReplayArgs) -> Result<(), CliError> {
+    let cfg = a
+        .config
+        .as_deref()
+        .map(config::load)
+        .transpose()
+        .map_err(|e| CliError::Config(e.to_string()))?;
+    if let Some(c) = &cfg {
+        for w in &c.warnings {
+            tracing::warn!("{w}");
+        }
+    }
+    let cfg = cfg.map(|c| c.config);
+    let checks = if a.checks.is_empty() {
+        ReasonSet::all()
+    } else {
+        ReasonSet::from_families(a.checks.iter().map(String::as_str)).map_err(CliError::Config)?
+    };
+    let restrict = |mut s: ReasonSet| {
+        for r in crate::policy::Reason::ALL {
+            if !checks.contains(*r) {
+                s.remove(*r);
+            }
+        }
+        s
+    };
+    let data_err = |e: &dyn std::fmt::Display| CliError::Data(e.to_string());
+
+    let local = match &cfg {
+        Some(c) => setup::local_policy(c).map_err(|e| data_err(&e))?,
+        None => crate::policy::LocalPolicy::new(Asn(0)),
+    };
+    let opts = LoadOptions {
+        now: a.drop_expired.then(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        }),
+    };
+    let (mut vrps, mut aspas, slurm) = (a.vrps.clone(), a.aspa.clone(), a.slurm.clone());
+    let mut slurm = slurm;
+    if let Some(c) = &cfg {
+        vrps.extend(c.rpki.vrp_files.iter().cloned());
+        aspas.extend(c.rpki.aspa_files.iter().cloned());
+        slurm.extend(c.rpki.slurm_files.iter().cloned());
+    }
+    let rpki_a = rpki::load_rpki(&vrps, &aspas, &slurm, &opts).map_err(|e| data_err(&e))?;
+    let rpki_b = if a.vrps_b.is_empty() && a.aspa_b.is_empty() {
+        None
+    } else {
+        Some(Arc::new(
+            rpki::load_rpki(&a.vrps_b, &a.aspa_b, &slurm, &opts).map_err(|e| data_err(&e))?,
+        ))
+    };
+    let irr = if a.irr.is_empty() {
+        None
+    } else {
+        Some(Arc::new(setup::load_irr_files(&a.irr).map_err(|e| data_err(&e))?))
+    };
+
+    let mut configured = Vec::new();
+    for p in cfg.iter().flat_map(|c| c.peers.iter()) {
+        let mut policy = setup::peer_policy(p).map_err(|e| data_err(&e))?;
+        policy.enabled = restrict(policy.enabled);
+        if policy.irr.is_none() {
+            policy.irr = irr.clone();
+        }
+        configured.push(PeerSetup {
+            policy,
+            max_prefix: setup::limits(&p.max_prefix_in),
+            burst: p.burst_guard.as_ref().map(setup::burst),
+        });
+    }
+    let mut template = PeerPolicy::new("", a.role, Asn(0), None);
+    template.enabled = restrict(template.enabled);
+    template.irr = irr;
+    let setup = Setup {
+        local,
+        rpki: Arc::new(rpki_a),
+        rpki_b,
+        peers: PeerResolver::new(
+            configured,
+            PeerSetup {
+                policy: template,
+                max_prefix: None,
+                burst: None,
+            },
+        ),
+    };
+    let sinks = Sinks {
+        rejected: sink(&a.rejected)?,
+        verdicts: sink(&a.verdicts)?,
+        diff: sink(&a.diff)?,
+    };
+    let report = replay::run(&a.inputs, &setup, sinks, !a.no_progress)
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let mut out = std::io::stdout().lock();
+    let written = if a.json {
+        serde_json::to_writer(&mut out, &report)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out))
+    } else {
+        write!(out, "{}", report.table())
+    };
+    written.map_err(|e| CliError::Input(format!("stdout: {e}")))
+}

@@ -1,0 +1,514 @@
+//! Max-prefix limits and the burst guard (DESIGN §3): a per-neighbor, per-direction state
+//! machine driven along the caller's timeline (wall clock in the daemon, record timestamps in
+//! replay). It does no I/O and keeps no routes: the caller owns the Adj-RIB-In and tells it, per
+//! announcement, whether the prefix is new and whether the stateless checks passed.
+
+use crate::types::Afi;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// What happens when a limit is exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Log and count, let routes pass.
+    Warn,
+    /// Reject the routes beyond the limit; the session stays up.
+    DropExcess,
+    /// Close the session (NOTIFICATION Cease/1, RFC 4486); every route of it is withdrawn.
+    #[default]
+    Teardown,
+}
+
+/// Which routes count toward the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum CountMode {
+    /// Every prefix received (pre-policy): the classic router behaviour.
+    #[default]
+    Received,
+    /// Only prefixes that passed the other checks (post-policy).
+    Accepted,
+}
+
+/// A prefix limit per address family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub ipv4: Option<usize>,
+    pub ipv6: Option<usize>,
+    /// Percent of the limit at which a warning is logged.
+    pub warn_at: u8,
+    pub count: CountMode,
+    pub action: Action,
+    /// Seconds until a torn-down session may come back; `None` = until an operator clears it.
+    pub restart_after: Option<u64>,
+}
+
+impl Limits {
+    fn limit(&self, afi: Afi) -> Option<usize> {
+        match afi {
+            Afi::Ipv4 => self.ipv4,
+            Afi::Ipv6 => self.ipv6,
+        }
+    }
+}
+
+/// The burst guard: too many new prefixes, or too many more-specifics of already known
+/// prefixes, within one minute (the shape of the 2017 leak).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BurstLimits {
+    pub new_prefixes_per_min: Option<u32>,
+    pub more_specifics_per_min: Option<u32>,
+    pub action: Action,
+    pub restart_after: Option<u64>,
+}
+
+/// Why a limit tripped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TripKind {
+    /// The prefix count of one family passed its limit.
+    Limit { afi: Afi, limit: usize, count: usize },
+    /// New prefixes in the last minute passed the burst limit.
+    BurstNew { limit: u32, count: u32 },
+    /// More-specifics of known prefixes in the last minute passed the burst limit.
+    BurstMoreSpecific { limit: u32, count: u32 },
+}
+
+/// A limit exceeded at time `at`, and what was done about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Trip {
+    pub at: u64,
+    #[serde(flatten)]
+    pub kind: TripKind,
+    pub action: Action,
+}
+
+/// What the caller knows about one announcement.
+#[derive(Debug, Clone, Copy)]
+pub struct Announcement {
+    pub afi: Afi,
+    /// Seconds on the caller's clock.
+    pub now: u64,
+    /// The prefix (with path id) is not in this neighbor's Adj-RIB-In.
+    pub is_new: bool,
+    /// For a replacement: whether the previous version was accepted.
+    pub was_accepted: bool,
+    /// The stateless checks accept it.
+    pub passes_policy: bool,
+    /// Some other, less specific prefix is already known.
+    pub more_specific_of_known: bool,
+}
+
+/// The state machine's answer to one announcement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Step {
+    /// The route is rejected with `max-prefix` (excess dropped, or the session is down).
+    pub reject: bool,
+    /// A limit tripped on this announcement.
+    pub trip: Option<Trip>,
+    /// The count crossed `warn_at` on this announcement.
+    pub warn: bool,
+    /// The session goes down now: the caller withdraws every route of this neighbor.
+    pub teardown: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Session {
+    Up,
+    /// Torn down at `since`; back at `until` (None: until cleared).
+    Down { until: Option<u64> },
+}
+
+/// Max-prefix and burst-guard state of one neighbor in one direction.
+#[derive(Debug, Clone)]
+pub struct MaxPrefixState {
+    limits: Option<Limits>,
+    burst: Option<BurstLimits>,
+    /// The counted routes per family (received or accepted, per `Limits::count`).
+    count: [usize; 2],
+    over: [bool; 2],
+    warned: [bool; 2],
+    session: Session,
+    /// Burst counting starts here (end of the initial table).
+    burst_from: u64,
+    /// (second, new prefixes, more-specifics) buckets of the last minute.
+    window: VecDeque<(u64, u32, u32)>,
+    burst_over: bool,
+    pub trips: u64,
+}
+
+/// The initial table is not a burst: counting starts after End-of-RIB or this long after the
+/// session came up (DESIGN §7 `burst_guard`).
+pub const INITIAL_TABLE_GRACE_SECS: u64 = 120;
+
+fn idx(afi: Afi) -> usize {
+    match afi {
+        Afi::Ipv4 => 0,
+        Afi::Ipv6 => 1,
+    }
+}
+
+impl MaxPrefixState {
+    pub fn new(limits: Option<Limits>, burst: Option<BurstLimits>) -> Self {
+        MaxPrefixState {
+            limits,
+            burst,
+            count: [0; 2],
+            over: [false; 2],
+            warned: [false; 2],
+            session: Session::Up,
+            burst_from: 0,
+            window: VecDeque::new(),
+            burst_over: false,
+            trips: 0,
+        }
+    }
+
+    /// True when any limit is configured (otherwise the caller may skip all bookkeeping).
+    pub fn is_active(&self) -> bool {
+        self.limits.is_some() || self.burst.is_some()
+    }
+
+    /// The session came up at `now`: counters restart, the burst guard waits for the table.
+    pub fn session_up(&mut self, now: u64) {
+        self.count = [0; 2];
+        self.over = [false; 2];
+        self.warned = [false; 2];
+        self.session = Session::Up;
+        self.window.clear();
+        self.burst_over = false;
+        self.burst_from = now.saturating_add(INITIAL_TABLE_GRACE_SECS);
+    }
+
+    /// End-of-RIB received: the initial table is complete, burst counting starts.
+    pub fn end_of_rib(&mut self, now: u64) {
+        self.burst_from = self.burst_from.min(now);
+    }
+
+    /// Whether the session is held down by a trip at `now`. A restart timer that has run out
+    /// brings the session back up (and resets the counters, since its routes were withdrawn).
+    pub fn is_down(&mut self, now: u64) -> bool {
+        match self.session {
+            Session::Up => false,
+            Session::Down { until: Some(t) } if now >= t => {
+                self.session_up(now);
+                false
+            }
+            Session::Down { .. } => true,
+        }
+    }
+
+    /// An operator cleared the neighbor (`bgpsieve ctl clear`).
+    pub fn clear(&mut self, now: u64) {
+        self.session_up(now);
+    }
+
+    pub fn counted(&self, afi: Afi) -> usize {
+        self.count[idx(afi)]
+    }
+
+    /// Feeds one announcement.
+    pub fn announce(&mut self, a: Announcement) -> Step {
+        let mut step = Step::default();
+        if self.is_down(a.now) {
+            step.reject = true;
+            return step;
+        }
+        let (trip, excess) = self.burst_step(&a);
+        if let Some(trip) = trip {
+            self.trip(trip, &mut step);
+        }
+        if excess || step.reject {
+            step.reject = true;
+            return step;
+        }
+        let Some(limits) = self.limits.clone() else {
+            return step;
+        };
+        let i = idx(a.afi);
+        let delta: isize = match limits.count {
+            CountMode::Received => isize::from(a.is_new),
+            CountMode::Accepted => match (a.is_new || !a.was_accepted, a.passes_policy) {
+                (true, true) => 1,
+                (false, false) => -1,
+                _ => 0,
+            },
+        };
+        if delta < 0 {
+            self.count[i] = self.count[i].saturating_sub(1);
+            self.rearm(i, &limits, a.afi);
+            return step;
+        }
+        if delta == 0 {
+            return step;
+        }
+        let Some(limit) = limits.limit(a.afi) else {
+            self.count[i] += 1;
+            return step;
+        };
+        let next = self.count[i] + 1;
+        if !self.warned[i] && next * 100 >= limit * usize::from(limits.warn_at) {
+            self.warned[i] = true;
+            step.warn = true;
+        }
+        if next > limit {
+            let trip = Trip {
+                at: a.now,
+                kind: TripKind::Limit { afi: a.afi, limit, count: next },
+                action: limits.action,
+            };
+            let first = !self.over[i];
+            self.over[i] = true;
+            match limits.action {
+                Action::Warn => self.count[i] = next,
+                Action::DropExcess => step.reject = true,
+                Action::Teardown => {}
+            }
+            if first {
+                self.trip(trip, &mut step);
+            }
+            return step;
+        }
+        self.count[i] = next;
+        step
+    }
+
+    /// Feeds one withdrawal of a prefix that was in the Adj-RIB-In.
+    pub fn withdraw(&mut self, afi: Afi, was_accepted: bool) {
+        let Some(limits) = self.limits.clone() else {
+            return;
+        };
+        let i = idx(afi);
+        if limits.count == CountMode::Received || was_accepted {
+            self.count[i] = self.count[i].saturating_sub(1);
+        }
+        self.rearm(i, &limits, afi);
+    }
+
+    fn rearm(&mut self, i: usize, limits: &Limits, afi: Afi) {
+        if let Some(limit) = limits.limit(afi) {
+            if self.count[i] <= limit {
+                self.over[i] = false;
+            }
+            if self.count[i] * 100 < limit * usize::from(limits.warn_at) {
+                self.warned[i] = false;
+            }
+        }
+    }
+
+    /// The burst guard's view of one announcement: a trip on the first crossing of a limit, and
+    /// whether this announcement is excess to drop while the limit stays exceeded.
+    fn burst_step(&mut self, a: &Announcement) -> (Option<Trip>, bool) {
+        let Some(burst) = self.burst.as_ref() else {
+            return (None, false);
+        };
+        if !a.is_new || a.now < self.burst_from {
+            return (None, false);
+        }
+        while self.window.front().is_some_and(|(t, _, _)| t + 60 <= a.now) {
+            self.window.pop_front();
+        }
+        let ms = u32::from(a.more_specific_of_known);
+        match self.window.back_mut() {
+            Some((t, n, m)) if *t == a.now => {
+                *n += 1;
+                *m += ms;
+            }
+            _ => self.window.push_back((a.now, 1, ms)),
+        }
+        let (new, more) = self
+            .window
+            .iter()
+            .fold((0u32, 0u32), |(n, m), (_, dn, dm)| (n + dn, m + dm));
+        let kind = match (burst.new_prefixes_per_min, burst.more_specifics_per_min) {
+            (Some(limit), _) if new > limit => TripKind::BurstNew { limit, count: new },
+            (_, Some(limit)) if more > limit => TripKind::BurstMoreSpecific { limit, count: more },
+            _ => {
+                self.burst_over = false;
+                return (None, false);
+            }
+        };
+        let excess = burst.action == Action::DropExcess;
+        if self.burst_over {
+            return (None, excess);
+        }
+        self.burst_over = true;
+        let trip = Trip { at: a.now, kind, action: burst.action };
+        (Some(trip), excess)
+    }
+
+    /// Records a trip and applies its action.
+    fn trip(&mut self, trip: Trip, step: &mut Step) {
+        self.trips += 1;
+        let restart_after = match trip.kind {
+            TripKind::Limit { .. } => self.limits.as_ref().and_then(|l| l.restart_after),
+            _ => self.burst.as_ref().and_then(|b| b.restart_after),
+        };
+        match trip.action {
+            Action::Warn => {}
+            Action::DropExcess => step.reject = true,
+            Action::Teardown => {
+                step.reject = true;
+                step.teardown = true;
+                self.session = Session::Down {
+                    until: restart_after.map(|s| trip.at.saturating_add(s)),
+                };
+            }
+        }
+        step.trip = Some(trip);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(action: Action, count: CountMode) -> Limits {
+        Limits {
+            ipv4: Some(3),
+            ipv6: None,
+            warn_at: 60,
+            count,
+            action,
+            restart_after: Some(600),
+        }
+    }
+
+    fn ann(now: u64, is_new: bool, passes: bool) -> Announcement {
+        Announcement {
+            afi: Afi::Ipv4,
+            now,
+            is_new,
+            was_accepted: false,
+            passes_policy: passes,
+            more_specific_of_known: false,
+        }
+    }
+
+    #[test]
+    fn teardown_trips_on_the_prefix_over_the_limit_and_restarts_after_the_timer() {
+        let mut s = MaxPrefixState::new(Some(limits(Action::Teardown, CountMode::Received)), None);
+        assert_eq!(s.announce(ann(0, true, true)), Step::default());
+        let second = s.announce(ann(0, true, true));
+        assert!(second.warn, "2 of 3 is past 60 %");
+        assert_eq!(s.announce(ann(0, true, true)), Step::default());
+        assert_eq!(s.announce(ann(0, false, true)), Step::default(), "a replacement is not new");
+        let over = s.announce(ann(1, true, true));
+        assert!(over.reject && over.teardown);
+        assert_eq!(
+            over.trip.unwrap().kind,
+            TripKind::Limit { afi: Afi::Ipv4, limit: 3, count: 4 }
+        );
+        assert!(s.announce(ann(300, true, true)).reject, "still down");
+        assert!(s.is_down(300));
+        assert!(!s.is_down(601), "restart_after 600 s");
+        assert_eq!(s.counted(Afi::Ipv4), 0);
+        assert_eq!(s.trips, 1);
+    }
+
+    #[test]
+    fn drop_excess_rejects_only_what_is_over_and_trips_once() {
+        let mut s = MaxPrefixState::new(Some(limits(Action::DropExcess, CountMode::Received)), None);
+        for _ in 0..3 {
+            assert!(!s.announce(ann(0, true, true)).reject);
+        }
+        let a = s.announce(ann(0, true, true));
+        assert!(a.reject && !a.teardown && a.trip.is_some());
+        let b = s.announce(ann(0, true, true));
+        assert!(b.reject && b.trip.is_none());
+        s.withdraw(Afi::Ipv4, true);
+        assert!(!s.announce(ann(0, true, true)).reject, "room again after a withdrawal");
+        assert_eq!(s.trips, 1);
+    }
+
+    #[test]
+    fn warn_lets_everything_pass_but_counts_the_trip() {
+        let mut s = MaxPrefixState::new(Some(limits(Action::Warn, CountMode::Received)), None);
+        let steps: Vec<Step> = (0..5).map(|_| s.announce(ann(0, true, true))).collect();
+        assert!(steps.iter().all(|st| !st.reject));
+        assert_eq!(steps.iter().filter(|st| st.trip.is_some()).count(), 1);
+        assert_eq!(s.counted(Afi::Ipv4), 5);
+    }
+
+    #[test]
+    fn accepted_mode_counts_only_routes_passing_policy() {
+        let mut s = MaxPrefixState::new(Some(limits(Action::Teardown, CountMode::Accepted)), None);
+        for _ in 0..10 {
+            assert!(!s.announce(ann(0, true, false)).reject);
+        }
+        assert_eq!(s.counted(Afi::Ipv4), 0);
+        for _ in 0..3 {
+            s.announce(ann(0, true, true));
+        }
+        assert_eq!(s.counted(Afi::Ipv4), 3);
+        // A counted route replaced by a rejected version leaves the count.
+        let mut replaced = ann(0, false, false);
+        replaced.was_accepted = true;
+        s.announce(replaced);
+        assert_eq!(s.counted(Afi::Ipv4), 2);
+    }
+
+    #[test]
+    fn families_are_limited_separately() {
+        let mut s = MaxPrefixState::new(Some(limits(Action::Teardown, CountMode::Received)), None);
+        for _ in 0..100 {
+            let mut a = ann(0, true, true);
+            a.afi = Afi::Ipv6;
+            assert!(!s.announce(a).reject, "no IPv6 limit");
+        }
+        assert_eq!(s.counted(Afi::Ipv6), 100);
+    }
+
+    fn burst(new: Option<u32>, more: Option<u32>, action: Action) -> BurstLimits {
+        BurstLimits {
+            new_prefixes_per_min: new,
+            more_specifics_per_min: more,
+            action,
+            restart_after: None,
+        }
+    }
+
+    #[test]
+    fn burst_guard_ignores_the_initial_table_then_trips_on_a_burst() {
+        let mut s = MaxPrefixState::new(None, Some(burst(Some(5), None, Action::Teardown)));
+        s.session_up(1000);
+        for _ in 0..50 {
+            assert!(!s.announce(ann(1001, true, true)).reject, "initial table");
+        }
+        s.end_of_rib(1002);
+        for t in 0..5 {
+            assert!(!s.announce(ann(1010 + t, true, true)).reject);
+        }
+        let st = s.announce(ann(1020, true, true));
+        assert!(st.teardown);
+        assert_eq!(st.trip.unwrap().kind, TripKind::BurstNew { limit: 5, count: 6 });
+        assert!(s.is_down(999_999), "no restart_after: down until cleared");
+        s.clear(1_000_000);
+        assert!(!s.is_down(1_000_000));
+    }
+
+    #[test]
+    fn burst_window_slides_over_one_minute() {
+        let mut s = MaxPrefixState::new(None, Some(burst(Some(5), None, Action::Teardown)));
+        for t in 0..30 {
+            // One new prefix every 15 s: 4 a minute, never a burst.
+            assert!(!s.announce(ann(t * 15, true, true)).reject, "t={t}");
+        }
+    }
+
+    #[test]
+    fn more_specifics_of_known_prefixes_trip_their_own_limit() {
+        let mut s = MaxPrefixState::new(None, Some(burst(None, Some(2), Action::DropExcess)));
+        let ms = |now| Announcement { more_specific_of_known: true, ..ann(now, true, true) };
+        assert!(!s.announce(ms(0)).reject);
+        assert!(!s.announce(ann(0, true, true)).reject, "not a more-specific");
+        assert!(!s.announce(ms(1)).reject);
+        let st = s.announce(ms(2));
+        assert!(st.reject && !st.teardown);
+        assert_eq!(st.trip.unwrap().kind, TripKind::BurstMoreSpecific { limit: 2, count: 3 });
+        assert!(s.announce(ms(3)).reject, "excess keeps being dropped");
+        assert!(!s.announce(ms(70)).reject, "a minute later the window is clear");
+        assert_eq!(s.trips, 1);
+    }
+}

@@ -1,0 +1,289 @@
+//! Reading replay inputs: MRT files (TABLE_DUMP, TABLE_DUMP_V2, BGP4MP(_ET), legacy BGP), plain,
+//! gzip or bzip2 (detected by magic bytes, not by name), and BGPStream CSV element dumps.
+//! A reader thread per file decompresses and frames records into batches; parsing happens on
+//! the worker pool. A broken record is counted and skipped; a truncated file is reported with
+//! everything before the truncation kept.
+
+use super::convert::{self, PeerKey, Update};
+use crate::types::{Asn, Attrs};
+use bgpkit_parser::models::{
+    Bgp4MpEnum, BgpState, LegacyBgp, MrtMessage, TableDumpV2Message,
+};
+use bgpkit_parser::{chunk_mrt_record, ParserError, RawMrtRecord};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+/// Records per batch handed to the worker pool.
+pub const BATCH: usize = 2048;
+
+/// A reader that counts the (compressed) bytes read, for progress.
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens a file, transparently decompressing gzip and bzip2.
+pub fn open(path: &Path, read: Arc<AtomicU64>) -> io::Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path)?;
+    let mut buf = BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: file,
+            read,
+        },
+    );
+    let magic = buf.fill_buf()?;
+    let r: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(buf))
+    } else if magic.starts_with(b"BZh") {
+        Box::new(bzip2::bufread::MultiBzDecoder::new(buf))
+    } else {
+        Box::new(buf)
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 16, r)))
+}
+
+/// One record after parsing: what the engine consumes.
+#[derive(Debug)]
+pub enum Event {
+    /// An UPDATE, or one RIB entry (announced = its prefix).
+    Update(Update),
+    /// A session went up (`true`: to Established) or down (left Established).
+    State { peer: PeerKey, ts: u64, up: bool },
+    /// A record that could not be parsed.
+    Malformed,
+}
+
+/// What a reader thread sends.
+pub enum Chunk {
+    /// Framed MRT records, in file order.
+    Mrt(Vec<RawMrtRecord>),
+    /// Events read from a text format (CSV), in file order.
+    Events(Vec<Event>),
+    /// The end of the file, and how it ended.
+    End(FileEnd),
+}
+
+/// How reading a file ended.
+#[derive(Debug, Clone, Default)]
+pub struct FileEnd {
+    /// Records framed (MRT) or lines read (CSV).
+    pub records: u64,
+    /// Records that could not even be framed and were skipped.
+    pub unreadable: u64,
+    /// Set when the file ended early (truncated stream, I/O error).
+    pub truncated: Option<String>,
+}
+
+/// The input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Mrt,
+    BgpstreamCsv,
+}
+
+/// Starts a reader thread for `path`. The channel holds a few batches, so readers of later
+/// files run ahead while earlier files are being processed.
+pub fn spawn(path: PathBuf, read: Arc<AtomicU64>) -> io::Result<(Format, Receiver<Chunk>)> {
+    let mut input = open(&path, read)?;
+    let head = input.fill_buf()?;
+    let format = if head.starts_with(b"collector,dump_time,type,time") {
+        Format::BgpstreamCsv
+    } else {
+        Format::Mrt
+    };
+    let (tx, rx) = sync_channel(4);
+    std::thread::Builder::new()
+        .name("replay-reader".into())
+        .spawn(move || match format {
+            Format::Mrt => read_mrt(input, &tx),
+            Format::BgpstreamCsv => super::csv::read(input, &tx),
+        })?;
+    Ok((format, rx))
+}
+
+fn read_mrt(mut input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) {
+    let mut end = FileEnd::default();
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        match chunk_mrt_record(&mut input) {
+            Ok(raw) => {
+                end.records += 1;
+                batch.push(raw);
+                if batch.len() == BATCH
+                    && tx.send(Chunk::Mrt(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => match e.error {
+                ParserError::EofExpected => break,
+                // The record was consumed whole: skip it and go on.
+                ParserError::TruncatedMsg(_) | ParserError::Unsupported(_) => end.unreadable += 1,
+                other => {
+                    end.truncated = Some(other.to_string());
+                    break;
+                }
+            },
+        }
+    }
+    if !batch.is_empty() && tx.send(Chunk::Mrt(batch)).is_err() {
+        return;
+    }
+    let _ = tx.send(Chunk::End(end));
+}
+
+/// TABLE_DUMP_V2 peer index: RIB entries name their peer by position.
+#[derive(Debug, Default, Clone)]
+pub struct PeerTable(pub Vec<Option<PeerKey>>);
+
+impl PeerTable {
+    fn get(&self, i: u16) -> Option<PeerKey> {
+        self.0.get(usize::from(i)).copied().flatten()
+    }
+}
+
+/// Whether a framed record is a TABLE_DUMP_V2 PEER_INDEX_TABLE (which must be read before the
+/// RIB records that follow it).
+pub fn is_peer_index(raw: &RawMrtRecord) -> bool {
+    raw.common_header.entry_type as u16 == 13 && raw.common_header.entry_subtype == 1
+}
+
+/// Reads a PEER_INDEX_TABLE record.
+pub fn peer_table(raw: RawMrtRecord) -> Option<PeerTable> {
+    let rec = raw.parse().ok()?;
+    let MrtMessage::TableDumpV2Message(TableDumpV2Message::PeerIndexTable(t)) = rec.message else {
+        return None;
+    };
+    let max = t.id_peer_map.keys().copied().max().map_or(0, usize::from);
+    let mut v = vec![None; max + 1];
+    for (i, p) in &t.id_peer_map {
+        if let Some(slot) = v.get_mut(usize::from(*i)) {
+            *slot = Some(PeerKey {
+                asn: Asn(u32::from(p.peer_asn)),
+                ip: p.peer_ip,
+            });
+        }
+    }
+    Some(PeerTable(v))
+}
+
+fn established(s: &BgpState) -> bool {
+    matches!(s, BgpState::Established)
+}
+
+/// Parses one framed record into events.
+pub fn parse(raw: RawMrtRecord, peers: &PeerTable, out: &mut Vec<Event>) {
+    let ts = u64::from(raw.common_header.timestamp);
+    let rec = match raw.parse() {
+        Ok(r) => r,
+        Err(_) => {
+            out.push(Event::Malformed);
+            return;
+        }
+    };
+    let key = |asn: bgpkit_parser::models::Asn, ip| PeerKey { asn: Asn(u32::from(asn)), ip };
+    match rec.message {
+        MrtMessage::TableDumpMessage(m) => {
+            out.push(rib_entry(key(m.peer_asn, m.peer_ip), ts, &m.attributes, m.prefix))
+        }
+        MrtMessage::TableDumpMessageBatch(ms) => {
+            for m in ms {
+                out.push(rib_entry(key(m.peer_asn, m.peer_ip), ts, &m.attributes, m.prefix))
+            }
+        }
+        MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(rib)) => {
+            for e in rib.rib_entries {
+                match peers.get(e.peer_index) {
+                    Some(peer) => {
+                        let mut p = rib.prefix;
+                        p.path_id = e.path_id;
+                        out.push(rib_entry(peer, ts, &e.attributes, p));
+                    }
+                    None => out.push(Event::Malformed),
+                }
+            }
+        }
+        MrtMessage::TableDumpV2Message(_) => {}
+        MrtMessage::Bgp4Mp(Bgp4MpEnum::Message(m)) => {
+            if let Some(u) = convert::update(key(m.peer_asn, m.peer_ip), ts, &m.bgp_message) {
+                out.push(Event::Update(u));
+            }
+        }
+        MrtMessage::Bgp4Mp(Bgp4MpEnum::StateChange(s)) => {
+            if established(&s.new_state) != established(&s.old_state) {
+                out.push(Event::State {
+                    peer: key(s.peer_asn, s.peer_ip),
+                    ts,
+                    up: established(&s.new_state),
+                });
+            }
+        }
+        MrtMessage::LegacyBgp(LegacyBgp::Message(m)) => {
+            if let Some(u) = convert::update(key(m.peer_asn, m.peer_ip), ts, &m.bgp_message) {
+                out.push(Event::Update(u));
+            }
+        }
+        MrtMessage::LegacyBgp(LegacyBgp::StateChange(s)) => {
+            if established(&s.new_state) != established(&s.old_state) {
+                out.push(Event::State {
+                    peer: key(s.peer_asn, s.peer_ip),
+                    ts,
+                    up: established(&s.new_state),
+                });
+            }
+        }
+    }
+}
+
+fn rib_entry(
+    peer: PeerKey,
+    ts: u64,
+    a: &bgpkit_parser::models::Attributes,
+    p: bgpkit_parser::models::NetworkPrefix,
+) -> Event {
+    let (attrs, warnings, reset) = convert::attrs(a);
+    Event::Update(Update {
+        peer,
+        ts,
+        attrs: Arc::new(attrs),
+        announced: if reset { vec![] } else { vec![(p.prefix, p.path_id)] },
+        withdrawn: vec![],
+        end_of_rib: false,
+        warnings,
+        reset,
+    })
+}
+
+/// Builds an `Update` from text fields (used by the CSV reader and tests).
+pub fn text_update(
+    peer: PeerKey,
+    ts: u64,
+    attrs: Attrs,
+    announced: Vec<(ipnet::IpNet, Option<u32>)>,
+    withdrawn: Vec<(ipnet::IpNet, Option<u32>)>,
+) -> Update {
+    Update {
+        peer,
+        ts,
+        attrs: Arc::new(attrs),
+        announced,
+        withdrawn,
+        end_of_rib: false,
+        warnings: false,
+        reset: false,
+    }
+}
+

@@ -1,0 +1,296 @@
+//! Replay results: counters per total, peer and address family, in the stable JSON shape of
+//! DESIGN §7, and the readable summary table.
+
+use crate::policy::{Reason, Trip, Verdict};
+use crate::rpki::{AspaState, RovState};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Reasons a replay can report: the import checks.
+pub const IMPORT_REASONS: &[Reason] = &[
+    Reason::Malformed,
+    Reason::BogonPrefix,
+    Reason::PrefixLength,
+    Reason::BogonAsn,
+    Reason::AsSet,
+    Reason::AsPathLength,
+    Reason::FirstAs,
+    Reason::NextHop,
+    Reason::OtcLeak,
+    Reason::Peerlock,
+    Reason::RpkiInvalid,
+    Reason::AspaInvalid,
+    Reason::IrrUnregistered,
+    Reason::MaxPrefix,
+    Reason::TooManyCommunities,
+];
+
+/// Counts per reason, serialized as `{"malformed": N, …}` in evaluation order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ByReason([u64; 15]);
+
+impl ByReason {
+    pub fn add(&mut self, r: Reason) {
+        if let Some(i) = IMPORT_REASONS.iter().position(|x| *x == r) {
+            self.0[i] += 1;
+        }
+    }
+    pub fn get(&self, r: Reason) -> u64 {
+        IMPORT_REASONS
+            .iter()
+            .position(|x| *x == r)
+            .map_or(0, |i| self.0[i])
+    }
+}
+
+impl Serialize for ByReason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(IMPORT_REASONS.len()))?;
+        for (r, n) in IMPORT_REASONS.iter().zip(self.0.iter()) {
+            m.serialize_entry(r.code(), n)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RpkiCounts {
+    pub valid: u64,
+    pub invalid: u64,
+    pub not_found: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AspaCounts {
+    pub valid: u64,
+    pub invalid: u64,
+    pub unknown: u64,
+}
+
+/// The counters of DESIGN §7, for the whole run, one peer, or one family.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub routes: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub withdrawals: u64,
+    pub malformed_records: u64,
+    pub by_reason: ByReason,
+    pub rpki: RpkiCounts,
+    pub aspa: AspaCounts,
+}
+
+impl Counters {
+    /// Counts one route's final verdict.
+    pub fn route(&mut self, v: &Verdict) {
+        self.routes += 1;
+        if v.accepted() {
+            self.accepted += 1;
+        } else {
+            self.rejected += 1;
+        }
+        for r in v.reasons() {
+            self.by_reason.add(r);
+        }
+        match v.rov {
+            Some(RovState::Valid) => self.rpki.valid += 1,
+            Some(RovState::Invalid) => self.rpki.invalid += 1,
+            Some(RovState::NotFound) => self.rpki.not_found += 1,
+            None => {}
+        }
+        match v.aspa {
+            Some(AspaState::Valid) => self.aspa.valid += 1,
+            Some(AspaState::Invalid) => self.aspa.invalid += 1,
+            Some(AspaState::Unknown) => self.aspa.unknown += 1,
+            None => {}
+        }
+    }
+}
+
+/// How one input file was read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub format: &'static str,
+    pub records: u64,
+    pub malformed_records: u64,
+    /// Why the file ended early, if it did; everything before that point was replayed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
+}
+
+/// One max-prefix or burst-guard trip.
+#[derive(Debug, Clone, Serialize)]
+pub struct TripReport {
+    pub peer: String,
+    #[serde(flatten)]
+    pub trip: Trip,
+    /// Routes withdrawn from the router because the session was torn down.
+    pub routes_withdrawn: u64,
+}
+
+/// Routes whose RPKI verdicts differ between data set A and B (`--vrps-b`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DiffSummary {
+    pub changed: u64,
+    /// e.g. `"rpki valid->invalid": N`.
+    pub transitions: BTreeMap<String, u64>,
+}
+
+/// The whole result: DESIGN §7's shape plus `by_afi`, `files`, `max_prefix_trips`, `diff`.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub total: Counters,
+    pub by_peer: BTreeMap<String, Counters>,
+    pub by_afi: BTreeMap<&'static str, Counters>,
+    pub files: Vec<FileReport>,
+    pub trips: Vec<TripReport>,
+    pub diff: Option<DiffSummary>,
+}
+
+impl Serialize for Report {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = &self.total;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("routes", &t.routes)?;
+        m.serialize_entry("accepted", &t.accepted)?;
+        m.serialize_entry("rejected", &t.rejected)?;
+        m.serialize_entry("withdrawals", &t.withdrawals)?;
+        m.serialize_entry("malformed_records", &t.malformed_records)?;
+        m.serialize_entry("by_reason", &t.by_reason)?;
+        m.serialize_entry("rpki", &t.rpki)?;
+        m.serialize_entry("aspa", &t.aspa)?;
+        m.serialize_entry("by_peer", &self.by_peer)?;
+        m.serialize_entry("by_afi", &self.by_afi)?;
+        m.serialize_entry("max_prefix_trips", &self.trips)?;
+        m.serialize_entry("files", &self.files)?;
+        if let Some(d) = &self.diff {
+            m.serialize_entry("diff", d)?;
+        }
+        m.end()
+    }
+}
+
+fn pct(n: u64, of: u64) -> String {
+    if of == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}%", n as f64 * 100.0 / of as f64)
+    }
+}
+
+impl Report {
+    /// The summary table a person reads.
+    pub fn table(&self) -> String {
+        let t = &self.total;
+        let mut o = String::new();
+        let _ = writeln!(o, "files");
+        for f in &self.files {
+            let _ = writeln!(
+                o,
+                "  {}  {} records{}{}",
+                f.file,
+                f.records,
+                if f.malformed_records > 0 {
+                    format!(", {} malformed", f.malformed_records)
+                } else {
+                    String::new()
+                },
+                f.truncated
+                    .as_deref()
+                    .map(|e| format!(", TRUNCATED: {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "routes {}   accepted {}   rejected {} ({})   withdrawals {}   malformed records {}",
+            t.routes,
+            t.accepted,
+            t.rejected,
+            pct(t.rejected, t.routes),
+            t.withdrawals,
+            t.malformed_records
+        );
+        if t.rpki != RpkiCounts::default() {
+            let _ = writeln!(
+                o,
+                "rpki   valid {}   invalid {}   not-found {}",
+                t.rpki.valid, t.rpki.invalid, t.rpki.not_found
+            );
+        }
+        if t.aspa != AspaCounts::default() {
+            let _ = writeln!(
+                o,
+                "aspa   valid {}   invalid {}   unknown {}",
+                t.aspa.valid, t.aspa.invalid, t.aspa.unknown
+            );
+        }
+        let _ = writeln!(o, "\n{:<22} {:>10} {:>9}", "reason", "routes", "share");
+        for r in IMPORT_REASONS {
+            let n = t.by_reason.get(*r);
+            if n > 0 {
+                let _ = writeln!(o, "{:<22} {:>10} {:>9}", r.code(), n, pct(n, t.routes));
+            }
+        }
+        let _ = writeln!(o, "\n{:<8} {:>10} {:>10} {:>10}", "family", "routes", "rejected", "share");
+        for (afi, c) in &self.by_afi {
+            let _ = writeln!(
+                o,
+                "{:<8} {:>10} {:>10} {:>10}",
+                afi,
+                c.routes,
+                c.rejected,
+                pct(c.rejected, c.routes)
+            );
+        }
+        let width = self.by_peer.keys().map(String::len).max().unwrap_or(4).max(4);
+        let _ = writeln!(
+            o,
+            "\n{:<width$} {:>10} {:>10} {:>9}  top reason",
+            "peer", "routes", "rejected", "share"
+        );
+        for (peer, c) in &self.by_peer {
+            let top = IMPORT_REASONS
+                .iter()
+                .map(|r| (c.by_reason.get(*r), r))
+                .filter(|(n, _)| *n > 0)
+                .max_by_key(|(n, _)| *n)
+                .map(|(n, r)| format!("{} ({n})", r.code()))
+                .unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "{:<width$} {:>10} {:>10} {:>9}  {}",
+                peer,
+                c.routes,
+                c.rejected,
+                pct(c.rejected, c.routes),
+                top
+            );
+        }
+        if !self.trips.is_empty() {
+            let _ = writeln!(o, "\nmax-prefix / burst-guard trips");
+            for tr in &self.trips {
+                let _ = writeln!(
+                    o,
+                    "  {} at {}: {} -> {:?}, {} routes withdrawn",
+                    tr.peer,
+                    tr.trip.at,
+                    serde_json::to_string(&tr.trip.kind).unwrap_or_default(),
+                    tr.trip.action,
+                    tr.routes_withdrawn
+                );
+            }
+        }
+        if let Some(d) = &self.diff {
+            let _ = writeln!(o, "\nverdict changes between data set A and B: {}", d.changed);
+            for (k, n) in &d.transitions {
+                let _ = writeln!(o, "  {k:<30} {n:>10}");
+            }
+        }
+        o
+    }
+}
