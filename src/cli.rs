@@ -32,11 +32,9 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a configuration file: exit 0, or print FILE:LINE:COL errors and exit 1.
-    CheckConfig {
-        file: PathBuf,
-    },
+    CheckConfig { file: PathBuf },
     /// Replay MRT dumps (or BGPStream CSV) through the policy: what would bgpsieve have blocked?
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -117,7 +115,7 @@ impl CliError {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
-        Command::Replay(args) => replay(args),
+        Command::Replay(args) => replay(*args),
     }
 }
 
@@ -148,9 +146,11 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
         .map(config::load)
         .transpose()
         .map_err(|e| CliError::Config(e.to_string()))?;
+    // The config's warnings are about running the daemon (IRR data, RPKI sources); replay takes
+    // its data from the command line too, so they are only of interest when debugging.
     if let Some(c) = &cfg {
         for w in &c.warnings {
-            tracing::warn!("{w}");
+            tracing::debug!("{w}");
         }
     }
     let cfg = cfg.map(|c| c.config);
@@ -198,7 +198,9 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
     let irr = if a.irr.is_empty() {
         None
     } else {
-        Some(Arc::new(setup::load_irr_files(&a.irr).map_err(|e| data_err(&e))?))
+        Some(Arc::new(
+            setup::load_irr_files(&a.irr).map_err(|e| data_err(&e))?,
+        ))
     };
 
     let mut configured = Vec::new();

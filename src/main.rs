@@ -2,6 +2,7 @@
 
 use bgpsieve::cli::{self, Cli, LogFormat};
 use clap::Parser;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 fn main() {
@@ -9,6 +10,7 @@ fn main() {
     let filter = EnvFilter::try_from_env("BGPSIEVE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),

@@ -1,1 +1,331 @@
-//! Configuration: TOML schema, validation with file:line:col.
+//! Configuration: the TOML file of DESIGN §7, read into typed, validated structs.
+//!
+//! Reading happens in two steps. `schema` mirrors the file with serde (`deny_unknown_fields`
+//! everywhere, values that need checking kept with their byte spans); `validate` turns that into
+//! the [`Config`] below, collecting every semantic error at the offending value as
+//! `FILE:LINE:COL: message`. Syntax and type errors come from the `toml` crate with its span.
+//! The structs here hold no spans and no raw strings: the daemon, `replay` and the policy engine
+//! read them directly. Loading never touches the network and never loads VRP data; it checks that
+//! referenced data files exist (and `check-config` also parses the IRR files, which it owns).
+
+mod check;
+mod duration;
+mod error;
+mod schema;
+mod validate;
+
+pub use check::check_config_report;
+pub use duration::parse_duration;
+pub use error::{ConfigError, ConfigErrors};
+
+use crate::irr::PrefixList;
+use crate::policy::{Reason, ReasonSet};
+use crate::types::{Afi, Asn, Role};
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A validated configuration and the warnings `check-config` prints (each already located,
+/// `FILE:LINE:COL: warning: …`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+/// Reads and validates the configuration file at `path`. Relative data-file paths are resolved
+/// against the directory of `path` (so a config works whatever the daemon's working directory),
+/// and every referenced data file must exist.
+pub fn load(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
+    validate::load_file(path, false).map(|(loaded, _)| loaded)
+}
+
+/// Validates configuration text; `file_name` is only used in messages. Paths are kept as
+/// written and not checked: this touches no file.
+pub fn parse_str(text: &str, file_name: &str) -> Result<LoadedConfig, ConfigErrors> {
+    validate::parse(text, file_name, None).map(|(loaded, _)| loaded)
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub global: GlobalConfig,
+    pub api: ApiConfig,
+    pub rpki: RpkiConfig,
+    pub bogons: BogonsConfig,
+    pub peerlock: PeerlockConfig,
+    /// `[[peer]]` sections, in file order.
+    pub peers: Vec<PeerConfig>,
+}
+
+impl Config {
+    pub fn peer(&self, name: &str) -> Option<&PeerConfig> {
+        self.peers.iter().find(|p| p.name == name)
+    }
+}
+
+/// `[global]`: who bgpsieve speaks as.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalConfig {
+    /// The operator's AS.
+    pub asn: Asn,
+    /// BGP identifier (RFC 6286: non-zero).
+    pub router_id: Ipv4Addr,
+    /// Where to accept BGP connections. Default `0.0.0.0:179` and `[::]:179`.
+    pub listen: Vec<SocketAddr>,
+    /// Own prefixes that may be exported to providers, peers and route servers.
+    pub announce: Vec<PrefixRange>,
+    /// bgpq4 JSON / RPSL files listing the customer cone, same meaning as `announce`.
+    pub announce_irr: Vec<PathBuf>,
+    /// Hold time offered in OPEN, seconds (0, or at least 3; RFC 4271 §4.2). Default 90.
+    pub hold_time: u16,
+}
+
+impl GlobalConfig {
+    /// `announce` as a prefix list (without `announce_irr`, which the caller loads and merges).
+    pub fn announce_list(&self) -> PrefixList {
+        let mut l = PrefixList::new();
+        for r in &self.announce {
+            l.insert(r.prefix, r.min_len, r.max_len, None);
+        }
+        l
+    }
+}
+
+/// One `announce` entry: `prefix` itself and its more-specifics down to `max_len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PrefixRange {
+    pub prefix: IpNet,
+    pub min_len: u8,
+    pub max_len: u8,
+}
+
+/// `[api]`: the HTTP listener for `/metrics` and `/api/v1`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiConfig {
+    /// Default `127.0.0.1:9179`.
+    pub listen: SocketAddr,
+}
+
+/// `[rpki]`: VRP and ASPA sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpkiConfig {
+    pub vrp_files: Vec<PathBuf>,
+    pub aspa_files: Vec<PathBuf>,
+    pub slurm_files: Vec<PathBuf>,
+    /// RTR caches, in the order written; see [`RpkiConfig::rtr_in_preference_order`].
+    pub rtr: Vec<RtrCacheConfig>,
+    /// Drop cache data this long after the last good update. Default 2 h.
+    pub expire: Duration,
+    /// Circuit breaker: hold an update that removes more than this share of VRPs. Default 50.
+    pub max_shrink_percent: u8,
+    /// When data has expired, treat every route as NotFound (true, default) or keep the last
+    /// data (false).
+    pub fail_open: bool,
+}
+
+impl RpkiConfig {
+    /// Caches by ascending `preference` (absent = after every explicit one), then file order.
+    pub fn rtr_in_preference_order(&self) -> Vec<&RtrCacheConfig> {
+        let mut v: Vec<&RtrCacheConfig> = self.rtr.iter().collect();
+        v.sort_by_key(|c| c.preference.map_or(256, u16::from));
+        v
+    }
+}
+
+/// One RTR cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtrCacheConfig {
+    /// `IP:PORT`, `[IPv6]:PORT` or `HOSTNAME:PORT` (resolved when connecting).
+    pub address: String,
+    /// Lower is preferred.
+    pub preference: Option<u8>,
+}
+
+/// `[bogons]`: overrides of the built-in bogon lists. `None` = the built-in list.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BogonsConfig {
+    /// Replaces the built-in prefix list when given.
+    pub prefixes: Option<Vec<IpNet>>,
+    /// Added to the (built-in or replaced) prefix list.
+    pub extra_prefixes: Vec<IpNet>,
+    /// Replaces the built-in bogon ASN ranges when given.
+    pub asns: Option<Vec<AsnRange>>,
+}
+
+/// An inclusive ASN range; a single ASN has `first == last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AsnRange {
+    pub first: Asn,
+    pub last: Asn,
+}
+
+impl AsnRange {
+    pub fn contains(&self, asn: Asn) -> bool {
+        self.first <= asn && asn <= self.last
+    }
+}
+
+/// `[peerlock]`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PeerlockConfig {
+    /// Protected (transit-free) ASNs; replaces the built-in list when given.
+    pub protected: Option<Vec<Asn>>,
+}
+
+/// Whether a peer's verdicts are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Rejected routes are dropped.
+    #[default]
+    Enforce,
+    /// Every check runs and rejections are counted, logged and tagged, but routes pass.
+    Observe,
+}
+
+/// What a tripped max-prefix limit or burst guard does (DESIGN §3): `warn`, `drop-excess` or
+/// `teardown` (default). One type with the policy engine's, so a config value needs no mapping.
+pub use crate::policy::max_prefix::Action as MaxPrefixAction;
+/// Which routes count toward a max-prefix limit: `received` (default, pre-policy) or `accepted`.
+pub use crate::policy::max_prefix::CountMode;
+
+/// `max_prefix_in` / `max_prefix_out`. The default (key absent) has no limit for either family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaxPrefixConfig {
+    pub ipv4: Option<u32>,
+    pub ipv6: Option<u32>,
+    /// Percent of the limit at which a warning is logged. Default 90.
+    pub warn_at: u8,
+    pub count: CountMode,
+    pub action: MaxPrefixAction,
+    /// After a teardown, reconnect after this long; `None` = stay down until cleared by hand.
+    pub restart_after: Option<Duration>,
+}
+
+impl Default for MaxPrefixConfig {
+    fn default() -> Self {
+        MaxPrefixConfig {
+            ipv4: None,
+            ipv6: None,
+            warn_at: 90,
+            count: CountMode::Received,
+            action: MaxPrefixAction::Teardown,
+            restart_after: None,
+        }
+    }
+}
+
+impl MaxPrefixConfig {
+    pub fn limit(&self, afi: Afi) -> Option<u32> {
+        match afi {
+            Afi::Ipv4 => self.ipv4,
+            Afi::Ipv6 => self.ipv6,
+        }
+    }
+}
+
+/// `burst_guard`: the shape of the 2017 leak — many new prefixes, or many more-specifics of
+/// known prefixes, in one minute. At least one of the two rates is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BurstGuardConfig {
+    pub new_prefixes_per_min: Option<u32>,
+    pub more_specifics_per_min: Option<u32>,
+    pub action: MaxPrefixAction,
+    pub restart_after: Option<Duration>,
+}
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    /// The secret itself, for the one place that hands it to the kernel.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// One `[[peer]]`: a neighbor session and the policy applied to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerConfig {
+    /// Label in logs, metrics and the API; unique.
+    pub name: String,
+    pub role: Role,
+    pub asn: Asn,
+    pub address: IpAddr,
+    pub local_address: Option<IpAddr>,
+    /// The neighbor's port. Default 179.
+    pub port: u16,
+    /// Wait for the neighbor to connect. Default false.
+    pub passive: bool,
+    /// Families offered on the session. Default IPv4 and IPv6.
+    pub afi: Vec<Afi>,
+    pub mode: Mode,
+    /// Reason codes whose checks do not run for this peer.
+    pub checks_disable: Vec<Reason>,
+    /// 64512–65534 and 4200000000–4294967294 in paths are not bogons. Default false.
+    pub allow_private_asn: bool,
+    /// bgpq4 JSON / RPSL files; empty = no `irr-unregistered` check.
+    pub irr: Vec<PathBuf>,
+    pub max_prefix_in: MaxPrefixConfig,
+    pub max_prefix_out: MaxPrefixConfig,
+    pub burst_guard: Option<BurstGuardConfig>,
+    /// RFC 9234 strict mode. Default false.
+    pub role_strict: bool,
+    /// Wait before reconnecting after an error. Default 5 s.
+    pub idle_hold: Duration,
+    /// TCP-MD5 key (RFC 2385); an empty string in the file means none.
+    pub md5_password: Option<Secret>,
+    /// GTSM (RFC 5082). Default false.
+    pub ttl_security: bool,
+    /// Next hop sent to this neighbor; `None` = the router's, unchanged.
+    pub next_hop: Option<IpAddr>,
+    /// Accepted IPv4 prefix lengths, inclusive. Default (8, 24).
+    pub prefix_length_v4: (u8, u8),
+    /// Accepted IPv6 prefix lengths, inclusive. Default (16, 48).
+    pub prefix_length_v6: (u8, u8),
+    /// Most ASNs allowed in a path. Default 64.
+    pub max_path_length: usize,
+    /// Most communities (standard + large + extended) allowed; `None` = no limit.
+    pub max_communities: Option<usize>,
+    /// The `next-hop` check also requires the next hop to be the neighbor's address.
+    pub next_hop_is_neighbor: bool,
+    /// Protected ASNs allowed as this neighbor's upstreams.
+    pub peerlock_allow: Vec<Asn>,
+    /// RPKI-Valid routes count as registered for `irr-unregistered`.
+    pub irr_roas_as_routes: bool,
+}
+
+impl PeerConfig {
+    /// Every reason code whose check runs for this peer (all but `checks_disable`).
+    pub fn enabled_checks(&self) -> ReasonSet {
+        let mut s = ReasonSet::all();
+        for r in &self.checks_disable {
+            s.remove(*r);
+        }
+        s
+    }
+
+    pub fn max_prefix(&self, direction: crate::types::Direction) -> &MaxPrefixConfig {
+        match direction {
+            crate::types::Direction::In => &self.max_prefix_in,
+            crate::types::Direction::Out => &self.max_prefix_out,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -28,13 +28,13 @@ pub const DEFAULT_V4: &[&str] = &[
 
 /// Special-purpose IPv6 space. Everything outside 2000::/3 is a bogon as well (checked apart).
 pub const DEFAULT_V6: &[&str] = &[
-    "2001::/32",      // RFC 4380 Teredo
-    "2001:2::/48",    // RFC 5180 benchmarking
-    "2001:10::/28",   // RFC 4843 ORCHID (deprecated)
-    "2001:db8::/32",  // RFC 3849 documentation
-    "2002::/16",      // RFC 3056 6to4
-    "3ffe::/16",      // RFC 3701 old 6bone
-    "3fff::/20",      // RFC 9637 documentation
+    "2001::/32",     // RFC 4380 Teredo
+    "2001:2::/48",   // RFC 5180 benchmarking
+    "2001:10::/28",  // RFC 4843 ORCHID (deprecated)
+    "2001:db8::/32", // RFC 3849 documentation
+    "2002::/16",     // RFC 3056 6to4
+    "3ffe::/16",     // RFC 3701 old 6bone
+    "3fff::/20",     // RFC 9637 documentation
 ];
 
 /// Reserved ASN ranges (inclusive) that never appear in a valid Internet path: AS0 (RFC 7607),
@@ -116,10 +116,16 @@ impl Bogons {
     /// True if the ASN is reserved; private-use ASNs are not bogons when `allow_private` is set.
     pub fn is_bogon_asn(&self, asn: Asn, allow_private: bool) -> bool {
         let a = asn.0;
-        if allow_private && PRIVATE_ASN_RANGES.iter().any(|(lo, hi)| (*lo..=*hi).contains(&a)) {
+        if allow_private
+            && PRIVATE_ASN_RANGES
+                .iter()
+                .any(|(lo, hi)| (*lo..=*hi).contains(&a))
+        {
             return false;
         }
-        self.asn_ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&a))
+        self.asn_ranges
+            .iter()
+            .any(|(lo, hi)| (*lo..=*hi).contains(&a))
     }
 }
 
@@ -139,7 +145,8 @@ pub fn is_martian_next_hop(nh: &IpAddr) -> bool {
             a.is_unspecified()
                 || a.is_loopback()
                 || a.is_multicast()
-                || a.to_ipv4_mapped().is_some_and(|m| is_martian_next_hop(&IpAddr::V4(m)))
+                || a.to_ipv4_mapped()
+                    .is_some_and(|m| is_martian_next_hop(&IpAddr::V4(m)))
                 || *a == Ipv6Addr::UNSPECIFIED
         }
     }
@@ -195,7 +202,11 @@ mod tests {
             (15169, false, false),
         ];
         for (asn, allow, want) in cases {
-            assert_eq!(b.is_bogon_asn(Asn(asn), allow), want, "AS{asn} allow={allow}");
+            assert_eq!(
+                b.is_bogon_asn(Asn(asn), allow),
+                want,
+                "AS{asn} allow={allow}"
+            );
         }
     }
 

@@ -25,7 +25,10 @@ mod tests {
             a.large_communities = vec![[1, 2, 3]];
             a.ext_community_count = 1;
         });
-        assert!(!check(too_many_communities, &r, &p, &l), "no limit configured");
+        assert!(
+            !check(too_many_communities, &r, &p, &l),
+            "no limit configured"
+        );
         p.max_communities = Some(5);
         assert!(!check(too_many_communities, &r, &p, &l));
         p.max_communities = Some(4);

@@ -51,7 +51,10 @@ mod tests {
     fn irr_registered_routes_pass_and_others_fail() {
         let l = local();
         let mut p = peer(Role::Customer, 64501);
-        assert!(!check(irr_unregistered, &route("8.8.8.0/24", "64501"), &p, &l), "no IRR data: no check");
+        assert!(
+            !check(irr_unregistered, &route("8.8.8.0/24", "64501"), &p, &l),
+            "no IRR data: no check"
+        );
         p.irr = Some(irr());
         for (prefix, path, fails) in [
             ("198.51.100.0/23", "64501", false),
@@ -61,7 +64,11 @@ mod tests {
             ("8.8.8.0/24", "64501", true),
             ("198.51.100.0/24", "64501 {64501,64502}", true),
         ] {
-            assert_eq!(check(irr_unregistered, &route(prefix, path), &p, &l), fails, "{prefix} {path}");
+            assert_eq!(
+                check(irr_unregistered, &route(prefix, path), &p, &l),
+                fails,
+                "{prefix} {path}"
+            );
         }
     }
 
@@ -73,7 +80,13 @@ mod tests {
         p.irr_roas_as_routes = true;
         let r = route("8.8.8.0/24", "64501");
         let rpki = RpkiData::empty();
-        let ctx = |rov| Ctx { peer: &p, local: &l, rpki: &rpki, rov, aspa: None };
+        let ctx = |rov| Ctx {
+            peer: &p,
+            local: &l,
+            rpki: &rpki,
+            rov,
+            aspa: None,
+        };
         assert!(!irr_unregistered(&r, &ctx(Some(RovState::Valid))));
         assert!(irr_unregistered(&r, &ctx(Some(RovState::NotFound))));
     }
@@ -87,12 +100,37 @@ mod tests {
         l.announce = Arc::new(own);
         for role in [Role::Provider, Role::Peer, Role::Rs] {
             let p = peer(role, 3356);
-            assert!(!check(not_announceable, &route("203.0.113.0/24", ""), &p, &l));
-            assert!(!check(not_announceable, &route("198.51.101.0/24", "64501"), &p, &l));
-            assert!(check(not_announceable, &route("198.51.101.0/25", "64501"), &p, &l));
-            assert!(check(not_announceable, &route("8.8.8.0/24", "3356 15169"), &p, &l));
+            assert!(!check(
+                not_announceable,
+                &route("203.0.113.0/24", ""),
+                &p,
+                &l
+            ));
+            assert!(!check(
+                not_announceable,
+                &route("198.51.101.0/24", "64501"),
+                &p,
+                &l
+            ));
+            assert!(check(
+                not_announceable,
+                &route("198.51.101.0/25", "64501"),
+                &p,
+                &l
+            ));
+            assert!(check(
+                not_announceable,
+                &route("8.8.8.0/24", "3356 15169"),
+                &p,
+                &l
+            ));
         }
         let c = peer(Role::Customer, 64501);
-        assert!(!check(not_announceable, &route("8.8.8.0/24", "3356 15169"), &c, &l));
+        assert!(!check(
+            not_announceable,
+            &route("8.8.8.0/24", "3356 15169"),
+            &c,
+            &l
+        ));
     }
 }

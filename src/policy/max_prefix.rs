@@ -68,7 +68,11 @@ pub struct BurstLimits {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TripKind {
     /// The prefix count of one family passed its limit.
-    Limit { afi: Afi, limit: usize, count: usize },
+    Limit {
+        afi: Afi,
+        limit: usize,
+        count: usize,
+    },
     /// New prefixes in the last minute passed the burst limit.
     BurstNew { limit: u32, count: u32 },
     /// More-specifics of known prefixes in the last minute passed the burst limit.
@@ -117,7 +121,9 @@ pub struct Step {
 enum Session {
     Up,
     /// Torn down at `since`; back at `until` (None: until cleared).
-    Down { until: Option<u64> },
+    Down {
+        until: Option<u64>,
+    },
 }
 
 /// Max-prefix and burst-guard state of one neighbor in one direction.
@@ -255,7 +261,11 @@ impl MaxPrefixState {
         if next > limit {
             let trip = Trip {
                 at: a.now,
-                kind: TripKind::Limit { afi: a.afi, limit, count: next },
+                kind: TripKind::Limit {
+                    afi: a.afi,
+                    limit,
+                    count: next,
+                },
                 action: limits.action,
             };
             let first = !self.over[i];
@@ -288,10 +298,10 @@ impl MaxPrefixState {
 
     fn rearm(&mut self, i: usize, limits: &Limits, afi: Afi) {
         if let Some(limit) = limits.limit(afi) {
-            if self.count[i] <= limit {
-                self.over[i] = false;
-            }
+            // Hysteresis: a limit re-arms (and may trip again) only once the count has fallen
+            // below the warning threshold, so a table hovering at the limit trips once.
             if self.count[i] * 100 < limit * usize::from(limits.warn_at) {
+                self.over[i] = false;
                 self.warned[i] = false;
             }
         }
@@ -334,7 +344,11 @@ impl MaxPrefixState {
             return (None, excess);
         }
         self.burst_over = true;
-        let trip = Trip { at: a.now, kind, action: burst.action };
+        let trip = Trip {
+            at: a.now,
+            kind,
+            action: burst.action,
+        };
         (Some(trip), excess)
     }
 
@@ -393,12 +407,20 @@ mod tests {
         let second = s.announce(ann(0, true, true));
         assert!(second.warn, "2 of 3 is past 60 %");
         assert_eq!(s.announce(ann(0, true, true)), Step::default());
-        assert_eq!(s.announce(ann(0, false, true)), Step::default(), "a replacement is not new");
+        assert_eq!(
+            s.announce(ann(0, false, true)),
+            Step::default(),
+            "a replacement is not new"
+        );
         let over = s.announce(ann(1, true, true));
         assert!(over.reject && over.teardown);
         assert_eq!(
             over.trip.unwrap().kind,
-            TripKind::Limit { afi: Afi::Ipv4, limit: 3, count: 4 }
+            TripKind::Limit {
+                afi: Afi::Ipv4,
+                limit: 3,
+                count: 4
+            }
         );
         assert!(s.announce(ann(300, true, true)).reject, "still down");
         assert!(s.is_down(300));
@@ -409,7 +431,8 @@ mod tests {
 
     #[test]
     fn drop_excess_rejects_only_what_is_over_and_trips_once() {
-        let mut s = MaxPrefixState::new(Some(limits(Action::DropExcess, CountMode::Received)), None);
+        let mut s =
+            MaxPrefixState::new(Some(limits(Action::DropExcess, CountMode::Received)), None);
         for _ in 0..3 {
             assert!(!s.announce(ann(0, true, true)).reject);
         }
@@ -418,8 +441,22 @@ mod tests {
         let b = s.announce(ann(0, true, true));
         assert!(b.reject && b.trip.is_none());
         s.withdraw(Afi::Ipv4, true);
-        assert!(!s.announce(ann(0, true, true)).reject, "room again after a withdrawal");
-        assert_eq!(s.trips, 1);
+        let again = s.announce(ann(0, true, true));
+        assert!(!again.reject, "room again after a withdrawal");
+        assert!(s.announce(ann(0, true, true)).reject);
+        assert_eq!(s.trips, 1, "hovering at the limit is one trip");
+        for _ in 0..3 {
+            s.withdraw(Afi::Ipv4, true);
+        }
+        assert_eq!(s.counted(Afi::Ipv4), 0);
+        for _ in 0..3 {
+            s.announce(ann(0, true, true));
+        }
+        assert!(
+            s.announce(ann(0, true, true)).trip.is_some(),
+            "re-armed below warn_at"
+        );
+        assert_eq!(s.trips, 2);
     }
 
     #[test]
@@ -482,7 +519,10 @@ mod tests {
         }
         let st = s.announce(ann(1020, true, true));
         assert!(st.teardown);
-        assert_eq!(st.trip.unwrap().kind, TripKind::BurstNew { limit: 5, count: 6 });
+        assert_eq!(
+            st.trip.unwrap().kind,
+            TripKind::BurstNew { limit: 5, count: 6 }
+        );
         assert!(s.is_down(999_999), "no restart_after: down until cleared");
         s.clear(1_000_000);
         assert!(!s.is_down(1_000_000));
@@ -500,15 +540,27 @@ mod tests {
     #[test]
     fn more_specifics_of_known_prefixes_trip_their_own_limit() {
         let mut s = MaxPrefixState::new(None, Some(burst(None, Some(2), Action::DropExcess)));
-        let ms = |now| Announcement { more_specific_of_known: true, ..ann(now, true, true) };
+        let ms = |now| Announcement {
+            more_specific_of_known: true,
+            ..ann(now, true, true)
+        };
         assert!(!s.announce(ms(0)).reject);
-        assert!(!s.announce(ann(0, true, true)).reject, "not a more-specific");
+        assert!(
+            !s.announce(ann(0, true, true)).reject,
+            "not a more-specific"
+        );
         assert!(!s.announce(ms(1)).reject);
         let st = s.announce(ms(2));
         assert!(st.reject && !st.teardown);
-        assert_eq!(st.trip.unwrap().kind, TripKind::BurstMoreSpecific { limit: 2, count: 3 });
+        assert_eq!(
+            st.trip.unwrap().kind,
+            TripKind::BurstMoreSpecific { limit: 2, count: 3 }
+        );
         assert!(s.announce(ms(3)).reject, "excess keeps being dropped");
-        assert!(!s.announce(ms(70)).reject, "a minute later the window is clear");
+        assert!(
+            !s.announce(ms(70)).reject,
+            "a minute later the window is clear"
+        );
         assert_eq!(s.trips, 1);
     }
 }

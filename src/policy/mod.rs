@@ -188,7 +188,10 @@ pub const IMPORT_CHECKS: &[(Reason, Check)] = &[
     (Reason::RpkiInvalid, rpki::rpki_invalid),
     (Reason::AspaInvalid, rpki::aspa_invalid),
     (Reason::IrrUnregistered, irr::irr_unregistered),
-    (Reason::TooManyCommunities, communities::too_many_communities),
+    (
+        Reason::TooManyCommunities,
+        communities::too_many_communities,
+    ),
 ];
 
 /// Export checks (routes from the router toward one neighbor). `export-max-prefix` is stateful.
@@ -223,7 +226,17 @@ pub fn evaluate_import(
     let aspa = rpki
         .has_aspas()
         .then(|| rpki::import_aspa_state(route, peer, rpki));
-    run(IMPORT_CHECKS, route, &Ctx { peer, local, rpki, rov, aspa })
+    run(
+        IMPORT_CHECKS,
+        route,
+        &Ctx {
+            peer,
+            local,
+            rpki,
+            rov,
+            aspa,
+        },
+    )
 }
 
 /// Evaluates a route the router announces, on its way to `peer` (export direction).
@@ -239,7 +252,17 @@ pub fn evaluate_export(
     let aspa = rpki
         .has_aspas()
         .then(|| rpki::export_aspa_state(route, peer, local, rpki));
-    run(EXPORT_CHECKS, route, &Ctx { peer, local, rpki, rov, aspa })
+    run(
+        EXPORT_CHECKS,
+        route,
+        &Ctx {
+            peer,
+            local,
+            rpki,
+            rov,
+            aspa,
+        },
+    )
 }
 
 fn run(checks: &[(Reason, Check)], route: &Route, ctx: &Ctx<'_>) -> Verdict {
@@ -304,6 +327,15 @@ pub(crate) mod testutil {
     /// Runs one check with no RPKI data.
     pub fn check(c: Check, r: &Route, p: &PeerPolicy, l: &LocalPolicy) -> bool {
         let rpki = RpkiData::empty();
-        c(r, &Ctx { peer: p, local: l, rpki: &rpki, rov: None, aspa: None })
+        c(
+            r,
+            &Ctx {
+                peer: p,
+                local: l,
+                rpki: &rpki,
+                rov: None,
+                aspa: None,
+            },
+        )
     }
 }

@@ -49,9 +49,24 @@ mod tests {
     #[test]
     fn otc_from_customer_is_a_leak() {
         let l = local();
-        assert!(check(otc_leak, &with_otc(Some(3356)), &peer(Role::Customer, 64501), &l));
-        assert!(check(otc_leak, &with_otc(Some(64501)), &peer(Role::RsClient, 64501), &l));
-        assert!(!check(otc_leak, &with_otc(None), &peer(Role::Customer, 64501), &l));
+        assert!(check(
+            otc_leak,
+            &with_otc(Some(3356)),
+            &peer(Role::Customer, 64501),
+            &l
+        ));
+        assert!(check(
+            otc_leak,
+            &with_otc(Some(64501)),
+            &peer(Role::RsClient, 64501),
+            &l
+        ));
+        assert!(!check(
+            otc_leak,
+            &with_otc(None),
+            &peer(Role::Customer, 64501),
+            &l
+        ));
     }
 
     #[test]
@@ -66,8 +81,18 @@ mod tests {
     #[test]
     fn otc_from_provider_or_rs_is_fine() {
         let l = local();
-        assert!(!check(otc_leak, &with_otc(Some(3356)), &peer(Role::Provider, 64501), &l));
-        assert!(!check(otc_leak, &with_otc(Some(3356)), &peer(Role::Rs, 64501), &l));
+        assert!(!check(
+            otc_leak,
+            &with_otc(Some(3356)),
+            &peer(Role::Provider, 64501),
+            &l
+        ));
+        assert!(!check(
+            otc_leak,
+            &with_otc(Some(3356)),
+            &peer(Role::Rs, 64501),
+            &l
+        ));
     }
 
     #[test]
@@ -80,7 +105,11 @@ mod tests {
             (Role::Customer, false),
             (Role::RsClient, false),
         ] {
-            assert_eq!(check(otc_egress, &with_otc(Some(64501)), &peer(role, 64501), &l), fails, "{role}");
+            assert_eq!(
+                check(otc_egress, &with_otc(Some(64501)), &peer(role, 64501), &l),
+                fails,
+                "{role}"
+            );
             assert!(!check(otc_egress, &with_otc(None), &peer(role, 64501), &l));
         }
     }
@@ -88,12 +117,21 @@ mod tests {
     #[test]
     fn otc_is_set_on_ingress_and_egress_per_role() {
         let a = Attrs::default();
-        assert_eq!(otc_to_set_on_import(&a, Role::Provider, Asn(1)), Some(Asn(1)));
+        assert_eq!(
+            otc_to_set_on_import(&a, Role::Provider, Asn(1)),
+            Some(Asn(1))
+        );
         assert_eq!(otc_to_set_on_import(&a, Role::Rs, Asn(1)), Some(Asn(1)));
         assert_eq!(otc_to_set_on_import(&a, Role::Customer, Asn(1)), None);
-        let tagged = Attrs { otc: Some(Asn(7)), ..Attrs::default() };
+        let tagged = Attrs {
+            otc: Some(Asn(7)),
+            ..Attrs::default()
+        };
         assert_eq!(otc_to_set_on_import(&tagged, Role::Peer, Asn(1)), None);
-        assert_eq!(otc_to_set_on_export(&a, Role::Customer, Asn(9)), Some(Asn(9)));
+        assert_eq!(
+            otc_to_set_on_export(&a, Role::Customer, Asn(9)),
+            Some(Asn(9))
+        );
         assert_eq!(otc_to_set_on_export(&a, Role::Provider, Asn(9)), None);
         assert_eq!(otc_to_set_on_export(&tagged, Role::Peer, Asn(9)), None);
     }

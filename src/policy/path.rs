@@ -80,11 +80,25 @@ mod tests {
             ("3356 4200000001", true),
             ("3356 {15169,64496}", true),
         ] {
-            assert_eq!(check(bogon_asn, &route("8.8.8.0/24", path), &p, &l), fails, "{path}");
+            assert_eq!(
+                check(bogon_asn, &route("8.8.8.0/24", path), &p, &l),
+                fails,
+                "{path}"
+            );
         }
         p.allow_private_asn = true;
-        assert!(!check(bogon_asn, &route("8.8.8.0/24", "3356 64512 15169"), &p, &l));
-        assert!(check(bogon_asn, &route("8.8.8.0/24", "3356 64496 15169"), &p, &l));
+        assert!(!check(
+            bogon_asn,
+            &route("8.8.8.0/24", "3356 64512 15169"),
+            &p,
+            &l
+        ));
+        assert!(check(
+            bogon_asn,
+            &route("8.8.8.0/24", "3356 64496 15169"),
+            &p,
+            &l
+        ));
     }
 
     #[test]
@@ -92,9 +106,24 @@ mod tests {
         let l = local();
         let p = peer(Role::Peer, 3356);
         assert!(!check(as_set, &route("8.8.8.0/24", "3356 15169"), &p, &l));
-        assert!(check(as_set, &route("8.8.8.0/24", "3356 {15169,36040}"), &p, &l));
-        assert!(check(as_set, &route("8.8.8.0/24", "(65001) 3356 15169"), &p, &l));
-        assert!(!check(as_set, &route("8.8.8.0/24", "{15169}"), &peer(Role::Router, 64500), &l));
+        assert!(check(
+            as_set,
+            &route("8.8.8.0/24", "3356 {15169,36040}"),
+            &p,
+            &l
+        ));
+        assert!(check(
+            as_set,
+            &route("8.8.8.0/24", "(65001) 3356 15169"),
+            &p,
+            &l
+        ));
+        assert!(!check(
+            as_set,
+            &route("8.8.8.0/24", "{15169}"),
+            &peer(Role::Router, 64500),
+            &l
+        ));
     }
 
     #[test]
@@ -102,8 +131,18 @@ mod tests {
         let l = local();
         let mut p = peer(Role::Provider, 3356);
         p.max_path_length = 3;
-        assert!(!check(as_path_length, &route("8.8.8.0/24", "3356 3356 15169"), &p, &l));
-        assert!(check(as_path_length, &route("8.8.8.0/24", "3356 3356 3356 15169"), &p, &l));
+        assert!(!check(
+            as_path_length,
+            &route("8.8.8.0/24", "3356 3356 15169"),
+            &p,
+            &l
+        ));
+        assert!(check(
+            as_path_length,
+            &route("8.8.8.0/24", "3356 3356 3356 15169"),
+            &p,
+            &l
+        ));
     }
 
     #[test]

@@ -27,8 +27,18 @@ mod tests {
     fn customer_path_through_a_tier1_is_a_leak() {
         let l = local();
         let c = peer(Role::Customer, 64501);
-        assert!(check(peerlock, &route("8.8.8.0/24", "64501 3356 15169"), &c, &l));
-        assert!(!check(peerlock, &route("8.8.8.0/24", "64501 64502"), &c, &l));
+        assert!(check(
+            peerlock,
+            &route("8.8.8.0/24", "64501 3356 15169"),
+            &c,
+            &l
+        ));
+        assert!(!check(
+            peerlock,
+            &route("8.8.8.0/24", "64501 64502"),
+            &c,
+            &l
+        ));
     }
 
     #[test]
@@ -36,7 +46,12 @@ mod tests {
         let l = local();
         let p = peer(Role::Peer, 3356);
         assert!(!check(peerlock, &route("8.8.8.0/24", "3356 15169"), &p, &l));
-        assert!(check(peerlock, &route("8.8.8.0/24", "3356 1299 15169"), &p, &l));
+        assert!(check(
+            peerlock,
+            &route("8.8.8.0/24", "3356 1299 15169"),
+            &p,
+            &l
+        ));
     }
 
     #[test]
@@ -44,8 +59,18 @@ mod tests {
         let l = local();
         let mut c = peer(Role::Customer, 64501);
         c.peerlock_allow = vec![Asn(3356)];
-        assert!(!check(peerlock, &route("8.8.8.0/24", "64501 3356 15169"), &c, &l));
+        assert!(!check(
+            peerlock,
+            &route("8.8.8.0/24", "64501 3356 15169"),
+            &c,
+            &l
+        ));
         let prov = peer(Role::Provider, 174);
-        assert!(!check(peerlock, &route("8.8.8.0/24", "174 3356 15169"), &prov, &l));
+        assert!(!check(
+            peerlock,
+            &route("8.8.8.0/24", "174 3356 15169"),
+            &prov,
+            &l
+        ));
     }
 }

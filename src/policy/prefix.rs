@@ -40,7 +40,11 @@ mod tests {
             ("2a00:1450::/32", false),
             ("fc00::/48", true),
         ] {
-            assert_eq!(check(bogon_prefix, &route(prefix, "64501"), &p, &l), fails, "{prefix}");
+            assert_eq!(
+                check(bogon_prefix, &route(prefix, "64501"), &p, &l),
+                fails,
+                "{prefix}"
+            );
         }
     }
 
@@ -59,7 +63,11 @@ mod tests {
             ("2a00:1450::/49", true),
             ("2a00::/15", true),
         ] {
-            assert_eq!(check(prefix_length, &route(prefix, "64501"), &p, &l), fails, "{prefix}");
+            assert_eq!(
+                check(prefix_length, &route(prefix, "64501"), &p, &l),
+                fails,
+                "{prefix}"
+            );
         }
         p.prefix_len_v4 = (8, 25);
         assert!(!check(prefix_length, &route("8.8.8.0/25", "64501"), &p, &l));
@@ -71,6 +79,11 @@ mod tests {
         assert!(!check(export_bogon, &route("8.8.8.0/24", "15169"), &p, &l));
         assert!(check(export_bogon, &route("10.0.0.0/24", "15169"), &p, &l));
         assert!(check(export_bogon, &route("8.8.8.0/28", "15169"), &p, &l));
-        assert!(check(export_bogon, &route("8.8.8.0/24", "15169 65000"), &p, &l));
+        assert!(check(
+            export_bogon,
+            &route("8.8.8.0/24", "15169 65000"),
+            &p,
+            &l
+        ));
     }
 }

@@ -161,7 +161,9 @@ impl ReasonSet {
         self.0 == 0
     }
     /// Every reason of the named `--checks` families.
-    pub fn from_families<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<ReasonSet, String> {
+    pub fn from_families<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<ReasonSet, String> {
         let mut s = ReasonSet::EMPTY;
         for name in names {
             let name = name.trim();

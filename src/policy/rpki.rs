@@ -75,8 +75,16 @@ mod tests {
         }];
         // AS20001's only provider is AS20002; AS20002's only provider is AS3356.
         let aspas = vec![
-            Aspa { customer: Asn(20001), providers: vec![Asn(20002)], expires: None },
-            Aspa { customer: Asn(20002), providers: vec![Asn(3356)], expires: None },
+            Aspa {
+                customer: Asn(20001),
+                providers: vec![Asn(20002)],
+                expires: None,
+            },
+            Aspa {
+                customer: Asn(20002),
+                providers: vec![Asn(3356)],
+                expires: None,
+            },
         ];
         RpkiData::new(vrps, aspas)
     }
@@ -94,7 +102,10 @@ mod tests {
         assert_eq!(v.rov, Some(RovState::Valid));
         assert!(!v.failed.contains(Reason::RpkiInvalid));
         let other = route("8.8.8.0/24", "3491 15169");
-        assert_eq!(evaluate_import(&other, &p, &l, &d).rov, Some(RovState::NotFound));
+        assert_eq!(
+            evaluate_import(&other, &p, &l, &d).rov,
+            Some(RovState::NotFound)
+        );
     }
 
     #[test]

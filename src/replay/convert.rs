@@ -94,14 +94,12 @@ pub fn attrs(a: &Attributes) -> (Attrs, bool, bool) {
             AttributeValue::MultiExitDiscriminator(m) => out.med = Some(*m),
             AttributeValue::LocalPreference(l) => out.local_pref = Some(*l),
             AttributeValue::OnlyToCustomer(o) => out.otc = Some(asn(*o)),
-            AttributeValue::Communities(cs) => {
-                out.communities.extend(cs.iter().map(|c| match c {
-                    Community::NoExport => 0xFFFF_FF01,
-                    Community::NoAdvertise => 0xFFFF_FF02,
-                    Community::NoExportSubConfed => 0xFFFF_FF03,
-                    Community::Custom(hi, lo) => (u32::from(*hi) << 16) | u32::from(*lo),
-                }))
-            }
+            AttributeValue::Communities(cs) => out.communities.extend(cs.iter().map(|c| match c {
+                Community::NoExport => 0xFFFF_FF01,
+                Community::NoAdvertise => 0xFFFF_FF02,
+                Community::NoExportSubConfed => 0xFFFF_FF03,
+                Community::Custom(hi, lo) => (u32::from(*hi) << 16) | u32::from(*lo),
+            })),
             AttributeValue::LargeCommunities(ls) => out.large_communities.extend(
                 ls.iter()
                     .map(|l| [l.global_admin, l.local_data[0], l.local_data[1]]),

@@ -43,7 +43,9 @@ pub fn parse_line(line: &str) -> Option<Event> {
             for c in &f.communities {
                 let (hi, lo) = c.split_once(':')?;
                 let (hi, lo): (u16, u16) = (hi.parse().ok()?, lo.parse().ok()?);
-                attrs.communities.push((u32::from(hi) << 16) | u32::from(lo));
+                attrs
+                    .communities
+                    .push((u32::from(hi) << 16) | u32::from(lo));
             }
             text_update(peer, ts, attrs, vec![prefix], vec![])
         }
@@ -71,7 +73,10 @@ pub fn read(input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) {
         batch.push(parse_line(&line).unwrap_or(Event::Malformed));
         if batch.len() == BATCH
             && tx
-                .send(Chunk::Events(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))))
+                .send(Chunk::Events(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(BATCH),
+                )))
                 .is_err()
         {
             return;
@@ -90,14 +95,22 @@ mod tests {
     #[test]
     fn announcement_and_withdrawal_lines_parse() {
         let a = r#"rrc06,1503629700,A,1503630000,202.249.2.185,25152,{"next-hop": "202.249.2.185", "as-path": "25152 2914 174 61098", "communities": ["2914:420"], "prefix": "89.145.160.0/21"}"#;
-        let Some(Event::Update(u)) = parse_line(a) else { panic!("no update") };
+        let Some(Event::Update(u)) = parse_line(a) else {
+            panic!("no update")
+        };
         assert_eq!(u.peer.to_string(), "25152@202.249.2.185");
         assert_eq!(u.ts, 1503630000);
         assert_eq!(u.attrs.as_path.to_string(), "25152 2914 174 61098");
         assert_eq!(u.attrs.communities, vec![(2914 << 16) | 420]);
-        assert_eq!(u.announced, vec![("89.145.160.0/21".parse().unwrap(), None)]);
-        let w = r#"rrc06,1503629700,W,1503630000,202.249.2.185,25152,{"prefix": "103.198.185.0/24"}"#;
-        let Some(Event::Update(u)) = parse_line(w) else { panic!("no update") };
+        assert_eq!(
+            u.announced,
+            vec![("89.145.160.0/21".parse().unwrap(), None)]
+        );
+        let w =
+            r#"rrc06,1503629700,W,1503630000,202.249.2.185,25152,{"prefix": "103.198.185.0/24"}"#;
+        let Some(Event::Update(u)) = parse_line(w) else {
+            panic!("no update")
+        };
         assert_eq!(u.withdrawn.len(), 1);
         assert!(parse_line("rrc06,x,A,1,1.2.3.4,1,{}").is_none());
     }

@@ -172,8 +172,14 @@ struct Known {
 impl Known {
     fn more_specific_of_known(&self, p: &IpNet) -> bool {
         match p {
-            IpNet::V4(n) => self.v4.cover(n).any(|(c, _)| c.prefix_len() < n.prefix_len()),
-            IpNet::V6(n) => self.v6.cover(n).any(|(c, _)| c.prefix_len() < n.prefix_len()),
+            IpNet::V4(n) => self
+                .v4
+                .cover(n)
+                .any(|(c, _)| c.prefix_len() < n.prefix_len()),
+            IpNet::V6(n) => self
+                .v6
+                .cover(n)
+                .any(|(c, _)| c.prefix_len() < n.prefix_len()),
         }
     }
     fn add(&mut self, p: &IpNet) {
@@ -207,7 +213,7 @@ impl Known {
 }
 
 #[derive(Serialize)]
-struct RouteLine {
+struct RouteLine<'a> {
     peer: String,
     prefix: IpNet,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -216,6 +222,9 @@ struct RouteLine {
     timestamp: u64,
     #[serde(flatten)]
     verdict: VerdictView,
+    /// RFC 7606 findings behind a `malformed` verdict.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    malformed: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     b: Option<DiffSide>,
 }
@@ -350,7 +359,11 @@ impl<'s> Engine<'s> {
         for w in &u.withdrawn {
             self.report.total.withdrawals += 1;
             let afi = Afi::of(&w.0);
-            self.report.by_afi.entry(afi_key(afi)).or_default().withdrawals += 1;
+            self.report
+                .by_afi
+                .entry(afi_key(afi))
+                .or_default()
+                .withdrawals += 1;
             let ps = self.peer(key, &setup);
             ps.counters.withdrawals += 1;
             if tracked {
@@ -409,17 +422,21 @@ impl<'s> Engine<'s> {
                     }
                     let accepted = v.accepted();
                     let ps = self.peer(key, &setup);
-                    if !ps.mp.is_down(u.ts) {
-                        if ps.rib.insert((*prefix, *path_id), accepted).is_none() {
-                            if let Some(k) = self.known.as_mut() {
-                                k.add(prefix);
-                            }
+                    if !ps.mp.is_down(u.ts)
+                        && ps.rib.insert((*prefix, *path_id), accepted).is_none()
+                    {
+                        if let Some(k) = self.known.as_mut() {
+                            k.add(prefix);
                         }
                     }
                 }
             }
             self.report.total.route(&v);
-            self.report.by_afi.entry(afi_key(afi)).or_default().route(&v);
+            self.report
+                .by_afi
+                .entry(afi_key(afi))
+                .or_default()
+                .route(&v);
             self.peer(key, &setup).counters.route(&v);
             let diff = diffs.get(i).copied().flatten();
             if let Some((rov_b, aspa_b)) = diff {
@@ -448,6 +465,7 @@ impl<'s> Engine<'s> {
                     path: u.attrs.as_path.to_string(),
                     timestamp: u.ts,
                     verdict: VerdictView::from(&v),
+                    malformed: &u.attrs.malformed,
                     b,
                 };
                 if !v.accepted() {
@@ -517,8 +535,7 @@ impl<'s> Engine<'s> {
                     }
                 }
                 Chunk::Events(events) => {
-                    let items: Vec<Item> =
-                        events.into_par_iter().map(|e| item(setup, e)).collect();
+                    let items: Vec<Item> = events.into_par_iter().map(|e| item(setup, e)).collect();
                     self.consume(items);
                 }
                 Chunk::End(e) => end = e,

@@ -6,9 +6,7 @@
 
 use super::convert::{self, PeerKey, Update};
 use crate::types::{Asn, Attrs};
-use bgpkit_parser::models::{
-    Bgp4MpEnum, BgpState, LegacyBgp, MrtMessage, TableDumpV2Message,
-};
+use bgpkit_parser::models::{Bgp4MpEnum, BgpState, LegacyBgp, MrtMessage, TableDumpV2Message};
 use bgpkit_parser::{chunk_mrt_record, ParserError, RawMrtRecord};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -37,13 +35,7 @@ impl<R: Read> Read for Counting<R> {
 /// Opens a file, transparently decompressing gzip and bzip2.
 pub fn open(path: &Path, read: Arc<AtomicU64>) -> io::Result<Box<dyn BufRead + Send>> {
     let file = File::open(path)?;
-    let mut buf = BufReader::with_capacity(
-        1 << 16,
-        Counting {
-            inner: file,
-            read,
-        },
-    );
+    let mut buf = BufReader::with_capacity(1 << 16, Counting { inner: file, read });
     let magic = buf.fill_buf()?;
     let r: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(buf))
@@ -123,7 +115,12 @@ fn read_mrt(mut input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) {
                 end.records += 1;
                 batch.push(raw);
                 if batch.len() == BATCH
-                    && tx.send(Chunk::Mrt(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
+                    && tx
+                        .send(Chunk::Mrt(std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(BATCH),
+                        )))
+                        .is_err()
                 {
                     return;
                 }
@@ -194,14 +191,25 @@ pub fn parse(raw: RawMrtRecord, peers: &PeerTable, out: &mut Vec<Event>) {
             return;
         }
     };
-    let key = |asn: bgpkit_parser::models::Asn, ip| PeerKey { asn: Asn(u32::from(asn)), ip };
+    let key = |asn: bgpkit_parser::models::Asn, ip| PeerKey {
+        asn: Asn(u32::from(asn)),
+        ip,
+    };
     match rec.message {
-        MrtMessage::TableDumpMessage(m) => {
-            out.push(rib_entry(key(m.peer_asn, m.peer_ip), ts, &m.attributes, m.prefix))
-        }
+        MrtMessage::TableDumpMessage(m) => out.push(rib_entry(
+            key(m.peer_asn, m.peer_ip),
+            ts,
+            &m.attributes,
+            m.prefix,
+        )),
         MrtMessage::TableDumpMessageBatch(ms) => {
             for m in ms {
-                out.push(rib_entry(key(m.peer_asn, m.peer_ip), ts, &m.attributes, m.prefix))
+                out.push(rib_entry(
+                    key(m.peer_asn, m.peer_ip),
+                    ts,
+                    &m.attributes,
+                    m.prefix,
+                ))
             }
         }
         MrtMessage::TableDumpV2Message(TableDumpV2Message::RibAfi(rib)) => {
@@ -259,7 +267,11 @@ fn rib_entry(
         peer,
         ts,
         attrs: Arc::new(attrs),
-        announced: if reset { vec![] } else { vec![(p.prefix, p.path_id)] },
+        announced: if reset {
+            vec![]
+        } else {
+            vec![(p.prefix, p.path_id)]
+        },
         withdrawn: vec![],
         end_of_rib: false,
         warnings,
@@ -286,4 +298,3 @@ pub fn text_update(
         reset: false,
     }
 }
-

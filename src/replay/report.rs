@@ -236,7 +236,11 @@ impl Report {
                 let _ = writeln!(o, "{:<22} {:>10} {:>9}", r.code(), n, pct(n, t.routes));
             }
         }
-        let _ = writeln!(o, "\n{:<8} {:>10} {:>10} {:>10}", "family", "routes", "rejected", "share");
+        let _ = writeln!(
+            o,
+            "\n{:<8} {:>10} {:>10} {:>10}",
+            "family", "routes", "rejected", "share"
+        );
         for (afi, c) in &self.by_afi {
             let _ = writeln!(
                 o,
@@ -247,7 +251,13 @@ impl Report {
                 pct(c.rejected, c.routes)
             );
         }
-        let width = self.by_peer.keys().map(String::len).max().unwrap_or(4).max(4);
+        let width = self
+            .by_peer
+            .keys()
+            .map(String::len)
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let _ = writeln!(
             o,
             "\n{:<width$} {:>10} {:>10} {:>9}  top reason",
@@ -286,7 +296,11 @@ impl Report {
             }
         }
         if let Some(d) = &self.diff {
-            let _ = writeln!(o, "\nverdict changes between data set A and B: {}", d.changed);
+            let _ = writeln!(
+                o,
+                "\nverdict changes between data set A and B: {}",
+                d.changed
+            );
             for (k, n) in &d.transitions {
                 let _ = writeln!(o, "  {k:<30} {n:>10}");
             }

@@ -1,0 +1,169 @@
+//! The file as serde sees it. Every table denies unknown keys. Values that are checked after
+//! deserialization (prefixes, durations, ASNs, reason codes, file names…) keep their byte span
+//! so that `validate` can report each problem at its place; plain types (bool, integers, IP
+//! addresses, enums) are checked by serde and reported by `toml` with its span.
+
+use super::{CountMode, MaxPrefixAction, Mode};
+use crate::types::{Afi, Role};
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub global: RawGlobal,
+    #[serde(default)]
+    pub api: RawApi,
+    #[serde(default)]
+    pub rpki: RawRpki,
+    #[serde(default)]
+    pub bogons: RawBogons,
+    #[serde(default)]
+    pub peerlock: RawPeerlock,
+    #[serde(default, rename = "peer")]
+    pub peers: Vec<RawPeer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGlobal {
+    pub asn: Spanned<IntOrString>,
+    pub router_id: Spanned<Ipv4Addr>,
+    pub listen: Option<Vec<SocketAddr>>,
+    #[serde(default)]
+    pub announce: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub announce_irr: Vec<Spanned<String>>,
+    pub hold_time: Option<Spanned<u16>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApi {
+    pub listen: Option<Spanned<SocketAddr>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRpki {
+    #[serde(default)]
+    pub vrp_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub aspa_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub slurm_files: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub rtr: Vec<RawRtr>,
+    pub expire: Option<Spanned<String>>,
+    pub max_shrink_percent: Option<Spanned<u8>>,
+    pub fail_open: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRtr {
+    pub address: Spanned<String>,
+    pub preference: Option<u8>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBogons {
+    pub prefixes: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub extra_prefixes: Vec<Spanned<String>>,
+    pub asns: Option<Vec<Spanned<IntOrString>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPeerlock {
+    pub protected: Option<Vec<Spanned<IntOrString>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPeer {
+    pub name: Spanned<String>,
+    pub role: Spanned<Role>,
+    pub asn: Spanned<IntOrString>,
+    pub address: Spanned<IpAddr>,
+    pub local_address: Option<Spanned<IpAddr>>,
+    pub port: Option<Spanned<u16>>,
+    pub passive: Option<bool>,
+    pub afi: Option<Spanned<Vec<Afi>>>,
+    pub mode: Option<Mode>,
+    #[serde(default)]
+    pub checks_disable: Vec<Spanned<String>>,
+    pub allow_private_asn: Option<bool>,
+    #[serde(default)]
+    pub irr: Vec<Spanned<String>>,
+    pub max_prefix_in: Option<RawMaxPrefix>,
+    pub max_prefix_out: Option<RawMaxPrefix>,
+    pub burst_guard: Option<Spanned<RawBurstGuard>>,
+    pub role_strict: Option<bool>,
+    pub idle_hold: Option<Spanned<String>>,
+    pub md5_password: Option<Spanned<String>>,
+    pub ttl_security: Option<bool>,
+    pub next_hop: Option<Spanned<IpAddr>>,
+    pub prefix_length_v4: Option<Spanned<Vec<u8>>>,
+    pub prefix_length_v6: Option<Spanned<Vec<u8>>>,
+    pub max_path_length: Option<Spanned<u16>>,
+    pub max_communities: Option<u32>,
+    pub next_hop_is_neighbor: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub peerlock_allow: Vec<Spanned<IntOrString>>,
+    pub irr_roas_as_routes: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMaxPrefix {
+    pub ipv4: Option<u32>,
+    pub ipv6: Option<u32>,
+    pub warn_at: Option<Spanned<u8>>,
+    pub count: Option<CountMode>,
+    pub action: Option<MaxPrefixAction>,
+    pub restart_after: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBurstGuard {
+    pub new_prefixes_per_min: Option<Spanned<u32>>,
+    pub more_specifics_per_min: Option<Spanned<u32>>,
+    pub action: Option<MaxPrefixAction>,
+    pub restart_after: Option<Spanned<String>>,
+}
+
+/// ASNs may be written as integers (`64500`) or strings (`"AS64500"`, `"1.10"`, and ranges
+/// `"64496-131071"` where a range is allowed); the text is interpreted by `validate`.
+pub(super) enum IntOrString {
+    Int(i64),
+    Str(String),
+}
+
+impl<'de> Deserialize<'de> for IntOrString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = IntOrString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an AS number (64500 or \"AS64500\")")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<IntOrString, E> {
+                Ok(IntOrString::Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<IntOrString, E> {
+                Ok(IntOrString::Int(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<IntOrString, E> {
+                Ok(IntOrString::Str(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

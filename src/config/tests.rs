@@ -1,0 +1,828 @@
+//! Config tests: the shipped example, every default, and each error kind at its exact
+//! line:col with its exact message.
+
+use super::*;
+use crate::types::Direction;
+use std::io::Write;
+
+/// `[global]` and an RTR cache (so that no "no RPKI source" warning appears): lines 1–5.
+const HEAD: &str = "[global]\n\
+                    asn = 64500\n\
+                    router_id = \"192.0.2.1\"\n\
+                    [rpki]\n\
+                    rtr = [{ address = \"127.0.0.1:3323\" }]\n";
+
+/// HEAD plus a minimal provider `[[peer]]` on lines 6–10, plus `extra` from line 11.
+fn with_peer(extra: &str) -> String {
+    format!(
+        "{HEAD}[[peer]]\n\
+         name = \"a\"\n\
+         role = \"provider\"\n\
+         asn = 64501\n\
+         address = \"198.51.100.1\"\n\
+         {extra}"
+    )
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match parse_str(text, "t.toml") {
+        Ok(l) => panic!("expected errors, got {:?}", l.config),
+        Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn error(text: &str) -> String {
+    let e = errors(text);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    e.into_iter().next().unwrap_or_default()
+}
+
+fn warnings(text: &str) -> Vec<String> {
+    match parse_str(text, "t.toml") {
+        Ok(l) => l.warnings,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+// ---- the shipped example ----
+
+#[test]
+fn example_config_loads_without_errors_or_warnings() {
+    let loaded = load(&repo_file("config/bgpsieve.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.warnings, Vec::<String>::new());
+    let c = &loaded.config;
+    assert_eq!(c.global.asn, Asn(64500));
+    assert_eq!(c.peers.len(), 5);
+    let names: Vec<&str> = c.peers.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "transit-a",
+            "customer-b",
+            "ix-peer-c",
+            "ix-route-server",
+            "core-router"
+        ]
+    );
+    // Relative data files are resolved against the config file's directory.
+    assert_eq!(
+        c.global.announce_irr[0],
+        repo_file("config/../testdata/irr/bgpq4/json--4.txt")
+    );
+    assert!(c.global.announce_irr.iter().all(|p| p.is_file()));
+    assert_eq!(
+        c.rpki.vrp_files,
+        vec![repo_file("config/../testdata/vrps/stayrtr_test.rpki.json")]
+    );
+}
+
+#[test]
+fn example_config_values_are_read_as_written() {
+    let c = load(&repo_file("config/bgpsieve.toml")).unwrap().config;
+    let t = c.peer("transit-a").unwrap();
+    assert_eq!(
+        t.max_prefix_in,
+        MaxPrefixConfig {
+            ipv4: Some(1_200_000),
+            ipv6: Some(300_000),
+            warn_at: 90,
+            count: CountMode::Received,
+            action: MaxPrefixAction::Teardown,
+            restart_after: Some(Duration::from_secs(600)),
+        }
+    );
+    assert_eq!(
+        t.max_prefix_out,
+        MaxPrefixConfig {
+            ipv4: Some(100),
+            ipv6: Some(50),
+            action: MaxPrefixAction::DropExcess,
+            ..MaxPrefixConfig::default()
+        }
+    );
+    assert_eq!(
+        t.burst_guard,
+        Some(BurstGuardConfig {
+            new_prefixes_per_min: Some(5000),
+            more_specifics_per_min: Some(1000),
+            action: MaxPrefixAction::Teardown,
+            restart_after: Some(Duration::from_secs(1800)),
+        })
+    );
+    assert_eq!(t.md5_password, None, "an empty md5_password means none");
+    assert_eq!(t.next_hop, Some("198.51.100.3".parse().unwrap()));
+    assert_eq!(t.max_communities, Some(100));
+    assert_eq!(
+        c.global.announce,
+        vec![
+            PrefixRange {
+                prefix: "203.0.113.0/24".parse().unwrap(),
+                min_len: 24,
+                max_len: 24
+            },
+            PrefixRange {
+                prefix: "198.51.100.0/22".parse().unwrap(),
+                min_len: 22,
+                max_len: 24
+            },
+            PrefixRange {
+                prefix: "2001:db8::/32".parse().unwrap(),
+                min_len: 32,
+                max_len: 48
+            },
+        ]
+    );
+    let announce = c.global.announce_list();
+    assert!(announce.permits(&"198.51.101.0/24".parse().unwrap(), None));
+    assert!(!announce.permits(&"198.51.101.0/25".parse().unwrap(), None));
+    let ix = c.peer("ix-peer-c").unwrap();
+    assert_eq!(ix.mode, Mode::Observe);
+    assert!(ix.passive);
+    assert_eq!(ix.peerlock_allow, vec![Asn(64510)]);
+    let rs = c.peer("ix-route-server").unwrap();
+    assert_eq!(rs.checks_disable, vec![Reason::IrrUnregistered]);
+    assert!(!rs.enabled_checks().contains(Reason::IrrUnregistered));
+    assert!(rs.enabled_checks().contains(Reason::RpkiInvalid));
+    let rtr: Vec<&str> = c
+        .rpki
+        .rtr_in_preference_order()
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(rtr, ["127.0.0.1:3323", "rtr.example.net:323"]);
+    assert_eq!(c.bogons, BogonsConfig::default());
+    assert_eq!(c.peer("core-router").unwrap().role, Role::Router);
+}
+
+#[test]
+fn check_config_summarises_the_example() {
+    let path = repo_file("config/bgpsieve.toml");
+    let (ok, text) = check_config_report(&path);
+    assert!(ok, "{text}");
+    // 1 VRP file, 2 announce_irr and 2 peer IRR files; 2 + 2 + 62 + 62 IRR entries.
+    assert_eq!(
+        text,
+        format!(
+            "{}: OK: AS64500, 5 peers (1 provider, 1 peer, 1 customer, 1 rs, 1 router), 5 data \
+             files referenced, 4 IRR files with 128 entries, 0 warnings\n",
+            path.display()
+        )
+    );
+}
+
+// ---- defaults ----
+
+#[test]
+fn minimal_config_takes_every_documented_default() {
+    let c = parse_str(&with_peer(""), "t.toml").unwrap().config;
+    assert_eq!(
+        c.global,
+        GlobalConfig {
+            asn: Asn(64500),
+            router_id: "192.0.2.1".parse().unwrap(),
+            listen: vec!["0.0.0.0:179".parse().unwrap(), "[::]:179".parse().unwrap()],
+            announce: vec![],
+            announce_irr: vec![],
+            hold_time: 90,
+        }
+    );
+    assert_eq!(c.api.listen, "127.0.0.1:9179".parse().unwrap());
+    assert_eq!(
+        c.rpki,
+        RpkiConfig {
+            vrp_files: vec![],
+            aspa_files: vec![],
+            slurm_files: vec![],
+            rtr: vec![RtrCacheConfig {
+                address: "127.0.0.1:3323".into(),
+                preference: None
+            }],
+            expire: Duration::from_secs(7200),
+            max_shrink_percent: 50,
+            fail_open: true,
+        }
+    );
+    assert_eq!(c.bogons, BogonsConfig::default());
+    assert_eq!(c.peerlock, PeerlockConfig { protected: None });
+    assert_eq!(
+        c.peers,
+        vec![PeerConfig {
+            name: "a".into(),
+            role: Role::Provider,
+            asn: Asn(64501),
+            address: "198.51.100.1".parse().unwrap(),
+            local_address: None,
+            port: 179,
+            passive: false,
+            afi: vec![Afi::Ipv4, Afi::Ipv6],
+            mode: Mode::Enforce,
+            checks_disable: vec![],
+            allow_private_asn: false,
+            irr: vec![],
+            max_prefix_in: MaxPrefixConfig {
+                ipv4: None,
+                ipv6: None,
+                warn_at: 90,
+                count: CountMode::Received,
+                action: MaxPrefixAction::Teardown,
+                restart_after: None,
+            },
+            max_prefix_out: MaxPrefixConfig::default(),
+            burst_guard: None,
+            role_strict: false,
+            idle_hold: Duration::from_secs(5),
+            md5_password: None,
+            ttl_security: false,
+            next_hop: None,
+            prefix_length_v4: (8, 24),
+            prefix_length_v6: (16, 48),
+            max_path_length: 64,
+            max_communities: None,
+            next_hop_is_neighbor: false,
+            peerlock_allow: vec![],
+            irr_roas_as_routes: false,
+        }]
+    );
+    assert_eq!(c.peers[0].max_prefix(Direction::In).limit(Afi::Ipv4), None);
+}
+
+#[test]
+fn max_prefix_defaults_fill_unset_keys_of_a_given_table() {
+    let c = parse_str(&with_peer("max_prefix_in = { ipv6 = 10 }\n"), "t.toml")
+        .unwrap()
+        .config;
+    let m = &c.peers[0].max_prefix_in;
+    assert_eq!((m.limit(Afi::Ipv4), m.limit(Afi::Ipv6)), (None, Some(10)));
+    assert_eq!(
+        (m.warn_at, m.count, m.action, m.restart_after),
+        (90, CountMode::Received, MaxPrefixAction::Teardown, None)
+    );
+}
+
+#[test]
+fn asns_may_be_written_as_numbers_text_or_asdot() {
+    let text = "[global]\nasn = \"AS64500\"\nrouter_id = \"192.0.2.1\"\n\
+                [bogons]\nasns = [0, \"23456\", \"64496-131071\", \"AS4200000000-AS4294967295\"]\n\
+                [peerlock]\nprotected = [174, \"AS3356\", \"0.1299\"]\n";
+    let c = parse_str(text, "t.toml").unwrap().config;
+    assert_eq!(c.global.asn, Asn(64500));
+    let r = |a, b| AsnRange {
+        first: Asn(a),
+        last: Asn(b),
+    };
+    assert_eq!(
+        c.bogons.asns,
+        Some(vec![
+            r(0, 0),
+            r(23456, 23456),
+            r(64496, 131071),
+            r(4200000000, 4294967295)
+        ])
+    );
+    assert!(r(64496, 131071).contains(Asn(65000)));
+    assert_eq!(
+        c.peerlock.protected,
+        Some(vec![Asn(174), Asn(3356), Asn(1299)])
+    );
+}
+
+// ---- syntax, type and unknown-key errors (from toml, at its span) ----
+
+#[test]
+fn toml_syntax_error_is_located() {
+    assert_eq!(
+        error("[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n[[peer]\nname = \"a\"\n"),
+        "t.toml:4:8: unclosed array table, expected `]`"
+    );
+}
+
+#[test]
+fn type_error_is_located_at_the_value() {
+    assert_eq!(
+        error(&with_peer("passive = \"yes\"\n")),
+        "t.toml:11:11: invalid type: string \"yes\", expected a boolean"
+    );
+    assert_eq!(
+        error("[global]\nasn = true\nrouter_id = \"192.0.2.1\"\n"),
+        "t.toml:2:7: invalid type: boolean `true`, expected an AS number (64500 or \"AS64500\")"
+    );
+    assert_eq!(
+        error(&with_peer("max_prefix_in = { ipv4 = -1 }\n")),
+        "t.toml:11:26: invalid value: integer `-1`, expected u32"
+    );
+}
+
+#[test]
+fn unknown_key_is_rejected_at_the_key() {
+    assert_eq!(
+        error("[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\nrouterid = \"192.0.2.2\"\n"),
+        "t.toml:4:1: unknown field `routerid`, expected one of `asn`, `router_id`, `listen`, \
+         `announce`, `announce_irr`, `hold_time`"
+    );
+    let e = error(&with_peer("max_prefix_in = { ipv4 = 10, limit = 5 }\n"));
+    assert!(
+        e.starts_with("t.toml:11:30: unknown field `limit`, expected one of `ipv4`"),
+        "{e}"
+    );
+    let e = error(&with_peer("next_hop_self = true\n"));
+    assert!(
+        e.starts_with("t.toml:11:1: unknown field `next_hop_self`"),
+        "{e}"
+    );
+    let e = error(&format!("{HEAD}[daemon]\nthreads = 2\n"));
+    assert!(e.starts_with("t.toml:6:2: unknown field `daemon`"), "{e}");
+}
+
+#[test]
+fn unknown_enum_value_is_rejected_at_the_value() {
+    assert_eq!(
+        error(&with_peer("mode = \"dry-run\"\n")),
+        "t.toml:11:8: unknown variant `dry-run`, expected `enforce` or `observe`"
+    );
+    assert_eq!(
+        error(&with_peer(
+            "max_prefix_out = { ipv4 = 1, action = \"drop\" }\n"
+        )),
+        "t.toml:11:39: unknown variant `drop`, expected one of `warn`, `drop-excess`, `teardown`"
+    );
+}
+
+#[test]
+fn missing_required_key_is_reported_at_its_table() {
+    assert_eq!(
+        error(&format!(
+            "{HEAD}[[peer]]\nname = \"a\"\nrole = \"peer\"\nasn = 64501\n"
+        )),
+        "t.toml:6:1: missing field `address`"
+    );
+}
+
+// ---- semantic errors, each at the offending value ----
+
+#[test]
+fn prefix_with_host_bits_is_rejected_at_the_value() {
+    let text = "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n\
+                announce = [\"203.0.113.0/24\", \"192.0.2.77/24\"]\n";
+    assert_eq!(
+        error(text),
+        "t.toml:4:31: announce: host bits set in prefix 192.0.2.77/24 (the network is 192.0.2.0/24)"
+    );
+    assert_eq!(
+        error(&format!(
+            "{HEAD}[bogons]\nextra_prefixes = [\"2001:db8::1/32\"]\n"
+        )),
+        "t.toml:7:19: bogons.extra_prefixes: host bits set in prefix 2001:db8::1/32 (the network \
+         is 2001:db8::/32)"
+    );
+}
+
+#[test]
+fn announce_range_shorter_than_its_prefix_is_rejected() {
+    let text = "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n\
+                announce = [\"198.51.100.0/22-21\"]\n";
+    assert_eq!(
+        error(text),
+        "t.toml:4:13: announce: max length /21 is shorter than the prefix length /22 in \
+         \"198.51.100.0/22-21\""
+    );
+}
+
+#[test]
+fn duplicate_peer_names_are_rejected() {
+    let text = with_peer(
+        "[[peer]]\nname = \"a\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.9\"\n",
+    );
+    assert_eq!(
+        error(&text),
+        "t.toml:12:8: duplicate peer name \"a\" (first defined on line 7)"
+    );
+}
+
+#[test]
+fn duplicate_sessions_are_rejected() {
+    // Same address, same (absent) local_address.
+    let text = with_peer(
+        "[[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.1\"\n",
+    );
+    assert_eq!(
+        error(&text),
+        "t.toml:15:11: peer \"b\": address 198.51.100.1 is already used by peer \"a\""
+    );
+    // Same address and local_address.
+    let text = format!(
+        "{HEAD}[[peer]]\nname = \"a\"\nrole = \"peer\"\nasn = 64501\naddress = \"198.51.100.1\"\n\
+         local_address = \"198.51.100.2\"\n\
+         [[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.1\"\n\
+         local_address = \"198.51.100.2\"\n"
+    );
+    assert_eq!(
+        error(&text),
+        "t.toml:17:17: peer \"b\": address 198.51.100.1 with local_address 198.51.100.2 is \
+         already used by peer \"a\""
+    );
+    // Distinct local addresses tell the sessions apart.
+    let ok = text.replacen(
+        "local_address = \"198.51.100.2\"\n[[peer]]",
+        "local_address = \"198.51.100.4\"\n[[peer]]",
+        1,
+    );
+    assert!(parse_str(&ok, "t.toml").is_ok());
+}
+
+#[test]
+fn shared_address_needs_a_local_address_on_every_peer() {
+    let text = with_peer(
+        "[[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.1\"\n\
+         local_address = \"198.51.100.2\"\n",
+    );
+    assert_eq!(
+        error(&text),
+        "t.toml:15:11: peer \"b\" shares address 198.51.100.1 with peer \"a\": each needs a \
+         distinct local_address to tell the sessions apart"
+    );
+}
+
+#[test]
+fn bad_and_zero_durations_are_rejected() {
+    assert_eq!(
+        error(&with_peer("idle_hold = \"5 seconds\"\n")),
+        "t.toml:11:13: idle_hold: invalid duration \"5 seconds\": expected a number and a unit \
+         (ms, s, m, h, d), e.g. \"30s\", \"10m\", \"2h\", \"1h30m\""
+    );
+    assert_eq!(
+        error(&with_peer(
+            "max_prefix_in = { ipv4 = 10, restart_after = \"0s\" }\n"
+        )),
+        "t.toml:11:46: max_prefix_in.restart_after must be longer than zero"
+    );
+    let text = "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n[rpki]\nexpire = 7200\n";
+    assert_eq!(
+        error(text),
+        "t.toml:5:10: invalid type: integer `7200`, expected a string"
+    );
+}
+
+#[test]
+fn inverted_or_too_long_prefix_lengths_are_rejected() {
+    assert_eq!(
+        error(&with_peer("prefix_length_v4 = [24, 8]\n")),
+        "t.toml:11:20: peer \"a\": prefix_length_v4 minimum /24 is longer than maximum /8"
+    );
+    assert_eq!(
+        error(&with_peer("prefix_length_v6 = [16, 129]\n")),
+        "t.toml:11:20: peer \"a\": prefix_length_v6 maximum /129 exceeds /128"
+    );
+    assert_eq!(
+        error(&with_peer("prefix_length_v4 = [8, 24, 32]\n")),
+        "t.toml:11:20: peer \"a\": prefix_length_v4 must be [SHORTEST, LONGEST], e.g. [8, 24]"
+    );
+}
+
+#[test]
+fn warn_at_above_100_is_rejected() {
+    assert_eq!(
+        error(&with_peer("max_prefix_in = { ipv4 = 10, warn_at = 120 }\n")),
+        "t.toml:11:40: peer \"a\": max_prefix_in.warn_at 120 is above 100 (a percentage of the \
+         limit)"
+    );
+}
+
+#[test]
+fn unknown_reason_code_in_checks_disable_is_rejected() {
+    let e = error(&with_peer("checks_disable = [\"peerlock\", \"rpki\"]\n"));
+    assert!(
+        e.starts_with(
+            "t.toml:11:31: peer \"a\": checks_disable: unknown reason code \"rpki\" (one of: \
+             malformed, bogon-prefix,"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn router_role_must_use_the_global_asn_and_only_it() {
+    let text = format!(
+        "{HEAD}[[peer]]\nname = \"r\"\nrole = \"router\"\nasn = 64501\naddress = \"192.0.2.10\"\n"
+    );
+    assert_eq!(
+        error(&text),
+        "t.toml:9:7: peer \"r\": role \"router\" is the operator's own router (iBGP), so asn must \
+         be the global asn 64500, not 64501"
+    );
+    let text = format!(
+        "{HEAD}[[peer]]\nname = \"p\"\nrole = \"peer\"\nasn = 64500\naddress = \"192.0.2.10\"\n"
+    );
+    assert_eq!(
+        error(&text),
+        "t.toml:9:7: peer \"p\": asn 64500 is the global asn; an iBGP session must have role \
+         \"router\""
+    );
+}
+
+#[test]
+fn unusable_asns_are_rejected() {
+    assert_eq!(
+        error("[global]\nasn = 23456\nrouter_id = \"192.0.2.1\"\n"),
+        "t.toml:2:7: global.asn: 23456 cannot be used on a BGP session (RFC 7607, RFC 6793)"
+    );
+    assert_eq!(
+        error("[global]\nasn = \"AS-FOO\"\nrouter_id = \"192.0.2.1\"\n"),
+        "t.toml:2:7: global.asn: invalid ASN \"AS-FOO\""
+    );
+    assert_eq!(
+        error("[global]\nasn = 4294967296\nrouter_id = \"192.0.2.1\"\n"),
+        "t.toml:2:7: global.asn: AS number 4294967296 is out of range (0..=4294967295)"
+    );
+    assert_eq!(
+        errors(&format!(
+            "{HEAD}[bogons]\nasns = [\"131071-64496\", \"x\"]\n"
+        )),
+        vec![
+            "t.toml:7:9: bogons.asns: range 131071-64496 is inverted",
+            "t.toml:7:25: bogons.asns: expected an ASN or a range \"FIRST-LAST\", e.g. \
+             \"64496-131071\"",
+        ]
+    );
+}
+
+#[test]
+fn other_semantic_checks_have_their_own_messages() {
+    let cases = [
+        (
+            "local_address = \"2001:db8::1\"\n",
+            "t.toml:11:17: peer \"a\": local_address 2001:db8::1 and address 198.51.100.1 are of \
+             different address families",
+        ),
+        (
+            "afi = []\n",
+            "t.toml:11:7: peer \"a\": afi must list \"ipv4\", \"ipv6\" or both",
+        ),
+        (
+            "afi = [\"ipv6\", \"ipv6\"]\n",
+            "t.toml:11:7: peer \"a\": afi lists a family twice",
+        ),
+        (
+            "burst_guard = { action = \"warn\" }\n",
+            "t.toml:11:15: peer \"a\": burst_guard needs new_prefixes_per_min or \
+             more_specifics_per_min",
+        ),
+        (
+            "burst_guard = { new_prefixes_per_min = 0 }\n",
+            "t.toml:11:40: peer \"a\": burst_guard rates must be at least 1 per minute",
+        ),
+        ("port = 0\n", "t.toml:11:8: peer \"a\": port must not be 0"),
+        (
+            "max_path_length = 0\n",
+            "t.toml:11:19: peer \"a\": max_path_length must be at least 1",
+        ),
+    ];
+    for (extra, expected) in cases {
+        assert_eq!(error(&with_peer(extra)), expected, "{extra}");
+    }
+    let long = "k".repeat(81);
+    assert_eq!(
+        error(&with_peer(&format!("md5_password = \"{long}\"\n"))),
+        "t.toml:11:16: peer \"a\": md5_password is longer than 80 bytes (the TCP-MD5 key limit)"
+    );
+    assert_eq!(
+        errors("[global]\nasn = 64500\nrouter_id = \"0.0.0.0\"\nhold_time = 2\n"),
+        vec![
+            "t.toml:3:13: router_id must not be 0.0.0.0 (RFC 6286 §2.1)",
+            "t.toml:4:13: hold_time 2 must be 0 or at least 3 seconds (RFC 4271 §4.2)",
+        ]
+    );
+}
+
+#[test]
+fn rpki_values_are_checked() {
+    let text = "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n[rpki]\n\
+                rtr = [{ address = \"127.0.0.1\" }, { address = \"cache.example.net:3323\" }]\n\
+                expire = \"0s\"\nmax_shrink_percent = 101\n";
+    assert_eq!(
+        errors(text),
+        vec![
+            "t.toml:5:20: rtr address: \"127.0.0.1\" is not HOST:PORT (e.g. \"127.0.0.1:3323\", \
+             \"rtr.example.net:323\")",
+            "t.toml:6:10: expire must be longer than zero",
+            "t.toml:7:22: max_shrink_percent 101 is above 100",
+        ]
+    );
+}
+
+#[test]
+fn semantic_errors_are_collected_together_in_file_order() {
+    let text = "[global]\n\
+                asn = 64500\n\
+                router_id = \"0.0.0.0\"\n\
+                hold_time = 2\n\
+                announce = [\"192.0.2.77/24\", \"198.51.100.0/22-21\"]\n\
+                [[peer]]\n\
+                name = \"a\"\n\
+                role = \"customer\"\n\
+                asn = 0\n\
+                address = \"198.51.100.1\"\n\
+                idle_hold = \"soon\"\n\
+                checks_disable = [\"nope\"]\n\
+                max_prefix_in = { ipv4 = 10, warn_at = 101 }\n\
+                [[peer]]\n\
+                name = \"a\"\n\
+                role = \"peer\"\n\
+                asn = 64502\n\
+                address = \"198.51.100.1\"\n\
+                prefix_length_v4 = [25, 24]\n";
+    let e = errors(text);
+    let located: Vec<&str> = e
+        .iter()
+        .map(|s| s.split(": ").next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        located,
+        [
+            "t.toml:3:13",
+            "t.toml:4:13",
+            "t.toml:5:13",
+            "t.toml:5:30",
+            "t.toml:9:7",
+            "t.toml:11:13",
+            "t.toml:12:19",
+            "t.toml:13:40",
+            "t.toml:15:8",
+            "t.toml:18:11",
+            "t.toml:19:20",
+        ],
+        "{e:#?}"
+    );
+    assert_eq!(
+        e[1],
+        "t.toml:4:13: hold_time 2 must be 0 or at least 3 seconds (RFC 4271 §4.2)"
+    );
+    assert_eq!(
+        e[4],
+        "t.toml:9:7: peer \"a\": asn: 0 cannot be used on a BGP session (RFC 7607, RFC 6793)"
+    );
+}
+
+// ---- warnings ----
+
+#[test]
+fn customer_or_peer_without_irr_data_is_warned_about() {
+    let text = format!(
+        "{HEAD}[[peer]]\nname = \"c\"\nrole = \"customer\"\nasn = 64501\naddress = \"198.51.100.1\"\n\
+         [[peer]]\nname = \"t\"\nrole = \"provider\"\nasn = 64502\naddress = \"198.51.100.5\"\n\
+         [[peer]]\nname = \"p\"\nrole = \"peer\"\nasn = 64503\naddress = \"198.51.100.9\"\n\
+         checks_disable = [\"irr-unregistered\"]\n"
+    );
+    assert_eq!(
+        warnings(&text),
+        vec![
+            "t.toml:7:8: warning: peer \"c\" (customer) has no IRR data (irr = []): \
+             irr-unregistered is not checked for it"
+        ]
+    );
+}
+
+#[test]
+fn md5_password_is_noted_but_never_shown() {
+    let loaded = parse_str(&with_peer("md5_password = \"s3cr3t-key\"\n"), "t.toml").unwrap();
+    assert_eq!(
+        loaded.warnings,
+        vec!["t.toml:11:16: warning: peer \"a\": md5_password is set (TCP-MD5, RFC 2385)"]
+    );
+    let peer = &loaded.config.peers[0];
+    assert_eq!(
+        peer.md5_password.as_ref().map(Secret::expose),
+        Some("s3cr3t-key")
+    );
+    assert!(!format!("{:?}", loaded.config).contains("s3cr3t"));
+}
+
+#[test]
+fn other_risky_settings_are_warned_about() {
+    let text = "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n\
+                [api]\nlisten = \"0.0.0.0:9179\"\n\
+                [[peer]]\nname = \"rs\"\nrole = \"rs\"\nasn = 64501\naddress = \"203.0.113.1\"\n\
+                next_hop_is_neighbor = true\n";
+    assert_eq!(
+        warnings(text),
+        vec![
+            "t.toml: warning: no RPKI source (rpki.vrp_files, rpki.aspa_files, rpki.rtr): \
+             rpki-invalid and aspa-invalid never reject anything",
+            "t.toml:5:10: warning: api.listen 0.0.0.0:9179 is not a loopback address: /metrics \
+             and /api/v1 have no authentication",
+            "t.toml:11:24: warning: peer \"rs\": next_hop_is_neighbor with role \"rs\": a route \
+             server passes its members' next hops, so nearly every route fails next-hop",
+        ]
+    );
+}
+
+// ---- data files ----
+
+fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let p = dir.join(name);
+    let mut f = std::fs::File::create(&p).unwrap();
+    f.write_all(contents.as_bytes()).unwrap();
+    p
+}
+
+#[test]
+fn missing_data_files_are_errors_at_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "vrps.json", "{\"roas\": []}");
+    let cfg = write(
+        dir.path(),
+        "bgpsieve.toml",
+        "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n\
+         announce_irr = [\"cone.json\"]\n\
+         [rpki]\nvrp_files = [\"vrps.json\", \"missing.json\"]\nslurm_files = [\".\"]\n",
+    );
+    let e = load(&cfg).unwrap_err();
+    let lines: Vec<String> = e.0.iter().map(|e| e.to_string()).collect();
+    let f = cfg.display().to_string();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "{f}:4:17: IRR file \"cone.json\" cannot be opened ({}): ",
+            dir.path().join("cone.json").display()
+        )),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "{f}:6:27: VRP file \"missing.json\" cannot be opened"
+        )),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines[2],
+        format!("{f}:7:16: SLURM file \".\" is not a regular file")
+    );
+    // The same text without a file behind it is not checked.
+    assert!(parse_str(&std::fs::read_to_string(&cfg).unwrap(), "x.toml").is_ok());
+}
+
+#[test]
+fn check_config_rejects_a_broken_irr_file_and_load_does_not_parse_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "cust.txt",
+        "route: 192.0.2.1/24\norigin: AS64501\n",
+    );
+    let cfg = write(
+        dir.path(),
+        "bgpsieve.toml",
+        &with_peer("irr = [\"cust.txt\"]\n"),
+    );
+    assert!(load(&cfg).is_ok());
+    let (ok, text) = check_config_report(&cfg);
+    assert!(!ok);
+    assert_eq!(
+        text,
+        format!(
+            "{}:11:8: IRR file rejected: {}:1: route: host bits set in prefix 192.0.2.1/24 (the \
+             network is 192.0.2.0/24)\n",
+            cfg.display(),
+            dir.path().join("cust.txt").display()
+        )
+    );
+}
+
+#[test]
+fn check_config_prints_each_error_on_its_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "bgpsieve.toml",
+        "[global]\nasn = 0\nrouter_id = \"0.0.0.0\"\n",
+    );
+    let (ok, text) = check_config_report(&cfg);
+    assert!(!ok);
+    let f = cfg.display();
+    assert_eq!(
+        text,
+        format!(
+            "{f}:2:7: global.asn: 0 cannot be used on a BGP session (RFC 7607, RFC 6793)\n\
+             {f}:3:13: router_id must not be 0.0.0.0 (RFC 6286 §2.1)\n"
+        )
+    );
+    let (ok, text) = check_config_report(&dir.path().join("absent.toml"));
+    assert!(!ok);
+    assert!(
+        text.contains("absent.toml: cannot read the configuration: "),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_global_asn_is_reported_once_not_again_for_every_router_peer() {
+    let text = "[global]\nasn = 0\nrouter_id = \"192.0.2.1\"\n\
+                [[peer]]\nname = \"r\"\nrole = \"router\"\nasn = 64500\naddress = \"192.0.2.10\"\n";
+    assert_eq!(
+        errors(text),
+        vec!["t.toml:2:7: global.asn: 0 cannot be used on a BGP session (RFC 7607, RFC 6793)"]
+    );
+}

@@ -1,0 +1,858 @@
+//! From `schema` to [`Config`]: defaults, semantic checks, file checks. Every problem is
+//! collected with the byte offset of the value it is about; nothing stops at the first one.
+
+use super::error::{line_col, ConfigError, ConfigErrors};
+use super::schema::{IntOrString, RawConfig, RawMaxPrefix, RawPeer};
+use super::{
+    duration::parse_duration, ApiConfig, AsnRange, BogonsConfig, BurstGuardConfig, Config,
+    GlobalConfig, LoadedConfig, MaxPrefixConfig, PeerConfig, PeerlockConfig, PrefixRange,
+    RpkiConfig, RtrCacheConfig, Secret,
+};
+use crate::irr::PrefixList;
+use crate::policy::Reason;
+use crate::types::{Afi, Asn, Role};
+use ipnet::IpNet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// Linux `TCP_MD5SIG_MAXKEYLEN`.
+const MD5_MAX_KEY_LEN: usize = 80;
+
+/// Filesystem checks done when loading from a file.
+pub(super) struct FsCheck {
+    /// Directory relative data-file paths are resolved against.
+    pub base: PathBuf,
+    /// Also parse every IRR file (check-config).
+    pub parse_irr: bool,
+}
+
+/// Facts for the check-config summary.
+#[derive(Debug, Default)]
+pub(super) struct Summary {
+    /// Data files referenced (VRP, ASPA, SLURM, IRR, announce_irr).
+    pub data_files: usize,
+    /// IRR files parsed and their entries, when `parse_irr` was set.
+    pub irr_files_parsed: usize,
+    pub irr_entries: usize,
+}
+
+pub(super) fn load_file(
+    path: &Path,
+    parse_irr: bool,
+) -> Result<(LoadedConfig, Summary), ConfigErrors> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.clone(),
+            position: None,
+            message: format!("cannot read the configuration: {e}"),
+        }])
+    })?;
+    let base = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    parse(&text, &file, Some(&FsCheck { base, parse_irr }))
+}
+
+pub(super) fn parse(
+    text: &str,
+    file: &str,
+    fs: Option<&FsCheck>,
+) -> Result<(LoadedConfig, Summary), ConfigErrors> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: file.to_string(),
+            position: e.span().map(|s| line_col(text, s.start)),
+            message: e.message().trim_end().to_string(),
+        }])
+    })?;
+    let mut v = Validator {
+        text,
+        fs,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        summary: Summary::default(),
+    };
+    let config = v.config(raw);
+    let Validator {
+        mut errors,
+        warnings,
+        summary,
+        ..
+    } = v;
+    if !errors.is_empty() {
+        errors.sort_by_key(|(offset, _)| *offset);
+        return Err(ConfigErrors(
+            errors
+                .into_iter()
+                .map(|(offset, message)| ConfigError {
+                    file: file.to_string(),
+                    position: Some(line_col(text, offset)),
+                    message,
+                })
+                .collect(),
+        ));
+    }
+    let mut warnings = warnings;
+    warnings.sort_by_key(|(offset, _)| *offset);
+    let warnings = warnings
+        .into_iter()
+        .map(|(offset, m)| match offset {
+            Some(o) => {
+                let (line, col) = line_col(text, o);
+                format!("{file}:{line}:{col}: warning: {m}")
+            }
+            None => format!("{file}: warning: {m}"),
+        })
+        .collect();
+    Ok((LoadedConfig { config, warnings }, summary))
+}
+
+/// What a referenced data file is, for messages.
+#[derive(Clone, Copy)]
+enum FileKind {
+    Vrp,
+    Aspa,
+    Slurm,
+    Irr,
+}
+
+impl FileKind {
+    fn label(self) -> &'static str {
+        match self {
+            FileKind::Vrp => "VRP file",
+            FileKind::Aspa => "ASPA file",
+            FileKind::Slurm => "SLURM file",
+            FileKind::Irr => "IRR file",
+        }
+    }
+}
+
+struct Validator<'a> {
+    text: &'a str,
+    fs: Option<&'a FsCheck>,
+    errors: Vec<(usize, String)>,
+    warnings: Vec<(Option<usize>, String)>,
+    summary: Summary,
+}
+
+impl Validator<'_> {
+    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.errors.push((span.start, message.into()));
+    }
+
+    fn warn(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+        self.warnings.push((span.map(|s| s.start), message.into()));
+    }
+
+    /// `line N` of a span, for "first defined at" notes.
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        line_col(self.text, span.start).0
+    }
+
+    fn config(&mut self, raw: RawConfig) -> Config {
+        let (global, local_asn) = self.global(raw.global);
+        let api = ApiConfig {
+            listen: match raw.api.listen {
+                Some(l) => {
+                    if !l.get_ref().ip().is_loopback() {
+                        self.warn(
+                            Some(l.span()),
+                            format!(
+                                "api.listen {} is not a loopback address: /metrics and /api/v1 \
+                                 have no authentication",
+                                l.get_ref()
+                            ),
+                        );
+                    }
+                    l.into_inner()
+                }
+                None => SocketAddr::from((Ipv4Addr::LOCALHOST, 9179)),
+            },
+        };
+        let rpki = self.rpki(raw.rpki);
+        let bogons = BogonsConfig {
+            prefixes: raw.bogons.prefixes.map(|v| {
+                v.iter()
+                    .filter_map(|p| self.network(p, "bogons.prefixes"))
+                    .collect()
+            }),
+            extra_prefixes: raw
+                .bogons
+                .extra_prefixes
+                .iter()
+                .filter_map(|p| self.network(p, "bogons.extra_prefixes"))
+                .collect(),
+            asns: raw
+                .bogons
+                .asns
+                .map(|v| v.iter().filter_map(|a| self.asn_range(a)).collect()),
+        };
+        let peerlock = PeerlockConfig {
+            protected: raw.peerlock.protected.map(|v| {
+                v.iter()
+                    .filter_map(|a| self.asn(a, "peerlock.protected"))
+                    .collect()
+            }),
+        };
+        let mut peers = Vec::with_capacity(raw.peers.len());
+        let mut seen: Vec<SeenPeer> = Vec::with_capacity(raw.peers.len());
+        for p in raw.peers {
+            if let Some(peer) = self.peer(p, local_asn, &mut seen) {
+                peers.push(peer);
+            }
+        }
+        Config {
+            global,
+            api,
+            rpki,
+            bogons,
+            peerlock,
+            peers,
+        }
+    }
+
+    /// `[global]`, and the local AS when it is valid (peers are compared with it).
+    fn global(&mut self, g: super::schema::RawGlobal) -> (GlobalConfig, Option<Asn>) {
+        let local_asn = self.session_asn(&g.asn, "global.asn");
+        if g.router_id.get_ref().is_unspecified() {
+            self.err(
+                g.router_id.span(),
+                "router_id must not be 0.0.0.0 (RFC 6286 §2.1)",
+            );
+        }
+        let hold_time = match g.hold_time {
+            Some(h) => {
+                let t = *h.get_ref();
+                if t == 1 || t == 2 {
+                    self.err(
+                        h.span(),
+                        format!("hold_time {t} must be 0 or at least 3 seconds (RFC 4271 §4.2)"),
+                    );
+                }
+                t
+            }
+            None => 90,
+        };
+        let mut announce = Vec::with_capacity(g.announce.len());
+        for a in &g.announce {
+            match PrefixList::parse_entry(a.get_ref()) {
+                Ok((prefix, min_len, max_len)) => announce.push(PrefixRange {
+                    prefix,
+                    min_len,
+                    max_len,
+                }),
+                Err(e) => self.err(a.span(), format!("announce: {e}")),
+            }
+        }
+        let announce_irr = g
+            .announce_irr
+            .iter()
+            .map(|p| self.data_file(p, FileKind::Irr))
+            .collect();
+        let config = GlobalConfig {
+            asn: local_asn.unwrap_or(Asn(0)),
+            router_id: g.router_id.into_inner(),
+            listen: g.listen.unwrap_or_else(|| {
+                vec![
+                    SocketAddr::from((Ipv4Addr::UNSPECIFIED, 179)),
+                    SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 179)),
+                ]
+            }),
+            announce,
+            announce_irr,
+            hold_time,
+        };
+        (config, local_asn)
+    }
+
+    fn rpki(&mut self, r: super::schema::RawRpki) -> RpkiConfig {
+        let files = |v: &mut Self, list: &[Spanned<String>], kind| -> Vec<PathBuf> {
+            list.iter().map(|p| v.data_file(p, kind)).collect()
+        };
+        let vrp_files = files(self, &r.vrp_files, FileKind::Vrp);
+        let aspa_files = files(self, &r.aspa_files, FileKind::Aspa);
+        let slurm_files = files(self, &r.slurm_files, FileKind::Slurm);
+        let mut rtr = Vec::with_capacity(r.rtr.len());
+        for c in r.rtr {
+            if let Err(e) = check_host_port(c.address.get_ref()) {
+                self.err(c.address.span(), format!("rtr address: {e}"));
+            }
+            rtr.push(RtrCacheConfig {
+                address: c.address.into_inner(),
+                preference: c.preference,
+            });
+        }
+        if vrp_files.is_empty() && aspa_files.is_empty() && rtr.is_empty() {
+            self.warn(
+                None,
+                "no RPKI source (rpki.vrp_files, rpki.aspa_files, rpki.rtr): rpki-invalid and \
+                 aspa-invalid never reject anything",
+            );
+        }
+        let expire = match &r.expire {
+            Some(e) => self.positive_duration(e, "expire"),
+            None => Duration::from_secs(7200),
+        };
+        let max_shrink_percent = match r.max_shrink_percent {
+            Some(m) => {
+                if *m.get_ref() > 100 {
+                    self.err(
+                        m.span(),
+                        format!("max_shrink_percent {} is above 100", m.get_ref()),
+                    );
+                }
+                m.into_inner()
+            }
+            None => 50,
+        };
+        RpkiConfig {
+            vrp_files,
+            aspa_files,
+            slurm_files,
+            rtr,
+            expire,
+            max_shrink_percent,
+            fail_open: r.fail_open.unwrap_or(true),
+        }
+    }
+
+    fn peer(
+        &mut self,
+        p: RawPeer,
+        local_asn: Option<Asn>,
+        seen: &mut Vec<SeenPeer>,
+    ) -> Option<PeerConfig> {
+        let name = p.name.get_ref().clone();
+        let label = format!("peer {name:?}");
+        if name.trim().is_empty() {
+            self.err(p.name.span(), "peer name must not be empty");
+        }
+        let role = *p.role.get_ref();
+        let asn = self.session_asn(&p.asn, &format!("{label}: asn"));
+        if let (Some(asn), Some(local_asn)) = (asn, local_asn) {
+            if role == Role::Router && asn != local_asn {
+                self.err(
+                    p.asn.span(),
+                    format!(
+                        "{label}: role \"router\" is the operator's own router (iBGP), so asn \
+                         must be the global asn {}, not {}",
+                        local_asn.0, asn.0
+                    ),
+                );
+            } else if role != Role::Router && asn == local_asn {
+                self.err(
+                    p.asn.span(),
+                    format!(
+                        "{label}: asn {} is the global asn; an iBGP session must have role \
+                         \"router\"",
+                        asn.0
+                    ),
+                );
+            }
+        }
+        let address = *p.address.get_ref();
+        let local_address = p.local_address.as_ref().map(|l| *l.get_ref());
+        if let Some(l) = &p.local_address {
+            if l.get_ref().is_ipv4() != address.is_ipv4() {
+                self.err(
+                    l.span(),
+                    format!(
+                        "{label}: local_address {} and address {address} are of different \
+                         address families",
+                        l.get_ref()
+                    ),
+                );
+            }
+        }
+        self.check_unique(&p, seen);
+        let port = match &p.port {
+            Some(port) if *port.get_ref() == 0 => {
+                self.err(port.span(), format!("{label}: port must not be 0"));
+                179
+            }
+            Some(port) => *port.get_ref(),
+            None => 179,
+        };
+        let afi = match &p.afi {
+            Some(a) => {
+                let list = a.get_ref().clone();
+                if list.is_empty() {
+                    self.err(
+                        a.span(),
+                        format!("{label}: afi must list \"ipv4\", \"ipv6\" or both"),
+                    );
+                } else if list.contains(&Afi::Ipv4) as usize + list.contains(&Afi::Ipv6) as usize
+                    != list.len()
+                {
+                    self.err(a.span(), format!("{label}: afi lists a family twice"));
+                }
+                list
+            }
+            None => vec![Afi::Ipv4, Afi::Ipv6],
+        };
+        let mut checks_disable = Vec::with_capacity(p.checks_disable.len());
+        for c in &p.checks_disable {
+            match c.get_ref().parse::<Reason>() {
+                Ok(r) => {
+                    if !checks_disable.contains(&r) {
+                        checks_disable.push(r);
+                    }
+                }
+                Err(e) => {
+                    let codes: Vec<&str> = Reason::ALL.iter().map(|r| r.code()).collect();
+                    self.err(
+                        c.span(),
+                        format!(
+                            "{label}: checks_disable: {e} (one of: {})",
+                            codes.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        let irr: Vec<PathBuf> = p
+            .irr
+            .iter()
+            .map(|f| self.data_file(f, FileKind::Irr))
+            .collect();
+        if irr.is_empty()
+            && matches!(role, Role::Customer | Role::Peer)
+            && !checks_disable.contains(&Reason::IrrUnregistered)
+        {
+            self.warn(
+                Some(p.name.span()),
+                format!(
+                    "{label} ({role}) has no IRR data (irr = []): irr-unregistered is not \
+                     checked for it"
+                ),
+            );
+        }
+        let max_prefix_in = self.max_prefix(p.max_prefix_in.as_ref(), &label, "max_prefix_in");
+        let max_prefix_out = self.max_prefix(p.max_prefix_out.as_ref(), &label, "max_prefix_out");
+        let burst_guard = p.burst_guard.as_ref().map(|b| {
+            let g = b.get_ref();
+            if g.new_prefixes_per_min.is_none() && g.more_specifics_per_min.is_none() {
+                self.err(
+                    b.span(),
+                    format!(
+                        "{label}: burst_guard needs new_prefixes_per_min or \
+                         more_specifics_per_min"
+                    ),
+                );
+            }
+            for rate in [&g.new_prefixes_per_min, &g.more_specifics_per_min]
+                .into_iter()
+                .flatten()
+            {
+                if *rate.get_ref() == 0 {
+                    self.err(
+                        rate.span(),
+                        format!("{label}: burst_guard rates must be at least 1 per minute"),
+                    );
+                }
+            }
+            BurstGuardConfig {
+                new_prefixes_per_min: g.new_prefixes_per_min.as_ref().map(|r| *r.get_ref()),
+                more_specifics_per_min: g.more_specifics_per_min.as_ref().map(|r| *r.get_ref()),
+                action: g.action.unwrap_or_default(),
+                restart_after: g
+                    .restart_after
+                    .as_ref()
+                    .map(|r| self.positive_duration(r, "burst_guard.restart_after")),
+            }
+        });
+        let idle_hold = match &p.idle_hold {
+            Some(d) => self.duration(d, "idle_hold").unwrap_or_default(),
+            None => Duration::from_secs(5),
+        };
+        let md5_password = match &p.md5_password {
+            Some(s) if s.get_ref().is_empty() => None,
+            Some(s) => {
+                if s.get_ref().len() > MD5_MAX_KEY_LEN {
+                    self.err(
+                        s.span(),
+                        format!(
+                            "{label}: md5_password is longer than {MD5_MAX_KEY_LEN} bytes (the \
+                             TCP-MD5 key limit)"
+                        ),
+                    );
+                } else {
+                    self.warn(
+                        Some(s.span()),
+                        format!("{label}: md5_password is set (TCP-MD5, RFC 2385)"),
+                    );
+                }
+                Some(Secret::new(s.get_ref().clone()))
+            }
+            None => None,
+        };
+        let prefix_length_v4 = self.length_bounds(
+            p.prefix_length_v4.as_ref(),
+            32,
+            (8, 24),
+            &label,
+            "prefix_length_v4",
+        );
+        let prefix_length_v6 = self.length_bounds(
+            p.prefix_length_v6.as_ref(),
+            128,
+            (16, 48),
+            &label,
+            "prefix_length_v6",
+        );
+        let max_path_length = match &p.max_path_length {
+            Some(m) if *m.get_ref() == 0 => {
+                self.err(
+                    m.span(),
+                    format!("{label}: max_path_length must be at least 1"),
+                );
+                64
+            }
+            Some(m) => usize::from(*m.get_ref()),
+            None => 64,
+        };
+        let next_hop_is_neighbor = match &p.next_hop_is_neighbor {
+            Some(n) => {
+                if *n.get_ref() && role == Role::Rs {
+                    self.warn(
+                        Some(n.span()),
+                        format!(
+                            "{label}: next_hop_is_neighbor with role \"rs\": a route server \
+                             passes its members' next hops, so nearly every route fails \
+                             next-hop"
+                        ),
+                    );
+                }
+                *n.get_ref()
+            }
+            None => false,
+        };
+        let peerlock_allow = p
+            .peerlock_allow
+            .iter()
+            .filter_map(|a| self.asn(a, &format!("{label}: peerlock_allow")))
+            .collect();
+        Some(PeerConfig {
+            name,
+            role,
+            asn: asn?,
+            address,
+            local_address,
+            port,
+            passive: p.passive.unwrap_or(false),
+            afi,
+            mode: p.mode.unwrap_or_default(),
+            checks_disable,
+            allow_private_asn: p.allow_private_asn.unwrap_or(false),
+            irr,
+            max_prefix_in,
+            max_prefix_out,
+            burst_guard,
+            role_strict: p.role_strict.unwrap_or(false),
+            idle_hold,
+            md5_password,
+            ttl_security: p.ttl_security.unwrap_or(false),
+            next_hop: p.next_hop.as_ref().map(|n| *n.get_ref()),
+            prefix_length_v4,
+            prefix_length_v6,
+            max_path_length,
+            max_communities: p
+                .max_communities
+                .map(|m| usize::try_from(m).unwrap_or(usize::MAX)),
+            next_hop_is_neighbor,
+            peerlock_allow,
+            irr_roas_as_routes: p.irr_roas_as_routes.unwrap_or(false),
+        })
+    }
+
+    /// Names are unique; so are sessions: two peers on one address must be told apart by
+    /// distinct `local_address`es (how a passive connection is matched, DESIGN §7).
+    fn check_unique(&mut self, p: &RawPeer, seen: &mut Vec<SeenPeer>) {
+        let name = p.name.get_ref();
+        if let Some(first) = seen.iter().find(|s| &s.name == name) {
+            let line = first.name_line;
+            self.err(
+                p.name.span(),
+                format!("duplicate peer name {name:?} (first defined on line {line})"),
+            );
+        }
+        let address = *p.address.get_ref();
+        let local = p.local_address.as_ref().map(|l| *l.get_ref());
+        if let Some(other) = seen.iter().find(|s| s.address == address) {
+            let other_name = other.name.clone();
+            match (local, other.local_address) {
+                (l, o) if l == o => {
+                    let span = p
+                        .local_address
+                        .as_ref()
+                        .map_or_else(|| p.address.span(), |l| l.span());
+                    let what = match l {
+                        Some(l) => format!("address {address} with local_address {l}"),
+                        None => format!("address {address}"),
+                    };
+                    self.err(
+                        span,
+                        format!("peer {name:?}: {what} is already used by peer {other_name:?}"),
+                    );
+                }
+                (None, _) | (_, None) => self.err(
+                    p.address.span(),
+                    format!(
+                        "peer {name:?} shares address {address} with peer {other_name:?}: each \
+                         needs a distinct local_address to tell the sessions apart"
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        let name_line = self.line_of(&p.name.span());
+        seen.push(SeenPeer {
+            name: name.clone(),
+            name_line,
+            address,
+            local_address: local,
+        });
+    }
+
+    fn max_prefix(&mut self, m: Option<&RawMaxPrefix>, label: &str, key: &str) -> MaxPrefixConfig {
+        let Some(m) = m else {
+            return MaxPrefixConfig::default();
+        };
+        let warn_at = match &m.warn_at {
+            Some(w) => {
+                if *w.get_ref() > 100 {
+                    self.err(
+                        w.span(),
+                        format!(
+                            "{label}: {key}.warn_at {} is above 100 (a percentage of the limit)",
+                            w.get_ref()
+                        ),
+                    );
+                }
+                *w.get_ref()
+            }
+            None => 90,
+        };
+        MaxPrefixConfig {
+            ipv4: m.ipv4,
+            ipv6: m.ipv6,
+            warn_at,
+            count: m.count.unwrap_or_default(),
+            action: m.action.unwrap_or_default(),
+            restart_after: m
+                .restart_after
+                .as_ref()
+                .map(|r| self.positive_duration(r, &format!("{key}.restart_after"))),
+        }
+    }
+
+    fn length_bounds(
+        &mut self,
+        v: Option<&Spanned<Vec<u8>>>,
+        max_bits: u8,
+        default: (u8, u8),
+        label: &str,
+        key: &str,
+    ) -> (u8, u8) {
+        let Some(v) = v else {
+            return default;
+        };
+        let [min, max] = v.get_ref()[..] else {
+            self.err(
+                v.span(),
+                format!(
+                    "{label}: {key} must be [SHORTEST, LONGEST], e.g. [{}, {}]",
+                    default.0, default.1
+                ),
+            );
+            return default;
+        };
+        if min > max {
+            self.err(
+                v.span(),
+                format!("{label}: {key} minimum /{min} is longer than maximum /{max}"),
+            );
+        } else if max > max_bits {
+            self.err(
+                v.span(),
+                format!("{label}: {key} maximum /{max} exceeds /{max_bits}"),
+            );
+        }
+        (min, max)
+    }
+
+    fn network(&mut self, p: &Spanned<String>, key: &str) -> Option<IpNet> {
+        let Ok(net) = p.get_ref().trim().parse::<IpNet>() else {
+            self.err(
+                p.span(),
+                format!(
+                    "{key}: invalid prefix {:?} (expected ADDRESS/LENGTH)",
+                    p.get_ref()
+                ),
+            );
+            return None;
+        };
+        match crate::irr::check_no_host_bits(&net) {
+            Ok(()) => Some(net),
+            Err(e) => {
+                self.err(p.span(), format!("{key}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn asn(&mut self, v: &Spanned<IntOrString>, what: &str) -> Option<Asn> {
+        match parse_asn(v.get_ref()) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                self.err(v.span(), format!("{what}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// An ASN a BGP session can use: not 0 (RFC 7607) and not AS_TRANS (RFC 6793).
+    fn session_asn(&mut self, v: &Spanned<IntOrString>, what: &str) -> Option<Asn> {
+        let asn = self.asn(v, what)?;
+        if asn.0 == 0 || asn.0 == 23456 {
+            self.err(
+                v.span(),
+                format!(
+                    "{what}: {} cannot be used on a BGP session (RFC 7607, RFC 6793)",
+                    asn.0
+                ),
+            );
+            return None;
+        }
+        Some(asn)
+    }
+
+    fn asn_range(&mut self, v: &Spanned<IntOrString>) -> Option<AsnRange> {
+        let range = match v.get_ref() {
+            IntOrString::Str(s) if s.contains('-') => s.split_once('-').and_then(|(a, b)| {
+                Some((a.trim().parse::<Asn>().ok()?, b.trim().parse::<Asn>().ok()?))
+            }),
+            other => parse_asn(other).ok().map(|a| (a, a)),
+        };
+        match range {
+            Some((first, last)) if first <= last => Some(AsnRange { first, last }),
+            Some((first, last)) => {
+                self.err(
+                    v.span(),
+                    format!("bogons.asns: range {}-{} is inverted", first.0, last.0),
+                );
+                None
+            }
+            None => {
+                self.err(
+                    v.span(),
+                    "bogons.asns: expected an ASN or a range \"FIRST-LAST\", e.g. \"64496-131071\"",
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, v: &Spanned<String>, key: &str) -> Option<Duration> {
+        match parse_duration(v.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.err(v.span(), format!("{key}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn positive_duration(&mut self, v: &Spanned<String>, key: &str) -> Duration {
+        match self.duration(v, key) {
+            Some(d) if d.is_zero() => {
+                self.err(v.span(), format!("{key} must be longer than zero"));
+                d
+            }
+            Some(d) => d,
+            None => Duration::ZERO,
+        }
+    }
+
+    /// Resolves a data-file path and, when loading from a file, checks that it exists (and
+    /// for IRR files in check mode, that it parses).
+    fn data_file(&mut self, v: &Spanned<String>, kind: FileKind) -> PathBuf {
+        self.summary.data_files += 1;
+        let written = v.get_ref();
+        if written.trim().is_empty() {
+            self.err(v.span(), format!("{}: empty file name", kind.label()));
+            return PathBuf::new();
+        }
+        let Some(fs) = self.fs else {
+            return PathBuf::from(written);
+        };
+        let path = fs.base.join(written);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => {
+                if fs.parse_irr && matches!(kind, FileKind::Irr) {
+                    match crate::irr::load_irr_file(&path) {
+                        Ok(list) => {
+                            self.summary.irr_files_parsed += 1;
+                            self.summary.irr_entries += list.len();
+                        }
+                        Err(e) => self.err(v.span(), format!("IRR file rejected: {e}")),
+                    }
+                }
+            }
+            Ok(_) => self.err(
+                v.span(),
+                format!("{} {written:?} is not a regular file", kind.label()),
+            ),
+            Err(e) => self.err(
+                v.span(),
+                format!(
+                    "{} {written:?} cannot be opened ({}): {e}",
+                    kind.label(),
+                    path.display()
+                ),
+            ),
+        }
+        path
+    }
+}
+
+struct SeenPeer {
+    name: String,
+    name_line: usize,
+    address: IpAddr,
+    local_address: Option<IpAddr>,
+}
+
+fn parse_asn(v: &IntOrString) -> Result<Asn, String> {
+    match v {
+        IntOrString::Int(n) => u32::try_from(*n)
+            .map(Asn)
+            .map_err(|_| format!("AS number {n} is out of range (0..=4294967295)")),
+        IntOrString::Str(s) => s.parse::<Asn>(),
+    }
+}
+
+/// `IP:PORT`, `[IPv6]:PORT` or `HOSTNAME:PORT`, port not 0.
+fn check_host_port(s: &str) -> Result<(), String> {
+    let bad =
+        || format!("{s:?} is not HOST:PORT (e.g. \"127.0.0.1:3323\", \"rtr.example.net:323\")");
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return if sa.port() == 0 { Err(bad()) } else { Ok(()) };
+    }
+    let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !host.starts_with(['-', '.']);
+    if port == 0 || !host_ok {
+        return Err(bad());
+    }
+    Ok(())
+}
