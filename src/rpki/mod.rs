@@ -1,1 +1,49 @@
-//! RPKI data: VRPs and ASPA records, loaders, ROV and ASPA verification.
+//! RPKI data for the `rpki-invalid` and `aspa-invalid` checks: VRPs and ASPA records, their file
+//! loaders (every common JSON dialect, SLURM local exceptions), and the two verifications —
+//! RFC 6811 route origin validation and draft-ietf-sidrops-aspa-verification AS_PATH
+//! verification. Data lives in an immutable [`RpkiData`] snapshot that the policy reads and the
+//! daemon swaps whole.
+//!
+//! This module does no network I/O (the RTR client is elsewhere) and keeps no clock: callers pass
+//! the time in [`LoadOptions`].
+
+mod aspa;
+mod json;
+mod rov;
+mod slurm;
+mod store;
+
+pub use aspa::AspaState;
+pub use json::{load_aspa_file, load_vrp_file, LoadError, LoadOptions, RpkiFile};
+pub use rov::RovState;
+pub use slurm::{load_slurm_file, PrefixFilter, Slurm};
+pub use store::{Aspa, RpkiData, Vrp};
+
+use std::path::PathBuf;
+
+/// Loads every VRP file (which may carry ASPAs too), every ASPA file and every SLURM file, applies
+/// the SLURM filters and then its assertions (RFC 8416 §4; several SLURM files act as one), and
+/// builds the snapshot. Any bad file fails the whole load, so a caller keeps its previous snapshot.
+pub fn load_rpki(
+    vrp_files: &[PathBuf],
+    aspa_files: &[PathBuf],
+    slurm_files: &[PathBuf],
+    opts: &LoadOptions,
+) -> Result<RpkiData, LoadError> {
+    let mut vrps = Vec::new();
+    let mut aspas = Vec::new();
+    for path in vrp_files {
+        let file = load_vrp_file(path, opts)?;
+        vrps.extend(file.vrps);
+        aspas.extend(file.aspas);
+    }
+    for path in aspa_files {
+        aspas.extend(load_aspa_file(path, opts)?);
+    }
+    let mut slurm = Slurm::default();
+    for path in slurm_files {
+        slurm.merge(load_slurm_file(path)?);
+    }
+    slurm.apply(&mut vrps, &mut aspas);
+    Ok(RpkiData::new(vrps, aspas))
+}
