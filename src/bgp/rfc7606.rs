@@ -2,8 +2,8 @@
 //! calls for. bgpkit-parser reports what it found as `BgpValidationWarning`s and decides
 //! nothing (DESIGN §9); the decision is ours and lives here, as data.
 
-use bgpkit_parser::models::AttrType;
 use bgpkit_parser::error::BgpValidationWarning;
+use bgpkit_parser::models::AttrType;
 
 /// The action for an UPDATE with an error, strongest first (RFC 7606 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -18,12 +18,18 @@ pub enum ErrorAction {
 
 /// Attributes whose errors only cost the attribute itself (RFC 7606 §7.6, §7.7).
 fn discardable(attr: AttrType) -> bool {
-    matches!(attr, AttrType::ATOMIC_AGGREGATE | AttrType::AGGREGATOR | AttrType::AS4_AGGREGATOR)
+    matches!(
+        attr,
+        AttrType::ATOMIC_AGGREGATE | AttrType::AGGREGATOR | AttrType::AS4_AGGREGATOR
+    )
 }
 
 /// Attributes whose errors make the NLRI unusable (RFC 7606 §3.d, §5.3, §7.11).
 fn nlri_carrier(attr: AttrType) -> bool {
-    matches!(attr, AttrType::MP_REACHABLE_NLRI | AttrType::MP_UNREACHABLE_NLRI)
+    matches!(
+        attr,
+        AttrType::MP_REACHABLE_NLRI | AttrType::MP_UNREACHABLE_NLRI
+    )
 }
 
 /// The action RFC 7606 prescribes for one finding.
@@ -76,10 +82,20 @@ mod tests {
     fn actions_per_rule() {
         use BgpValidationWarning as W;
         let cases = [
-            (W::InvalidOriginAttribute { value: 7 }, ErrorAction::Withdraw),
-            (W::MalformedAsPath { reason: "overrun".into() }, ErrorAction::Withdraw),
             (
-                W::MissingWellKnownAttribute { attr_type: AttrType::NEXT_HOP },
+                W::InvalidOriginAttribute { value: 7 },
+                ErrorAction::Withdraw,
+            ),
+            (
+                W::MalformedAsPath {
+                    reason: "overrun".into(),
+                },
+                ErrorAction::Withdraw,
+            ),
+            (
+                W::MissingWellKnownAttribute {
+                    attr_type: AttrType::NEXT_HOP,
+                },
                 ErrorAction::Withdraw,
             ),
             (
@@ -91,11 +107,15 @@ mod tests {
                 ErrorAction::Discard,
             ),
             (
-                W::DuplicateAttribute { attr_type: AttrType::COMMUNITIES },
+                W::DuplicateAttribute {
+                    attr_type: AttrType::COMMUNITIES,
+                },
                 ErrorAction::Discard,
             ),
             (
-                W::DuplicateAttribute { attr_type: AttrType::MP_REACHABLE_NLRI },
+                W::DuplicateAttribute {
+                    attr_type: AttrType::MP_REACHABLE_NLRI,
+                },
                 ErrorAction::Reset,
             ),
             (
