@@ -5,6 +5,11 @@ use clap::Parser;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
+// Replay and the daemon allocate and free route attributes on different threads; mimalloc's
+// per-thread heaps handle that far better than glibc's arenas (see benches/replay.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_env("BGPSIEVE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));

@@ -28,10 +28,9 @@ pub fn local_policy(cfg: &Config) -> Result<LocalPolicy, IrrError> {
     if b.prefixes.is_some() || b.asns.is_some() || !b.extra_prefixes.is_empty() {
         let defaults = Bogons::default();
         let mut bogons = match (&b.prefixes, &b.asns) {
-            (Some(p), Some(a)) => Bogons::new(
-                p.iter().copied(),
-                a.iter().map(|r| (r.first.0, r.last.0)),
-            ),
+            (Some(p), Some(a)) => {
+                Bogons::new(p.iter().copied(), a.iter().map(|r| (r.first.0, r.last.0)))
+            }
             (Some(p), None) => Bogons::new(
                 p.iter().copied(),
                 crate::policy::bogon::DEFAULT_ASN_RANGES.iter().copied(),

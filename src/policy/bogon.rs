@@ -52,6 +52,8 @@ pub const PRIVATE_ASN_RANGES: &[(u32, u32)] = &[(64512, 65534), (4_200_000_000, 
 /// A set of bogon prefixes and ASN ranges.
 #[derive(Debug, Clone)]
 pub struct Bogons {
+    /// First octets touched by any IPv4 bogon: most prefixes are cleared by one lookup here.
+    v4_octets: [bool; 256],
     v4: Vec<Ipv4Net>,
     v6: Vec<Ipv6Net>,
     asn_ranges: Vec<(u32, u32)>,
@@ -83,10 +85,24 @@ impl Bogons {
                 IpNet::V6(n) => v6.push(n),
             }
         }
-        Bogons {
+        let mut b = Bogons {
+            v4_octets: [false; 256],
             v4,
             v6,
             asn_ranges: asn_ranges.into_iter().collect(),
+        };
+        b.index();
+        b
+    }
+
+    fn index(&mut self) {
+        self.v4_octets = [false; 256];
+        for n in &self.v4 {
+            let first = n.network().octets()[0];
+            let span = 1usize << (8 - n.prefix_len().min(8));
+            for o in usize::from(first)..(usize::from(first) + span).min(256) {
+                self.v4_octets[o] = true;
+            }
         }
     }
 
@@ -98,12 +114,17 @@ impl Bogons {
                 IpNet::V6(n) => self.v6.push(n),
             }
         }
+        self.index();
     }
 
     /// True if the prefix lies inside a bogon range (or, for IPv6, outside 2000::/3).
     pub fn is_bogon_prefix(&self, prefix: &IpNet) -> bool {
         match prefix {
-            IpNet::V4(p) => self.v4.iter().any(|b| b.contains(p)),
+            IpNet::V4(p) => {
+                // A prefix shorter than /8 spans several first octets; check those the slow way.
+                (p.prefix_len() < 8 || self.v4_octets[usize::from(p.network().octets()[0])])
+                    && self.v4.iter().any(|b| b.contains(p))
+            }
             IpNet::V6(p) => {
                 // Global unicast is 2000::/3; anything else (including ::/0 and ::/8) is martian.
                 p.prefix_len() < 3

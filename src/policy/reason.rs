@@ -137,8 +137,11 @@ pub struct ReasonSet(u64);
 impl ReasonSet {
     pub const EMPTY: ReasonSet = ReasonSet(0);
 
-    fn bit(r: Reason) -> u64 {
-        let i = Reason::ALL.iter().position(|x| *x == r).unwrap_or(63);
+    /// Bits 0–14 hold import reasons 1–15, bits 15–20 export reasons 101–106: the same order
+    /// as `Reason::ALL`, computed without a search (this runs for every check of every route).
+    const fn bit(r: Reason) -> u64 {
+        let n = r.number() as u64;
+        let i = if n >= 101 { n - 101 + 15 } else { n - 1 };
         1u64 << i
     }
     pub fn all() -> ReasonSet {
@@ -225,6 +228,13 @@ mod tests {
             let r = Reason::from_number(n).unwrap();
             assert_eq!(r.code(), code);
             assert_eq!(code.parse::<Reason>().unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn bit_order_is_evaluation_order() {
+        for (i, r) in Reason::ALL.iter().enumerate() {
+            assert_eq!(ReasonSet::bit(*r), 1u64 << i, "{r}");
         }
     }
 

@@ -155,7 +155,6 @@ fn item(setup: &Setup, e: Event) -> Item {
 
 /// Per-peer state of the sequential stage.
 struct PeerState {
-    setup: Arc<PeerSetup>,
     mp: MaxPrefixState,
     /// Adj-RIB-In: (prefix, path id) → accepted. Kept only when a limit needs it.
     rib: HashMap<(IpNet, Option<u32>), bool>,
@@ -243,31 +242,56 @@ pub struct Engine<'s> {
     peers: HashMap<PeerKey, PeerState>,
     known: Option<Known>,
     report: Report,
+    by_afi: [Counters; 2],
     sinks: Sinks,
     /// First write error of a sink; reported at the end.
     pub sink_error: Option<std::io::Error>,
 }
 
-fn afi_key(afi: Afi) -> &'static str {
-    afi.as_str()
+fn afi_index(afi: Afi) -> usize {
+    match afi {
+        Afi::Ipv4 => 0,
+        Afi::Ipv6 => 1,
+    }
 }
 
 fn state_name(r: Option<RovState>) -> &'static str {
-    match r {
-        Some(RovState::Valid) => "valid",
-        Some(RovState::Invalid) => "invalid",
-        Some(RovState::NotFound) => "not_found",
-        None => "none",
-    }
+    r.map_or("none", RovState::as_str)
 }
 
 fn aspa_name(a: Option<AspaState>) -> &'static str {
-    match a {
-        Some(AspaState::Valid) => "valid",
-        Some(AspaState::Invalid) => "invalid",
-        Some(AspaState::Unknown) => "unknown",
-        None => "none",
+    a.map_or("none", AspaState::as_str)
+}
+
+/// Writes one JSON line to a sink, keeping the first error.
+fn write_line(sink: Option<&mut Box<dyn Write + Send>>, err: &mut Option<std::io::Error>, line: &impl Serialize) {
+    if let Some(w) = sink {
+        let r = serde_json::to_writer(&mut *w, line)
+            .map_err(std::io::Error::other)
+            .and_then(|_| w.write_all(b"\n"));
+        if let Err(e) = r {
+            err.get_or_insert(e);
+        }
     }
+}
+
+fn new_peer(setup: &Arc<PeerSetup>) -> PeerState {
+    PeerState {
+        mp: MaxPrefixState::new(setup.max_prefix.clone(), setup.burst.clone()),
+        rib: HashMap::new(),
+        counters: Counters::default(),
+    }
+}
+
+/// Drops every route of a peer (session down or torn down); returns how many.
+fn drop_routes(ps: &mut PeerState, known: &mut Option<Known>) -> u64 {
+    let rib = std::mem::take(&mut ps.rib);
+    if let Some(k) = known.as_mut() {
+        for (p, _) in rib.keys() {
+            k.remove(p);
+        }
+    }
+    rib.len() as u64
 }
 
 impl<'s> Engine<'s> {
@@ -280,63 +304,20 @@ impl<'s> Engine<'s> {
                 diff: setup.rpki_b.as_ref().map(|_| DiffSummary::default()),
                 ..Report::default()
             },
+            by_afi: Default::default(),
             sinks,
             sink_error: None,
         }
     }
 
-    fn write(&mut self, which: u8, line: &impl Serialize) {
-        let sink = match which {
-            0 => self.sinks.rejected.as_mut(),
-            1 => self.sinks.verdicts.as_mut(),
-            _ => self.sinks.diff.as_mut(),
-        };
-        if let Some(w) = sink {
-            let r = serde_json::to_writer(&mut *w, line)
-                .map_err(std::io::Error::other)
-                .and_then(|_| w.write_all(b"\n"));
-            if let Err(e) = r {
-                if self.sink_error.is_none() {
-                    self.sink_error = Some(e);
-                }
-            }
-        }
-    }
-
-    fn peer(&mut self, key: PeerKey, setup: &Arc<PeerSetup>) -> &mut PeerState {
-        self.peers.entry(key).or_insert_with(|| PeerState {
-            setup: setup.clone(),
-            mp: MaxPrefixState::new(setup.max_prefix.clone(), setup.burst.clone()),
-            rib: HashMap::new(),
-            counters: Counters::default(),
-        })
-    }
-
-    /// Drops every route of a peer (session down or torn down); returns how many.
-    fn drop_peer_routes(&mut self, key: PeerKey) -> u64 {
-        let Some(ps) = self.peers.get_mut(&key) else {
-            return 0;
-        };
-        let rib = std::mem::take(&mut ps.rib);
-        if let Some(k) = self.known.as_mut() {
-            for (p, _) in rib.keys() {
-                k.remove(p);
-            }
-        }
-        rib.len() as u64
-    }
-
     fn state(&mut self, peer: PeerKey, ts: u64, up: bool) {
         let setup = self.setup.peers.get(peer);
+        let ps = self.peers.entry(peer).or_insert_with(|| new_peer(&setup));
         if up {
-            self.peer(peer, &setup).mp.session_up(ts);
+            ps.mp.session_up(ts);
         } else {
-            self.drop_peer_routes(peer);
+            drop_routes(ps, &mut self.known);
         }
-    }
-
-    fn malformed(&mut self) {
-        self.report.total.malformed_records += 1;
     }
 
     fn update(&mut self, e: Evaluated) {
@@ -347,45 +328,41 @@ impl<'s> Engine<'s> {
             diffs,
         } = e;
         let key = u.peer;
-        let peer_name = key.to_string();
+        let ps = self.peers.entry(key).or_insert_with(|| new_peer(&setup));
+        let known = &mut self.known;
+        let report = &mut self.report;
         if u.warnings {
-            self.report.total.malformed_records += 1;
-            self.peer(key, &setup).counters.malformed_records += 1;
+            report.total.malformed_records += 1;
+            ps.counters.malformed_records += 1;
         }
         if u.end_of_rib {
-            self.peer(key, &setup).mp.end_of_rib(u.ts);
+            ps.mp.end_of_rib(u.ts);
         }
-        let tracked = self.peer(key, &setup).mp.is_active();
+        let tracked = ps.mp.is_active() && setup.policy.enabled.contains(Reason::MaxPrefix);
         for w in &u.withdrawn {
-            self.report.total.withdrawals += 1;
             let afi = Afi::of(&w.0);
-            self.report
-                .by_afi
-                .entry(afi_key(afi))
-                .or_default()
-                .withdrawals += 1;
-            let ps = self.peer(key, &setup);
+            report.total.withdrawals += 1;
+            self.by_afi[afi_index(afi)].withdrawals += 1;
             ps.counters.withdrawals += 1;
             if tracked {
                 if let Some(acc) = ps.rib.remove(w) {
                     ps.mp.withdraw(afi, acc);
-                    if let Some(k) = self.known.as_mut() {
+                    if let Some(k) = known.as_mut() {
                         k.remove(&w.0);
                     }
                 }
             }
         }
+        let want_lines = self.sinks.rejected.is_some()
+            || self.sinks.verdicts.is_some()
+            || self.sinks.diff.is_some();
         for (i, (prefix, path_id)) in u.announced.iter().enumerate() {
             let Some(mut v) = verdicts.get(i).copied() else {
                 continue;
             };
             let afi = Afi::of(prefix);
-            if tracked && setup.policy.enabled.contains(Reason::MaxPrefix) {
-                let more = self
-                    .known
-                    .as_ref()
-                    .is_some_and(|k| k.more_specific_of_known(prefix));
-                let ps = self.peer(key, &setup);
+            if tracked {
+                let more = known.as_ref().is_some_and(|k| k.more_specific_of_known(prefix));
                 let prev = ps.rib.get(&(*prefix, *path_id)).copied();
                 let step = ps.mp.announce(Announcement {
                     afi,
@@ -398,83 +375,66 @@ impl<'s> Engine<'s> {
                 if step.reject {
                     v.reject(Reason::MaxPrefix);
                 }
-                if step.teardown {
-                    let n = self.drop_peer_routes(key);
-                    if let Some(trip) = step.trip {
-                        tracing::warn!(peer = %peer_name, ?trip, routes_withdrawn = n, "max-prefix trip: session torn down");
-                        self.report.trips.push(TripReport {
-                            peer: peer_name.clone(),
-                            trip,
-                            routes_withdrawn: n,
-                        });
-                    }
-                } else {
-                    if let Some(trip) = step.trip {
-                        tracing::warn!(peer = %peer_name, ?trip, "max-prefix trip");
-                        self.report.trips.push(TripReport {
-                            peer: peer_name.clone(),
-                            trip,
-                            routes_withdrawn: 0,
-                        });
-                    }
-                    if step.warn {
-                        tracing::info!(peer = %peer_name, %afi, "max-prefix warning threshold crossed");
-                    }
-                    let accepted = v.accepted();
-                    let ps = self.peer(key, &setup);
-                    if !ps.mp.is_down(u.ts)
-                        && ps.rib.insert((*prefix, *path_id), accepted).is_none()
-                    {
-                        if let Some(k) = self.known.as_mut() {
-                            k.add(prefix);
-                        }
+                let withdrawn = if step.teardown { drop_routes(ps, known) } else { 0 };
+                if let Some(trip) = step.trip {
+                    tracing::warn!(peer = %key, ?trip, routes_withdrawn = withdrawn, "max-prefix trip");
+                    report.trips.push(TripReport {
+                        peer: key.to_string(),
+                        trip,
+                        routes_withdrawn: withdrawn,
+                    });
+                }
+                if step.warn {
+                    tracing::info!(peer = %key, %afi, "max-prefix warning threshold crossed");
+                }
+                if !step.teardown
+                    && !ps.mp.is_down(u.ts)
+                    && ps.rib.insert((*prefix, *path_id), v.accepted()).is_none()
+                {
+                    if let Some(k) = known.as_mut() {
+                        k.add(prefix);
                     }
                 }
             }
-            self.report.total.route(&v);
-            self.report
-                .by_afi
-                .entry(afi_key(afi))
-                .or_default()
-                .route(&v);
-            self.peer(key, &setup).counters.route(&v);
+            report.total.route(&v);
+            self.by_afi[afi_index(afi)].route(&v);
+            ps.counters.route(&v);
             let diff = diffs.get(i).copied().flatten();
-            if let Some((rov_b, aspa_b)) = diff {
-                if let Some(d) = self.report.diff.as_mut() {
-                    d.changed += 1;
-                    if rov_b != v.rov {
-                        *d.transitions
-                            .entry(format!("rpki {}->{}", state_name(v.rov), state_name(rov_b)))
-                            .or_default() += 1;
-                    }
-                    if aspa_b != v.aspa {
-                        *d.transitions
-                            .entry(format!("aspa {}->{}", aspa_name(v.aspa), aspa_name(aspa_b)))
-                            .or_default() += 1;
-                    }
+            if let (Some((rov_b, aspa_b)), Some(d)) = (diff, report.diff.as_mut()) {
+                d.changed += 1;
+                if rov_b != v.rov {
+                    *d.transitions
+                        .entry(format!("rpki {}->{}", state_name(v.rov), state_name(rov_b)))
+                        .or_default() += 1;
+                }
+                if aspa_b != v.aspa {
+                    *d.transitions
+                        .entry(format!("aspa {}->{}", aspa_name(v.aspa), aspa_name(aspa_b)))
+                        .or_default() += 1;
                 }
             }
-            let want_line = (!v.accepted() && self.sinks.rejected.is_some())
-                || self.sinks.verdicts.is_some()
-                || (diff.is_some() && self.sinks.diff.is_some());
-            if want_line {
-                let line = |b: Option<DiffSide>| RouteLine {
-                    peer: peer_name.clone(),
-                    prefix: *prefix,
-                    path_id: *path_id,
-                    path: u.attrs.as_path.to_string(),
-                    timestamp: u.ts,
-                    verdict: VerdictView::from(&v),
-                    malformed: &u.attrs.malformed,
-                    b,
-                };
-                if !v.accepted() {
-                    self.write(0, &line(None));
-                }
-                self.write(1, &line(None));
-                if let Some((rpki, aspa)) = diff {
-                    self.write(2, &line(Some(DiffSide { rpki, aspa })));
-                }
+            if !want_lines {
+                continue;
+            }
+            let line = |b: Option<DiffSide>| RouteLine {
+                peer: key.to_string(),
+                prefix: *prefix,
+                path_id: *path_id,
+                path: u.attrs.as_path.to_string(),
+                timestamp: u.ts,
+                verdict: VerdictView::from(&v),
+                malformed: &u.attrs.malformed,
+                b,
+            };
+            let err = &mut self.sink_error;
+            if !v.accepted() && self.sinks.rejected.is_some() {
+                write_line(self.sinks.rejected.as_mut(), err, &line(None));
+            }
+            if self.sinks.verdicts.is_some() {
+                write_line(self.sinks.verdicts.as_mut(), err, &line(None));
+            }
+            if let (Some((rpki, aspa)), true) = (diff, self.sinks.diff.is_some()) {
+                write_line(self.sinks.diff.as_mut(), err, &line(Some(DiffSide { rpki, aspa })));
             }
         }
     }
@@ -484,12 +444,13 @@ impl<'s> Engine<'s> {
             match it {
                 Item::Evaluated(e) => self.update(e),
                 Item::State { peer, ts, up } => self.state(peer, ts, up),
-                Item::Malformed => self.malformed(),
+                Item::Malformed => self.report.total.malformed_records += 1,
             }
         }
     }
 
-    /// Processes one input file to its end.
+    /// Processes one input file to its end. A second thread runs the checks of the next batch
+    /// on the worker pool while this one applies the state of the previous batch.
     pub fn file(
         &mut self,
         name: String,
@@ -499,49 +460,18 @@ impl<'s> Engine<'s> {
     ) {
         let setup = self.setup;
         let before = self.report.total.malformed_records;
-        let mut peers = Arc::new(PeerTable::default());
-        let mut end = FileEnd {
-            truncated: Some("reader stopped without an end marker".into()),
-            ..FileEnd::default()
-        };
-        for chunk in rx {
-            match chunk {
-                Chunk::Mrt(raws) => {
-                    // Peer index tables change how the records after them are read: split there.
-                    let mut segments: Vec<(Arc<PeerTable>, Vec<_>)> = vec![(peers.clone(), vec![])];
-                    for raw in raws {
-                        if input::is_peer_index(&raw) {
-                            match input::peer_table(raw) {
-                                Some(t) => peers = Arc::new(t),
-                                None => self.malformed(),
-                            }
-                            segments.push((peers.clone(), vec![]));
-                        } else if let Some((_, v)) = segments.last_mut() {
-                            v.push(raw);
-                        }
-                    }
-                    for (table, raws) in segments {
-                        let items: Vec<Vec<Item>> = raws
-                            .into_par_iter()
-                            .map(|raw| {
-                                let mut ev = Vec::new();
-                                input::parse(raw, &table, &mut ev);
-                                ev.into_iter().map(|e| item(setup, e)).collect()
-                            })
-                            .collect();
-                        for v in items {
-                            self.consume(v);
-                        }
-                    }
-                }
-                Chunk::Events(events) => {
-                    let items: Vec<Item> = events.into_par_iter().map(|e| item(setup, e)).collect();
-                    self.consume(items);
-                }
-                Chunk::End(e) => end = e,
+        let end = std::thread::scope(|scope| {
+            let (tx, evaluated) = std::sync::mpsc::sync_channel::<Vec<Item>>(2);
+            let evaluator = scope.spawn(move || evaluate_chunks(setup, rx, &tx));
+            for items in evaluated {
+                self.consume(items);
+                progress();
             }
-            progress();
-        }
+            evaluator.join().unwrap_or_else(|_| FileEnd {
+                truncated: Some("evaluation thread failed".into()),
+                ..FileEnd::default()
+            })
+        });
         self.report.total.malformed_records += end.unreadable;
         if let Some(t) = &end.truncated {
             tracing::warn!(file = %name, error = %t, "input ended early; everything before was replayed");
@@ -573,11 +503,71 @@ impl<'s> Engine<'s> {
             }
         }
         for (k, ps) in self.peers {
-            let _ = &ps.setup;
             self.report.by_peer.insert(k.to_string(), ps.counters);
+        }
+        for (afi, c) in [Afi::Ipv4, Afi::Ipv6].into_iter().zip(self.by_afi) {
+            if c.routes > 0 || c.withdrawals > 0 {
+                self.report.by_afi.insert(afi.as_str(), c);
+            }
         }
         (self.report, self.sink_error)
     }
+}
+
+/// The evaluation stage of one file: frames → parsed records → verdicts, on the worker pool,
+/// in file order. Returns how the file ended.
+fn evaluate_chunks(
+    setup: &Setup,
+    rx: std::sync::mpsc::Receiver<Chunk>,
+    tx: &std::sync::mpsc::SyncSender<Vec<Item>>,
+) -> FileEnd {
+    let mut peers = Arc::new(PeerTable::default());
+    let mut end = FileEnd {
+        truncated: Some("reader stopped without an end marker".into()),
+        ..FileEnd::default()
+    };
+    for chunk in rx {
+        let items: Vec<Item> = match chunk {
+            Chunk::Mrt(raws) => {
+                // A peer index table changes how the records after it are read: split there.
+                let mut segments: Vec<(Arc<PeerTable>, Vec<_>)> = vec![(peers.clone(), vec![])];
+                let mut bad_tables = 0;
+                for raw in raws {
+                    if input::is_peer_index(&raw) {
+                        match input::peer_table(raw) {
+                            Some(t) => peers = Arc::new(t),
+                            None => bad_tables += 1,
+                        }
+                        segments.push((peers.clone(), vec![]));
+                    } else if let Some((_, v)) = segments.last_mut() {
+                        v.push(raw);
+                    }
+                }
+                let mut items: Vec<Item> = (0..bad_tables).map(|_| Item::Malformed).collect();
+                for (table, raws) in segments {
+                    let parts: Vec<Vec<Item>> = raws
+                        .into_par_iter()
+                        .map(|raw| {
+                            let mut ev = Vec::with_capacity(1);
+                            input::parse(raw, &table, &mut ev);
+                            ev.into_iter().map(|e| item(setup, e)).collect()
+                        })
+                        .collect();
+                    items.extend(parts.into_iter().flatten());
+                }
+                items
+            }
+            Chunk::Events(events) => events.into_par_iter().map(|e| item(setup, e)).collect(),
+            Chunk::End(e) => {
+                end = e;
+                continue;
+            }
+        };
+        if tx.send(items).is_err() {
+            break;
+        }
+    }
+    end
 }
 
 /// The role used for MRT peers that the config does not name.

@@ -263,7 +263,11 @@ impl Report {
             "\n{:<width$} {:>10} {:>10} {:>9}  top reason",
             "peer", "routes", "rejected", "share"
         );
-        for (peer, c) in &self.by_peer {
+        // Peers with the most rejections first; a long tail is summarised.
+        let mut peers: Vec<(&String, &Counters)> = self.by_peer.iter().collect();
+        peers.sort_by(|a, b| b.1.rejected.cmp(&a.1.rejected).then(b.1.routes.cmp(&a.1.routes)));
+        const SHOWN: usize = 25;
+        for (peer, c) in peers.iter().take(SHOWN) {
             let top = IMPORT_REASONS
                 .iter()
                 .map(|r| (c.by_reason.get(*r), r))
@@ -279,6 +283,16 @@ impl Report {
                 c.rejected,
                 pct(c.rejected, c.routes),
                 top
+            );
+        }
+        if peers.len() > SHOWN {
+            let rest = &peers[SHOWN..];
+            let _ = writeln!(
+                o,
+                "{:<width$} {:>10} {:>10}",
+                format!("({} more peers)", rest.len()),
+                rest.iter().map(|(_, c)| c.routes).sum::<u64>(),
+                rest.iter().map(|(_, c)| c.rejected).sum::<u64>()
             );
         }
         if !self.trips.is_empty() {
