@@ -23,7 +23,7 @@ pub use reason::{Reason, ReasonSet};
 
 use crate::irr::PrefixList;
 use crate::rpki::{AspaState, RovState, RpkiData};
-use crate::types::{Asn, PathOrigin, Role, Route};
+use crate::types::{Asn, Direction, PathOrigin, Role, Route};
 use serde::Serialize;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -279,6 +279,17 @@ fn run(checks: &[(Reason, Check)], route: &Route, ctx: &Ctx<'_>) -> Verdict {
     v
 }
 
+/// Applies a max-prefix / burst-guard step to a verdict: `max-prefix` on import,
+/// `export-max-prefix` on export (a full table leaking toward a peer).
+pub fn apply_limit(v: &mut Verdict, step: &max_prefix::Step, direction: Direction) {
+    if step.reject {
+        v.reject(match direction {
+            Direction::In => Reason::MaxPrefix,
+            Direction::Out => Reason::ExportMaxPrefix,
+        });
+    }
+}
+
 /// Every import check's outcome for one route, for `explain`: (reason, enabled for this peer,
 /// fails). Disabled checks are run too, so an operator sees what they would say.
 pub fn explain_import(
@@ -294,6 +305,92 @@ pub fn explain_import(
         .iter()
         .map(|(r, _)| (*r, peer.enabled.contains(*r), full.failed.contains(*r)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+    use crate::irr::PrefixList;
+    use crate::types::Afi;
+
+    #[test]
+    fn a_full_table_leaking_to_a_peer_trips_export_max_prefix() {
+        let mut l = local();
+        let mut own = PrefixList::new();
+        own.insert("20.0.0.0/8".parse().unwrap(), 8, 24, None);
+        l.announce = Arc::new(own);
+        let p = peer(Role::Peer, 3356);
+        let rpki = RpkiData::empty();
+        let mut out = MaxPrefixState::new(
+            Some(Limits {
+                ipv4: Some(100),
+                ipv6: Some(50),
+                warn_at: 90,
+                count: CountMode::Accepted,
+                action: Action::DropExcess,
+                restart_after: None,
+            }),
+            None,
+        );
+        let mut rejected = 0;
+        for i in 0..1000u32 {
+            let prefix = format!("20.{}.{}.0/24", i / 256, i % 256);
+            let r = route(&prefix, "20001");
+            let mut v = evaluate_export(&r, &p, &l, &rpki);
+            assert!(v.accepted(), "{prefix}: {:?}", v.primary());
+            let step = out.announce(max_prefix::Announcement {
+                afi: Afi::Ipv4,
+                now: 0,
+                is_new: true,
+                was_accepted: false,
+                passes_policy: v.accepted(),
+                more_specific_of_known: false,
+            });
+            apply_limit(&mut v, &step, Direction::Out);
+            if !v.accepted() {
+                assert_eq!(v.primary(), Some(Reason::ExportMaxPrefix));
+                rejected += 1;
+            }
+        }
+        assert_eq!(rejected, 900);
+        assert_eq!(out.trips, 1);
+    }
+
+    #[test]
+    fn import_limit_rejects_with_max_prefix() {
+        let mut v = Verdict::default();
+        let step = max_prefix::Step {
+            reject: true,
+            ..Default::default()
+        };
+        apply_limit(&mut v, &step, Direction::In);
+        assert_eq!(v.primary(), Some(Reason::MaxPrefix));
+    }
+
+    #[test]
+    fn explain_runs_disabled_checks_too() {
+        let l = local();
+        let mut p = peer(Role::Customer, 20001);
+        p.enabled.remove(Reason::PrefixLength);
+        let rpki = RpkiData::empty();
+        let r = route("10.0.0.0/25", "20002 15169");
+        let e = explain_import(&r, &p, &l, &rpki);
+        let get = |reason| e.iter().find(|(x, _, _)| *x == reason).copied().unwrap();
+        assert_eq!(get(Reason::BogonPrefix), (Reason::BogonPrefix, true, true));
+        assert_eq!(
+            get(Reason::PrefixLength),
+            (Reason::PrefixLength, false, true)
+        );
+        assert_eq!(get(Reason::FirstAs), (Reason::FirstAs, true, true));
+        assert_eq!(get(Reason::OtcLeak), (Reason::OtcLeak, true, false));
+        let v = evaluate_import(&r, &p, &l, &rpki);
+        assert!(
+            !v.failed.contains(Reason::PrefixLength),
+            "disabled checks do not reject"
+        );
+        assert_eq!(v.primary(), Some(Reason::BogonPrefix));
+    }
 }
 
 #[cfg(test)]

@@ -7,11 +7,11 @@ use super::convert::{PeerKey, Update};
 use super::input::{self, Chunk, Event, FileEnd, PeerTable};
 use super::report::{Counters, DiffSummary, FileReport, Report, TripReport};
 use crate::policy::{
-    evaluate_import, max_prefix::Announcement, BurstLimits, Limits, LocalPolicy, MaxPrefixState,
-    PeerPolicy, Reason, Verdict, VerdictView,
+    apply_limit, evaluate_import, max_prefix::Announcement, BurstLimits, Limits, LocalPolicy,
+    MaxPrefixState, PeerPolicy, Reason, Verdict, VerdictView,
 };
 use crate::rpki::{AspaState, RovState, RpkiData};
-use crate::types::{Afi, Role};
+use crate::types::{Afi, Direction, Role};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
 use rayon::prelude::*;
@@ -264,7 +264,11 @@ fn aspa_name(a: Option<AspaState>) -> &'static str {
 }
 
 /// Writes one JSON line to a sink, keeping the first error.
-fn write_line(sink: Option<&mut Box<dyn Write + Send>>, err: &mut Option<std::io::Error>, line: &impl Serialize) {
+fn write_line(
+    sink: Option<&mut Box<dyn Write + Send>>,
+    err: &mut Option<std::io::Error>,
+    line: &impl Serialize,
+) {
     if let Some(w) = sink {
         let r = serde_json::to_writer(&mut *w, line)
             .map_err(std::io::Error::other)
@@ -362,7 +366,9 @@ impl<'s> Engine<'s> {
             };
             let afi = Afi::of(prefix);
             if tracked {
-                let more = known.as_ref().is_some_and(|k| k.more_specific_of_known(prefix));
+                let more = known
+                    .as_ref()
+                    .is_some_and(|k| k.more_specific_of_known(prefix));
                 let prev = ps.rib.get(&(*prefix, *path_id)).copied();
                 let step = ps.mp.announce(Announcement {
                     afi,
@@ -372,10 +378,12 @@ impl<'s> Engine<'s> {
                     passes_policy: v.accepted(),
                     more_specific_of_known: more,
                 });
-                if step.reject {
-                    v.reject(Reason::MaxPrefix);
-                }
-                let withdrawn = if step.teardown { drop_routes(ps, known) } else { 0 };
+                apply_limit(&mut v, &step, Direction::In);
+                let withdrawn = if step.teardown {
+                    drop_routes(ps, known)
+                } else {
+                    0
+                };
                 if let Some(trip) = step.trip {
                     tracing::warn!(peer = %key, ?trip, routes_withdrawn = withdrawn, "max-prefix trip");
                     report.trips.push(TripReport {
@@ -434,7 +442,11 @@ impl<'s> Engine<'s> {
                 write_line(self.sinks.verdicts.as_mut(), err, &line(None));
             }
             if let (Some((rpki, aspa)), true) = (diff, self.sinks.diff.is_some()) {
-                write_line(self.sinks.diff.as_mut(), err, &line(Some(DiffSide { rpki, aspa })));
+                write_line(
+                    self.sinks.diff.as_mut(),
+                    err,
+                    &line(Some(DiffSide { rpki, aspa })),
+                );
             }
         }
     }

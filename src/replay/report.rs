@@ -265,7 +265,11 @@ impl Report {
         );
         // Peers with the most rejections first; a long tail is summarised.
         let mut peers: Vec<(&String, &Counters)> = self.by_peer.iter().collect();
-        peers.sort_by(|a, b| b.1.rejected.cmp(&a.1.rejected).then(b.1.routes.cmp(&a.1.routes)));
+        peers.sort_by(|a, b| {
+            b.1.rejected
+                .cmp(&a.1.rejected)
+                .then(b.1.routes.cmp(&a.1.routes))
+        });
         const SHOWN: usize = 25;
         for (peer, c) in peers.iter().take(SHOWN) {
             let top = IMPORT_REASONS
