@@ -261,3 +261,24 @@ fn check_config_reports_file_line_col_and_exit_codes() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:4:"), "{err}");
 }
+
+#[test]
+fn every_mrt_record_type_replays_with_the_parsers_counts() {
+    // (file, announcements, withdrawals): the bgpkit-parser element counts of PROVENANCE.md.
+    let cases = [
+        ("mrt/lab/openbgpd_rib_table", 31, 0), // TABLE_DUMP (v1)
+        ("mrt/routeviews/rib.20161101.0000_pick.bz2", 4, 0), // TABLE_DUMP_V2
+        ("mrt/ris/bview.ipv6_unicast_add_path.gz", 62, 0), // TABLE_DUMP_V2 ADD-PATH
+        ("mrt/ris/updates.19990903.1041.gz", 65_286, 25), // legacy BGP (type 5)
+        ("mrt/ris/updates.20190101.0000.gz", 159_948, 2_626), // BGP4MP, IPv4 + IPv6
+        ("mrt/ris/updates.et-header.2015.gz", 577_737, 3), // BGP4MP_ET
+        ("mrt/lab/bird_bgp", 14, 0),           // BGP4MP with ADD-PATH
+        ("mrt/lab/quagga_bgp", 18, 0),         // BGP4MP, MP-BGP IPv6
+    ];
+    for (file, announced, withdrawn) in cases {
+        let s = replay_json(&["--checks", "bogon", td(file).to_str().unwrap()]);
+        assert_eq!(s["routes"], announced, "{file}");
+        assert_eq!(s["withdrawals"], withdrawn, "{file}");
+        assert!(s["files"][0].get("truncated").is_none(), "{file}");
+    }
+}
