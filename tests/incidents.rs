@@ -1,43 +1,11 @@
 //! Replays of real incidents through the `bgpsieve replay` command, with exact counts.
 
+mod common;
+
+use common::{jsonl, replay_json as run_json, td};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_bgpsieve"))
-}
-
-fn td(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(p)
-}
-
-fn run_json(args: &[&std::ffi::OsStr]) -> Value {
-    let out = bin()
-        .arg("replay")
-        .arg("--json")
-        .arg("--no-progress")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "replay failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn jsonl(path: &Path) -> Vec<Value> {
-    std::io::BufReader::new(std::fs::File::open(path).unwrap())
-        .lines()
-        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-        .collect()
-}
+use std::path::PathBuf;
 
 fn origin(path: &str) -> u32 {
     path.split_whitespace().last().unwrap().parse().unwrap()

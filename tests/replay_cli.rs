@@ -1,44 +1,12 @@
 //! The `replay` and `check-config` commands end to end: independent RFC 6811 cross-check on real
 //! data, diff mode, `--checks`, truncated and malformed inputs, bad data files, exit codes.
 
+mod common;
+
+use common::{bgpsieve, jsonl, replay_json, td};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn td(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(p)
-}
-
-fn bgpsieve(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bgpsieve"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn replay_json(args: &[&str]) -> Value {
-    let mut all = vec!["replay", "--json", "--no-progress"];
-    all.extend_from_slice(args);
-    let out = bgpsieve(&all);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn jsonl(path: &Path) -> Vec<Value> {
-    std::io::BufReader::new(std::fs::File::open(path).unwrap())
-        .lines()
-        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-        .collect()
-}
+use std::path::Path;
 
 /// A deliberately naive RFC 6811 implementation: every covering prefix is found by masking the
 /// route's prefix to each shorter length and looking it up in a hash map.

@@ -220,23 +220,7 @@ pub fn evaluate_import(
     local: &LocalPolicy,
     rpki: &RpkiData,
 ) -> Verdict {
-    let rov = rpki
-        .has_vrps()
-        .then(|| rpki.rov(&route.prefix, route_origin(route, local)));
-    let aspa = rpki
-        .has_aspas()
-        .then(|| rpki::import_aspa_state(route, peer, rpki));
-    run(
-        IMPORT_CHECKS,
-        route,
-        &Ctx {
-            peer,
-            local,
-            rpki,
-            rov,
-            aspa,
-        },
-    )
+    evaluate(Direction::In, route, peer, local, rpki)
 }
 
 /// Evaluates a route the router announces, on its way to `peer` (export direction).
@@ -246,14 +230,31 @@ pub fn evaluate_export(
     local: &LocalPolicy,
     rpki: &RpkiData,
 ) -> Verdict {
+    evaluate(Direction::Out, route, peer, local, rpki)
+}
+
+/// Runs the checks of one direction. The RPKI states are computed once, up front, whenever
+/// data is loaded: the checks read them and the counters report them even if the checks are off.
+pub fn evaluate(
+    direction: Direction,
+    route: &Route,
+    peer: &PeerPolicy,
+    local: &LocalPolicy,
+    rpki: &RpkiData,
+) -> Verdict {
     let rov = rpki
         .has_vrps()
         .then(|| rpki.rov(&route.prefix, route_origin(route, local)));
-    let aspa = rpki
-        .has_aspas()
-        .then(|| rpki::export_aspa_state(route, peer, local, rpki));
+    let aspa = rpki.has_aspas().then(|| match direction {
+        Direction::In => rpki::import_aspa_state(route, peer, rpki),
+        Direction::Out => rpki::export_aspa_state(route, peer, local, rpki),
+    });
+    let checks = match direction {
+        Direction::In => IMPORT_CHECKS,
+        Direction::Out => EXPORT_CHECKS,
+    };
     run(
-        EXPORT_CHECKS,
+        checks,
         route,
         &Ctx {
             peer,

@@ -42,6 +42,28 @@ pub struct Update {
     pub reset: bool,
 }
 
+impl Update {
+    /// An update with no End-of-RIB marker and no RFC 7606 findings.
+    pub fn new(
+        peer: PeerKey,
+        ts: u64,
+        attrs: Attrs,
+        announced: Vec<(IpNet, Option<u32>)>,
+        withdrawn: Vec<(IpNet, Option<u32>)>,
+    ) -> Update {
+        Update {
+            peer,
+            ts,
+            attrs: Arc::new(attrs),
+            announced,
+            withdrawn,
+            end_of_rib: false,
+            warnings: false,
+            reset: false,
+        }
+    }
+}
+
 fn asn(a: bgpkit_parser::models::Asn) -> Asn {
     Asn(u32::from(a))
 }
@@ -180,13 +202,9 @@ fn from_update(peer: PeerKey, ts: u64, u: &BgpUpdateMessage) -> Update {
         withdrawn.clear();
     }
     Update {
-        peer,
-        ts,
-        attrs: Arc::new(attrs),
-        announced,
-        withdrawn,
         end_of_rib,
         warnings,
         reset,
+        ..Update::new(peer, ts, attrs, announced, withdrawn)
     }
 }

@@ -3,7 +3,8 @@
 //! (`A` announce or `W` withdraw); lines that do not parse are counted as malformed.
 
 use super::convert::PeerKey;
-use super::input::{text_update, Chunk, Event, FileEnd, BATCH};
+use super::convert::Update;
+use super::input::{Chunk, Event, FileEnd, BATCH};
 use crate::types::{AsPath, Asn, Attrs};
 use serde::Deserialize;
 use std::io::BufRead;
@@ -47,9 +48,9 @@ pub fn parse_line(line: &str) -> Option<Event> {
                     .communities
                     .push((u32::from(hi) << 16) | u32::from(lo));
             }
-            text_update(peer, ts, attrs, vec![prefix], vec![])
+            Update::new(peer, ts, attrs, vec![prefix], vec![])
         }
-        "W" => text_update(peer, ts, Attrs::default(), vec![], vec![prefix]),
+        "W" => Update::new(peer, ts, Attrs::default(), vec![], vec![prefix]),
         _ => return None,
     }))
 }

@@ -5,7 +5,7 @@
 //! everything before the truncation kept.
 
 use super::convert::{self, PeerKey, Update};
-use crate::types::{Asn, Attrs};
+use crate::types::Asn;
 use bgpkit_parser::models::{Bgp4MpEnum, BgpState, LegacyBgp, MrtMessage, TableDumpV2Message};
 use bgpkit_parser::{chunk_mrt_record, ParserError, RawMrtRecord};
 use std::fs::File;
@@ -277,24 +277,4 @@ fn rib_entry(
         warnings,
         reset,
     })
-}
-
-/// Builds an `Update` from text fields (used by the CSV reader and tests).
-pub fn text_update(
-    peer: PeerKey,
-    ts: u64,
-    attrs: Attrs,
-    announced: Vec<(ipnet::IpNet, Option<u32>)>,
-    withdrawn: Vec<(ipnet::IpNet, Option<u32>)>,
-) -> Update {
-    Update {
-        peer,
-        ts,
-        attrs: Arc::new(attrs),
-        announced,
-        withdrawn,
-        end_of_rib: false,
-        warnings: false,
-        reset: false,
-    }
 }

@@ -1,0 +1,48 @@
+//! Helpers shared by the integration tests: run the `bgpsieve` binary, read its outputs.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A path under the repository's `testdata/`.
+pub fn td(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(p)
+}
+
+/// Runs `bgpsieve ARGS` from the repository root.
+pub fn bgpsieve<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bgpsieve"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs `bgpsieve replay --json --no-progress ARGS` and returns the summary.
+pub fn replay_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Value {
+    let mut all: Vec<&std::ffi::OsStr> = vec![
+        "replay".as_ref(),
+        "--json".as_ref(),
+        "--no-progress".as_ref(),
+    ];
+    all.extend(args.iter().map(AsRef::as_ref));
+    let out = bgpsieve(&all);
+    assert!(
+        out.status.success(),
+        "replay failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Reads a JSON Lines file.
+pub fn jsonl(path: &Path) -> Vec<Value> {
+    std::io::BufReader::new(std::fs::File::open(path).unwrap())
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect()
+}
