@@ -190,3 +190,51 @@ burst_guard = { new_prefixes_per_min = 5000, action = "teardown", restart_after 
     assert_eq!(other_invalid, 0);
     assert_eq!(summary["aspa"]["invalid"], 117_539 + with_set);
 }
+
+#[test]
+fn google_leak_2017_trips_the_more_specifics_burst_guard() {
+    // The leak was mostly more-specifics of routes already in the table (Google passed on its
+    // peers' internal de-aggregates). A guard on more-specifics alone, at 1000 a minute, never
+    // fires in the 22 minutes before the leak and fires in its first minute.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bgpsieve.toml");
+    std::fs::write(
+        &config,
+        r#"
+[global]
+asn = 64500
+router_id = "192.0.2.1"
+
+[[peer]]
+name = "iij"
+role = "peer"
+asn = 2497
+address = "202.249.2.169"
+burst_guard = { more_specifics_per_min = 1000, action = "teardown", restart_after = "10m" }
+
+[[peer]]
+name = "rrc06-25152"
+role = "peer"
+asn = 25152
+address = "202.249.2.185"
+burst_guard = { more_specifics_per_min = 1000, action = "teardown", restart_after = "10m" }
+"#,
+    )
+    .unwrap();
+    let csv = td("incidents/2017-google-japan-leak/googleleak_rrc06_updates.csv.gz");
+    let s = run_json(&[
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--checks".as_ref(),
+        "max-prefix".as_ref(),
+        csv.as_os_str(),
+    ]);
+    let trips = s["max_prefix_trips"].as_array().unwrap();
+    assert_eq!(trips.len(), 1, "{trips:?}");
+    assert_eq!(trips[0]["peer"], "2497@202.249.2.169");
+    assert_eq!(trips[0]["kind"], "burst-more-specific");
+    let at = trips[0]["at"].as_u64().unwrap();
+    // The leak's first announcements reach rrc06 at 1503631377 (03:22:57 UTC).
+    assert!((1_503_631_377..1_503_631_440).contains(&at), "{at}");
+    assert!(trips[0]["routes_withdrawn"].as_u64().unwrap() > 10_000);
+}
