@@ -209,12 +209,11 @@ impl AsPath {
         let mut segments: Vec<Segment> = Vec::new();
         let mut seq: Vec<Asn> = Vec::new();
         let mut rest = s.trim();
-        while !rest.is_empty() {
-            let c = rest.as_bytes()[0];
+        while let Some(c) = rest.chars().next() {
             let close = match c {
-                b'{' => Some('}'),
-                b'(' => Some(')'),
-                b'[' => Some(']'),
+                '{' => Some('}'),
+                '(' => Some(')'),
+                '[' => Some(']'),
                 _ => None,
             };
             if let Some(close) = close {
@@ -223,7 +222,7 @@ impl AsPath {
                 }
                 let end = rest
                     .find(close)
-                    .ok_or_else(|| format!("unclosed {:?} in AS path {s:?}", c as char))?;
+                    .ok_or_else(|| format!("unclosed {c:?} in AS path {s:?}"))?;
                 let members = rest[1..end]
                     .split(|ch: char| ch == ',' || ch.is_whitespace())
                     .filter(|t| !t.is_empty())
@@ -423,6 +422,13 @@ mod tests {
         assert_eq!(q.first_asn(), None);
         assert_eq!(q.origin(), Some(PathOrigin::Asn(Asn(13335))));
         assert_eq!(q.asn_count(), 5);
+    }
+
+    #[test]
+    fn as_path_parse_refuses_garbage_without_panicking() {
+        for bad in ["{1,2", "1 x 3", "(", "{é}", "99999999999", "1 {2,}}"] {
+            assert!(AsPath::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
