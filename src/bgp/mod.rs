@@ -1,4 +1,10 @@
-//! BGP wire handling shared by the daemon and replay. For now: the RFC 7606 decision for the
-//! findings of bgpkit-parser, which only reports them.
+//! BGP wire handling shared by the daemon and replay: message framing (`codec`), OPEN and
+//! capability negotiation (`open`, `capability`), NOTIFICATION (`notification`) and the RFC 7606
+//! decision for the findings of bgpkit-parser, which only reports them (`rfc7606`).
 
+pub mod capability;
+pub mod codec;
+pub mod fsm;
+pub mod notification;
+pub mod open;
 pub mod rfc7606;
