@@ -1,5 +1,5 @@
-//! The command line (DESIGN §7): argument parsing with clap and each command's glue. Commands
-//! not built yet (`run`, `ctl`) are not offered.
+//! The command line (DESIGN §7): argument parsing with clap and each command's glue. `ctl` (over
+//! the HTTP API) is not built yet and not offered.
 
 use crate::config;
 use crate::policy::{PeerPolicy, ReasonSet};
@@ -31,6 +31,11 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: BGP sessions with the neighbors and the router, filtering both ways.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Validate a configuration file: exit 0, or print FILE:LINE:COL errors and exit 1.
     CheckConfig { file: PathBuf },
     /// Replay MRT dumps (or BGPStream CSV) through the policy: what would bgpsieve have blocked?
@@ -114,9 +119,18 @@ impl CliError {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
+        Command::Run { config } => run_daemon(&config),
         Command::CheckConfig { file } => check_config(&file),
         Command::Replay(args) => replay(*args),
     }
+}
+
+fn run_daemon(file: &Path) -> Result<(), CliError> {
+    let loaded = config::load(file).map_err(|e| CliError::Config(e.to_string()))?;
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
+    crate::daemon::run(loaded.config).map_err(|e| CliError::Data(e.to_string()))
 }
 
 fn check_config(file: &Path) -> Result<(), CliError> {

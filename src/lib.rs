@@ -7,9 +7,11 @@
 pub mod bgp;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod irr;
 pub mod policy;
 pub mod replay;
+pub mod rib;
 pub mod rpki;
 pub mod setup;
 pub mod types;

@@ -205,6 +205,15 @@ impl MaxPrefixState {
         }
     }
 
+    /// While a trip holds the session down: `Some(Some(t))` until time `t`, `Some(None)` until
+    /// an operator clears it; `None` when the session may be up.
+    pub fn down_until(&self) -> Option<Option<u64>> {
+        match self.session {
+            Session::Up => None,
+            Session::Down { until } => Some(until),
+        }
+    }
+
     /// An operator cleared the neighbor (`bgpsieve ctl clear`).
     pub fn clear(&mut self, now: u64) {
         self.session_up(now);
@@ -424,7 +433,9 @@ mod tests {
         );
         assert!(s.announce(ann(300, true, true)).reject, "still down");
         assert!(s.is_down(300));
+        assert_eq!(s.down_until(), Some(Some(601)));
         assert!(!s.is_down(601), "restart_after 600 s");
+        assert_eq!(s.down_until(), None);
         assert_eq!(s.counted(Afi::Ipv4), 0);
         assert_eq!(s.trips, 1);
     }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run the `bgpsieve` binary, read its outputs.
 #![allow(dead_code)]
 
+pub mod interop;
+
 use serde_json::Value;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,431 @@
+//! One BGP session as a tokio task. It owns the TCP connection (a small writer task sends what
+//! it queues, so a slow peer never blocks reading), drives the sans-IO `Fsm` with socket events
+//! and timer expiries, frames and decodes messages, and exchanges typed messages with the RIB
+//! task: route events go up, encoded UPDATEs come down. It holds no routes.
+
+use super::codec::{self, Decoder, Frame, MessageType};
+use super::fsm::{Action, DownReason, Event, Fsm, FsmConfig, Timer};
+use super::notification::Notification;
+use super::open::{Negotiated, Open, PeerExpectation};
+use super::update::{decode_update, DecodeCtx, DecodedUpdate};
+use crate::types::Afi;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// What a session needs to know.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Index of the peer in the daemon's peer list.
+    pub peer: usize,
+    pub name: String,
+    pub remote: SocketAddr,
+    pub local_address: Option<IpAddr>,
+    pub fsm: FsmConfig,
+    pub local_open: Open,
+    pub expect: PeerExpectation,
+}
+
+/// Commands to a session.
+#[derive(Debug)]
+pub enum ToSession {
+    /// Encoded BGP messages to send (only while Established; dropped otherwise).
+    Send(Vec<Vec<u8>>),
+    /// A connection accepted by the listener for this peer.
+    Incoming(TcpStream),
+    /// End the session with this NOTIFICATION (e.g. max-prefix Cease/1, RFC 4486) and start
+    /// it again after `restart_after`; `None` = stay down until `Start`.
+    Stop {
+        notification: Notification,
+        restart_after: Option<std::time::Duration>,
+    },
+    /// Start a session that was stopped (`bgpsieve ctl clear`).
+    Start,
+    /// Administrative shutdown (RFC 8203 message), then the task ends.
+    Shutdown(String),
+}
+
+/// Events from a session to the RIB.
+#[derive(Debug)]
+pub enum FromSession {
+    Up {
+        peer: usize,
+        negotiated: Box<Negotiated>,
+    },
+    Down {
+        peer: usize,
+        reason: DownReason,
+    },
+    Update {
+        peer: usize,
+        update: DecodedUpdate,
+    },
+    /// The neighbor asked for our routes again (RFC 2918).
+    RouteRefresh {
+        peer: usize,
+        afi: Afi,
+    },
+}
+
+/// Starts a session task.
+pub fn spawn(
+    cfg: SessionConfig,
+    rib: mpsc::Sender<FromSession>,
+) -> (mpsc::UnboundedSender<ToSession>, JoinHandle<()>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = tokio::spawn(run(cfg, rx, rib));
+    (tx, handle)
+}
+
+struct Conn {
+    reader: tokio::net::tcp::OwnedReadHalf,
+    writer: mpsc::UnboundedSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+/// Writes queued messages; a write error or a closed queue ends it (and the connection).
+fn writer_task(mut w: OwnedWriteHalf) -> mpsc::UnboundedSender<Vec<u8>> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            if w.write_all(&msg).await.is_err() {
+                return;
+            }
+        }
+        let _ = w.shutdown().await;
+    });
+    tx
+}
+
+fn attach(stream: TcpStream) -> Conn {
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    Conn {
+        reader,
+        writer: writer_task(writer),
+        buf: Vec::with_capacity(1 << 16),
+    }
+}
+
+async fn connect(remote: SocketAddr, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let socket = match remote {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    if let Some(ip) = local {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    socket.connect(remote).await
+}
+
+struct Session {
+    cfg: SessionConfig,
+    fsm: Fsm,
+    conn: Option<Conn>,
+    connecting: Option<JoinHandle<std::io::Result<TcpStream>>>,
+    timers: HashMap<Timer, Instant>,
+    decoder: Decoder,
+    negotiated: Option<Negotiated>,
+    rib: mpsc::Sender<FromSession>,
+    /// When a stopped session starts again by itself (max-prefix `restart_after`).
+    restart_at: Option<Instant>,
+}
+
+fn timer_event(t: Timer) -> Event {
+    match t {
+        Timer::ConnectRetry => Event::ConnectRetryTimerExpires,
+        Timer::Hold => Event::HoldTimerExpires,
+        Timer::Keepalive => Event::KeepaliveTimerExpires,
+        Timer::IdleHold => Event::IdleHoldTimerExpires,
+        Timer::DelayOpen => Event::DelayOpenTimerExpires,
+    }
+}
+
+impl Session {
+    fn send(&mut self, msg: Vec<u8>) {
+        if let Some(c) = &self.conn {
+            let _ = c.writer.send(msg);
+        }
+    }
+
+    /// Feeds one event to the FSM and carries out its actions; an action may produce further
+    /// events (a failed write), handled in turn.
+    async fn event(&mut self, ev: Event) {
+        let mut queue = vec![ev];
+        while let Some(ev) = queue.pop() {
+            for action in self.fsm.handle(ev) {
+                if let Some(next) = self.act(action).await {
+                    queue.push(next);
+                }
+            }
+        }
+    }
+
+    async fn act(&mut self, action: Action) -> Option<Event> {
+        match action {
+            Action::Connect => {
+                let (remote, local) = (self.cfg.remote, self.cfg.local_address);
+                self.connecting = Some(tokio::spawn(connect(remote, local)));
+            }
+            Action::CloseConnection => {
+                self.conn = None;
+                if let Some(c) = self.connecting.take() {
+                    c.abort();
+                }
+            }
+            Action::SendOpen => match self.fsm.local_open().encode() {
+                Ok(m) => self.send(m),
+                Err(e) => tracing::error!(peer = %self.cfg.name, "cannot encode OPEN: {e}"),
+            },
+            Action::SendKeepalive => self.send(codec::encode_keepalive()),
+            Action::SendNotification(n) => {
+                tracing::warn!(peer = %self.cfg.name, notification = %n, "sending NOTIFICATION");
+                self.send(n.encode());
+            }
+            Action::StartTimer(t, d) => {
+                self.timers.insert(t, Instant::now() + d);
+            }
+            Action::StopTimer(t) => {
+                self.timers.remove(&t);
+            }
+            Action::SessionEstablished(neg) => {
+                tracing::info!(peer = %self.cfg.name, asn = neg.peer_asn.0, "session established");
+                self.decoder.set_max_len(neg.max_message_len());
+                self.negotiated = Some((*neg).clone());
+                let _ = self
+                    .rib
+                    .send(FromSession::Up {
+                        peer: self.cfg.peer,
+                        negotiated: neg,
+                    })
+                    .await;
+            }
+            Action::SessionDown { reason } => {
+                tracing::warn!(peer = %self.cfg.name, ?reason, "session down");
+                self.negotiated = None;
+                self.decoder = Decoder::new();
+                let _ = self
+                    .rib
+                    .send(FromSession::Down {
+                        peer: self.cfg.peer,
+                        reason,
+                    })
+                    .await;
+            }
+            Action::ProcessUpdate => {}
+        }
+        None
+    }
+
+    async fn frame(&mut self, f: Frame) {
+        match f.kind {
+            MessageType::Open => match Open::decode(&f.body) {
+                Ok(o) => self.event(Event::BgpOpen(Box::new(o))).await,
+                Err(n) => self.event(Event::BgpOpenMsgErr(n)).await,
+            },
+            MessageType::Keepalive => self.event(Event::KeepAliveMsg).await,
+            MessageType::Notification => match Notification::decode(&f.body) {
+                Ok(n) => {
+                    tracing::warn!(peer = %self.cfg.name, notification = %n, "NOTIFICATION received");
+                    let ev = if n.code == 2 && n.subcode == 1 {
+                        Event::NotifMsgVerErr
+                    } else {
+                        Event::NotifMsg(n)
+                    };
+                    self.event(ev).await
+                }
+                Err(_) => {
+                    self.event(Event::NotifMsg(Notification::new(0, 0, vec![])))
+                        .await
+                }
+            },
+            MessageType::Update => {
+                let Some(neg) = &self.negotiated else {
+                    // Outside Established the FSM answers with an FSM error.
+                    self.event(Event::UpdateMsg).await;
+                    return;
+                };
+                let ctx = DecodeCtx::new(neg, !self.cfg.expect.is_ibgp());
+                match decode_update(&f.body, &ctx) {
+                    Ok(update) => {
+                        self.event(Event::UpdateMsg).await;
+                        let _ = self
+                            .rib
+                            .send(FromSession::Update {
+                                peer: self.cfg.peer,
+                                update,
+                            })
+                            .await;
+                    }
+                    Err(n) => self.event(Event::UpdateMsgErr(n)).await,
+                }
+            }
+            MessageType::RouteRefresh => {
+                if let Ok(rr) = codec::RouteRefresh::decode(&f.body) {
+                    let afi = match rr.afi {
+                        1 => Some(Afi::Ipv4),
+                        2 => Some(Afi::Ipv6),
+                        _ => None,
+                    };
+                    if let (Some(afi), true) = (afi, self.negotiated.is_some()) {
+                        let _ = self
+                            .rib
+                            .send(FromSession::RouteRefresh {
+                                peer: self.cfg.peer,
+                                afi,
+                            })
+                            .await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn data(&mut self) {
+        loop {
+            let Some(conn) = self.conn.as_mut() else {
+                return;
+            };
+            match self.decoder.decode(&mut conn.buf) {
+                Ok(Some(f)) => self.frame(f).await,
+                Ok(None) => return,
+                Err(n) => {
+                    self.event(Event::BgpHeaderErr(n)).await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn run(
+    cfg: SessionConfig,
+    mut rx: mpsc::UnboundedReceiver<ToSession>,
+    rib: mpsc::Sender<FromSession>,
+) {
+    let fsm = Fsm::new(cfg.fsm.clone(), cfg.local_open.clone(), cfg.expect.clone());
+    let mut s = Session {
+        cfg,
+        fsm,
+        conn: None,
+        connecting: None,
+        timers: HashMap::new(),
+        decoder: Decoder::new(),
+        negotiated: None,
+        rib,
+        restart_at: None,
+    };
+    s.event(Event::ManualStart).await;
+    loop {
+        let next = s
+            .timers
+            .iter()
+            .min_by_key(|(_, at)| **at)
+            .map(|(t, at)| (*t, *at));
+        let sleep_until = next.map_or_else(
+            || Instant::now() + std::time::Duration::from_secs(3600),
+            |(_, at)| at,
+        );
+        let restart_at = s.restart_at;
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(ToSession::Send(msgs)) => {
+                    if s.negotiated.is_some() {
+                        for m in msgs {
+                            s.send(m);
+                        }
+                    }
+                }
+                Some(ToSession::Incoming(stream)) => {
+                    if s.conn.is_none() {
+                        if let Some(c) = s.connecting.take() {
+                            c.abort();
+                        }
+                        s.conn = Some(attach(stream));
+                        s.event(Event::TcpConnectionConfirmed).await;
+                    } else {
+                        // A second connection while ours is being set up or is up: keep the one
+                        // we have (collision handling by BGP identifier is a later refinement).
+                        drop(stream);
+                    }
+                }
+                Some(ToSession::Stop { notification, restart_after }) => {
+                    // AutomaticStop sends the NOTIFICATION; ManualStop then keeps the FSM from
+                    // restarting by its own backoff: the restart is ours to time.
+                    s.event(Event::AutomaticStop(notification)).await;
+                    s.event(Event::ManualStop { shutdown_message: None }).await;
+                    s.restart_at = restart_after.map(|d| Instant::now() + d);
+                }
+                Some(ToSession::Start) => {
+                    s.restart_at = None;
+                    s.event(Event::ManualStart).await;
+                }
+                Some(ToSession::Shutdown(msg)) => {
+                    s.event(Event::ManualStop { shutdown_message: Some(msg) }).await;
+                    // Let the writer flush the NOTIFICATION.
+                    s.conn = None;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    return;
+                }
+                None => return,
+            },
+            res = read_conn(&mut s.conn) => {
+                match res {
+                    Ok(0) | Err(_) => {
+                        s.conn = None;
+                        s.event(Event::TcpConnectionFails).await;
+                    }
+                    Ok(_) => s.data().await,
+                }
+            }
+            res = wait_connect(&mut s.connecting) => {
+                s.connecting = None;
+                match res {
+                    Ok(stream) if s.conn.is_none() => {
+                        s.conn = Some(attach(stream));
+                        s.event(Event::TcpCrAcked).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!(peer = %s.cfg.name, "connect failed: {e}");
+                        s.event(Event::TcpConnectionFails).await;
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(restart_at.unwrap_or(sleep_until)), if restart_at.is_some() => {
+                s.restart_at = None;
+                tracing::info!(peer = %s.cfg.name, "restarting after max-prefix teardown");
+                s.event(Event::ManualStart).await;
+            }
+            _ = tokio::time::sleep_until(sleep_until), if next.is_some() => {
+                if let Some((t, _)) = next {
+                    s.timers.remove(&t);
+                    s.event(timer_event(t)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Reads more bytes into the connection's buffer; never completes without a connection.
+async fn read_conn(conn: &mut Option<Conn>) -> std::io::Result<usize> {
+    match conn {
+        Some(c) => c.reader.read_buf(&mut c.buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits for the connection attempt; never completes without one.
+async fn wait_connect(
+    connecting: &mut Option<JoinHandle<std::io::Result<TcpStream>>>,
+) -> std::io::Result<TcpStream> {
+    match connecting {
+        Some(h) => h.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,225 @@
+//! The daemon: wires sessions, listeners and the RIB together.
+//!
+//! ```text
+//!  listener task(s) ──Incoming(TcpStream)──▶ session task (one per [[peer]])
+//!                                             │  owns socket, FSM, timers, codec
+//!                                             │  writer task per connection
+//!            FromSession::{Up,Down,Update} ──▼  (bounded channel: back-pressure on reads)
+//!                                     RIB thread (std thread, owns every route)
+//!                                             │  import checks, Adj-RIB-In, best path /
+//!                                             │  ADD-PATH, export checks, Adj-RIB-Out
+//!            ToSession::{Send,Stop,…}  ◀──────┘  (unbounded per session)
+//!  signal task: SIGTERM/SIGINT ──Shutdown(RFC 8203 message)──▶ every session
+//! ```
+//!
+//! The RIB runs on its own thread because policy evaluation of a full table is CPU work that
+//! must not stall the sessions' keepalives. No lock is shared between tasks: only messages.
+
+use crate::bgp::fsm::FsmConfig;
+use crate::bgp::open::{LocalSpeaker, Open, PeerExpectation};
+use crate::bgp::session::{self, FromSession, SessionConfig, ToSession};
+use crate::config::Config;
+use crate::rib::{Output, Rib, RibPeer};
+use crate::rpki::{load_rpki, LoadOptions};
+use crate::setup;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Data(String),
+    #[error("listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Builds the RIB's view of every configured peer.
+fn rib_peers(cfg: &Config) -> Result<Vec<RibPeer>, DaemonError> {
+    cfg.peers
+        .iter()
+        .map(|p| {
+            let policy = setup::peer_policy(p).map_err(|e| DaemonError::Data(e.to_string()))?;
+            let mut rp = RibPeer::new(p.name.clone(), p.role, p.asn, policy);
+            rp.next_hop = p.next_hop;
+            rp.mp_in = crate::policy::MaxPrefixState::new(
+                setup::limits(&p.max_prefix_in),
+                p.burst_guard.as_ref().map(setup::burst),
+            );
+            rp.mp_out = crate::policy::MaxPrefixState::new(setup::limits(&p.max_prefix_out), None);
+            Ok(rp)
+        })
+        .collect()
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(cfg: Config) -> Result<(), DaemonError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("bgpsieve-io")
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    rt.block_on(run_async(cfg))
+}
+
+async fn run_async(cfg: Config) -> Result<(), DaemonError> {
+    let rpki = load_rpki(
+        &cfg.rpki.vrp_files,
+        &cfg.rpki.aspa_files,
+        &cfg.rpki.slurm_files,
+        &LoadOptions {
+            now: Some(unix_now()),
+        },
+    )
+    .map_err(|e| DaemonError::Data(e.to_string()))?;
+    let (v4, v6) = rpki.vrp_count();
+    tracing::info!(
+        vrps_v4 = v4,
+        vrps_v6 = v6,
+        aspas = rpki.aspa_count(),
+        "RPKI data loaded"
+    );
+    let local = setup::local_policy(&cfg).map_err(|e| DaemonError::Data(e.to_string()))?;
+    let mut rib = Rib::new(rib_peers(&cfg)?, local, Arc::new(rpki));
+
+    // Listeners first: a peer may connect as soon as its session exists.
+    let mut listeners = Vec::new();
+    for addr in &cfg.global.listen {
+        let l = TcpListener::bind(addr)
+            .await
+            .map_err(|source| DaemonError::Listen {
+                addr: *addr,
+                source,
+            })?;
+        tracing::info!(%addr, "listening");
+        listeners.push(l);
+    }
+
+    let (rib_tx, mut rib_rx) = mpsc::channel::<FromSession>(1024);
+    let mut sessions = Vec::new();
+    let mut handles = Vec::new();
+    for (i, p) in cfg.peers.iter().enumerate() {
+        let sc = SessionConfig {
+            peer: i,
+            name: p.name.clone(),
+            remote: SocketAddr::new(p.address, p.port),
+            local_address: p.local_address,
+            fsm: FsmConfig {
+                passive: p.passive,
+                hold_time: cfg.global.hold_time,
+                idle_hold: p.idle_hold,
+                ..FsmConfig::default()
+            },
+            local_open: Open::new(&LocalSpeaker::for_peer(&cfg.global, p)),
+            expect: PeerExpectation::for_peer(&cfg.global, p),
+        };
+        let (tx, h) = session::spawn(sc, rib_tx.clone());
+        sessions.push(tx);
+        handles.push(h);
+    }
+    drop(rib_tx);
+
+    let peers: Vec<(std::net::IpAddr, Option<std::net::IpAddr>)> = cfg
+        .peers
+        .iter()
+        .map(|p| (p.address, p.local_address))
+        .collect();
+    for l in listeners {
+        let sessions = sessions.clone();
+        let peers = peers.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, remote)) = l.accept().await else {
+                    continue;
+                };
+                let local = stream.local_addr().ok().map(|a| a.ip());
+                let found = peers.iter().position(|(addr, la)| {
+                    *addr == remote.ip() && la.is_none_or(|la| Some(la) == local)
+                });
+                match found.and_then(|i| sessions.get(i)) {
+                    Some(tx) => {
+                        let _ = tx.send(ToSession::Incoming(stream));
+                    }
+                    None => tracing::warn!(%remote, "connection from an unknown peer refused"),
+                }
+            }
+        });
+    }
+
+    // The RIB thread: all route state, all policy evaluation.
+    let rib_sessions = sessions.clone();
+    let rib_thread = std::thread::Builder::new()
+        .name("bgpsieve-rib".into())
+        .spawn(move || {
+            let start = Instant::now();
+            while let Some(ev) = rib_rx.blocking_recv() {
+                rib.now = start.elapsed().as_secs();
+                for o in rib.handle(ev) {
+                    match o {
+                        Output::Send { peer, msgs } => {
+                            if let Some(tx) = rib_sessions.get(peer) {
+                                let _ = tx.send(ToSession::Send(msgs));
+                            }
+                        }
+                        Output::Stop {
+                            peer,
+                            notification,
+                            restart_after,
+                        } => {
+                            if let Some(tx) = rib_sessions.get(peer) {
+                                let _ = tx.send(ToSession::Stop {
+                                    notification,
+                                    restart_after,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .map_err(DaemonError::Runtime)?;
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: administrative shutdown to every peer");
+    for tx in &sessions {
+        let _ = tx.send(ToSession::Shutdown("bgpsieve is shutting down".into()));
+    }
+    for h in handles {
+        let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+    }
+    drop(sessions);
+    let _ = tokio::task::spawn_blocking(move || rib_thread.join()).await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

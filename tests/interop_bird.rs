@@ -1,0 +1,194 @@
+//! BIRD 2 as neighbor → bgpsieve → BIRD 2 as router, on loopback (127.0.0.20–23), every
+//! process stopped by PID. Import: the router's table holds exactly the accepted routes, loses
+//! exactly the withdrawn ones, and loses all of a neighbor's when its session drops. Export: a
+//! neighbor with role provider receives only the router's announceable routes.
+
+mod common;
+
+use common::interop::{available, bgpsieve_daemon, wait_for, Bird};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(30);
+
+fn vrps(dir: &std::path::Path) -> std::path::PathBuf {
+    let f = dir.join("vrps.json");
+    std::fs::write(
+        &f,
+        r#"{"roas": [
+  {"asn": 20002, "prefix": "1.0.0.0/24", "maxLength": 24, "ta": "test"},
+  {"asn": 999,   "prefix": "2.0.0.0/24", "maxLength": 24, "ta": "test"},
+  {"asn": 20002, "prefix": "6.0.0.0/24", "maxLength": 24, "ta": "test"}
+]}"#,
+    )
+    .unwrap();
+    f
+}
+
+/// The neighbor: AS20002 at 127.0.0.21, our customer, announcing a mix.
+const NEIGHBOR: &str = r#"
+router id 127.0.0.21;
+protocol device {}
+protocol static stable {
+  ipv4;
+  route 1.0.0.0/24 blackhole;    # RPKI valid
+  route 2.0.0.0/24 blackhole;    # RPKI invalid: the ROA names AS999
+  route 10.1.0.0/24 blackhole;   # bogon
+  route 3.0.0.0/25 blackhole;    # too long
+  route 4.0.0.0/24 blackhole;    # carries OTC: a leak from a customer
+  route 5.0.0.0/24 blackhole;    # no ROA: NotFound, accepted
+}
+protocol static transient {
+  ipv4;
+  route 6.0.0.0/24 blackhole;    # valid, withdrawn later
+  route 7.0.0.0/24 blackhole;    # NotFound, withdrawn later
+}
+protocol bgp up {
+  local 127.0.0.21 port 11180 as 20002;
+  neighbor 127.0.0.20 port 11179 as 20001;
+  passive on;
+  multihop;
+  hold time 30;
+  # Loopback next hops are martians to bgpsieve (rightly): announce a TEST-NET-1 address.
+  ipv4 { import none; export filter { if net = 4.0.0.0/24 then bgp_otc = 7; accept; }; next hop address 192.0.2.21; };
+}
+"#;
+
+/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.22. It announces its own prefix, a
+/// customer's, and a route learned from a peer (carrying OTC).
+const ROUTER: &str = r#"
+router id 127.0.0.22;
+protocol device {}
+protocol static lo { ipv4; route 127.0.0.0/8 via "lo"; route 192.0.2.0/24 via "lo"; }
+protocol static own {
+  ipv4;
+  route 20.0.0.0/24 blackhole;                                   # own, announceable
+  route 21.0.0.0/24 blackhole { bgp_path.prepend(20003); };      # customer route, announceable
+  route 22.0.0.0/24 blackhole { bgp_path.prepend(20004); bgp_otc = 20004; };  # from a peer
+  route 23.0.0.0/24 blackhole { bgp_path.prepend(20005); };      # not in the announce list
+}
+protocol bgp sieve {
+  local 127.0.0.22 port 11181 as 20001;
+  neighbor 127.0.0.20 port 11179 as 20001;
+  passive on;
+  hold time 30;
+  ipv4 { import all; export all; next hop self; };
+}
+"#;
+
+/// A provider of ours: AS20010 at 127.0.0.23.
+const PROVIDER: &str = r#"
+router id 127.0.0.23;
+protocol device {}
+protocol static lo { ipv4; route 127.0.0.0/8 via "lo"; route 192.0.2.0/24 via "lo"; }
+protocol bgp sieve {
+  local 127.0.0.23 port 11182 as 20010;
+  neighbor 127.0.0.20 port 11179 as 20001;
+  passive on;
+  multihop;
+  hold time 30;
+  ipv4 { import all; export none; };
+}
+"#;
+
+fn bgpsieve_config(vrps: &std::path::Path) -> String {
+    format!(
+        r#"
+[global]
+asn = 20001
+router_id = "127.0.0.20"
+listen = ["127.0.0.20:11179"]
+announce = ["20.0.0.0/24", "21.0.0.0/24"]
+
+[rpki]
+vrp_files = ["{}"]
+
+[[peer]]
+name = "customer-bird"
+role = "customer"
+asn = 20002
+address = "127.0.0.21"
+local_address = "127.0.0.20"
+port = 11180
+idle_hold = "1s"
+
+[[peer]]
+name = "provider-bird"
+role = "provider"
+asn = 20010
+address = "127.0.0.23"
+local_address = "127.0.0.20"
+port = 11182
+idle_hold = "1s"
+next_hop = "192.0.2.22"   # the router's address on the link to this provider
+
+[[peer]]
+name = "router"
+role = "router"
+asn = 20001
+address = "127.0.0.22"
+local_address = "127.0.0.20"
+port = 11181
+idle_hold = "1s"
+"#,
+        vrps.display()
+    )
+}
+
+#[test]
+fn bird_neighbor_to_bird_router_import_export_and_withdrawals() {
+    if !available("bird") || !available("birdc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let neighbor = Bird::start(dir.path(), "neighbor", NEIGHBOR);
+    let router = Bird::start(dir.path(), "router", ROUTER);
+    let provider = Bird::start(dir.path(), "provider", PROVIDER);
+    let vrps = vrps(dir.path());
+    let sieve = bgpsieve_daemon(dir.path(), &bgpsieve_config(&vrps));
+    let logs = || {
+        format!(
+            "bgpsieve:\n{}\nneighbor:\n{}\nrouter:\n{}\nrouter table:\n{}",
+            sieve.log_text(),
+            neighbor.cli("show protocols all up"),
+            router.cli("show protocols all sieve"),
+            router.cli("show route all")
+        )
+    };
+    wait_for(
+        T,
+        || router.established("sieve") && neighbor.established("up"),
+        logs,
+    );
+
+    // Import: exactly the accepted routes reach the router.
+    let accepted = ["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24", "7.0.0.0/24"];
+    wait_for(T, || router.prefixes_from("sieve") == accepted, logs);
+    // The router sees the neighbor's role and AS, and OTC set on ingress is not used from a
+    // customer (RFC 9234: only routes from providers, peers and RSes get it).
+    let all = router.cli("show route 1.0.0.0/24 all");
+    assert!(all.contains("(20001, 1003, 20002)"), "{all}");
+
+    // Withdrawals: the neighbor withdraws two routes; the router loses exactly those.
+    neighbor.cli("disable transient");
+    wait_for(
+        T,
+        || router.prefixes_from("sieve") == ["1.0.0.0/24", "5.0.0.0/24"],
+        logs,
+    );
+
+    // Export: the provider gets only the announceable routes, with our AS prepended.
+    wait_for(T, || provider.established("sieve"), logs);
+    wait_for(
+        T,
+        || provider.prefixes_from("sieve") == ["20.0.0.0/24", "21.0.0.0/24"],
+        logs,
+    );
+    let r = provider.cli("show route 21.0.0.0/24 all");
+    assert!(r.contains("BGP.as_path: 20001 20003"), "{r}");
+    assert!(r.contains("BGP.next_hop: 192.0.2.22"), "{r}");
+
+    // The neighbor's session drops: the router loses all of its routes.
+    neighbor.cli("disable up");
+    wait_for(T, || router.prefixes_from("sieve").is_empty(), logs);
+    drop(sieve);
+}
