@@ -87,7 +87,7 @@ fn table() -> Vec<(PathAttributes, Vec<Nlri>)> {
         total += n;
         out.push((
             PathAttributes {
-                attrs,
+                attrs: std::sync::Arc::new(attrs),
                 other: vec![],
             },
             nlri,

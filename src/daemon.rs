@@ -17,7 +17,7 @@
 
 use crate::bgp::fsm::FsmConfig;
 use crate::bgp::open::{LocalSpeaker, Open, PeerExpectation};
-use crate::bgp::session::{self, FromSession, SessionConfig, ToSession};
+use crate::bgp::session::{self, FromSession, ImportContext, SessionConfig, ToSession};
 use crate::config::Config;
 use crate::rib::{Output, Rib, RibPeer};
 use crate::rpki::{load_rpki, LoadOptions};
@@ -94,7 +94,21 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         "RPKI data loaded"
     );
     let local = setup::local_policy(&cfg).map_err(|e| DaemonError::Data(e.to_string()))?;
-    let mut rib = Rib::new(rib_peers(&cfg)?, local, Arc::new(rpki));
+    let rpki = Arc::new(rpki);
+    let peers = rib_peers(&cfg)?;
+    let imports: Vec<Option<Arc<ImportContext>>> = peers
+        .iter()
+        .map(|p| {
+            (p.role != crate::types::Role::Router).then(|| {
+                Arc::new(ImportContext {
+                    peer: p.policy.clone(),
+                    local: local.clone(),
+                    rpki: rpki.clone(),
+                })
+            })
+        })
+        .collect();
+    let mut rib = Rib::new(peers, local, rpki);
 
     // Listeners first: a peer may connect as soon as its session exists.
     let mut listeners = Vec::new();
@@ -126,6 +140,7 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
             },
             local_open: Open::new(&LocalSpeaker::for_peer(&cfg.global, p)),
             expect: PeerExpectation::for_peer(&cfg.global, p),
+            import: imports.get(i).cloned().flatten(),
         };
         let (tx, h) = session::spawn(sc, rib_tx.clone());
         sessions.push(tx);

@@ -8,9 +8,12 @@ use super::fsm::{Action, DownReason, Event, Fsm, FsmConfig, Timer};
 use super::notification::Notification;
 use super::open::{Negotiated, Open, PeerExpectation};
 use super::update::{decode_update, DecodeCtx, DecodedUpdate};
-use crate::types::Afi;
+use crate::policy::{evaluate, LocalPolicy, PeerPolicy, Verdict};
+use crate::rpki::RpkiData;
+use crate::types::{Afi, Direction, Route};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpSocket, TcpStream};
@@ -29,6 +32,38 @@ pub struct SessionConfig {
     pub fsm: FsmConfig,
     pub local_open: Open,
     pub expect: PeerExpectation,
+    /// The neighbor's import policy: when set (neighbors, not the router), the session runs the
+    /// stateless checks on each UPDATE it decodes, so policy work spreads over the I/O threads
+    /// and the RIB thread only applies state. Data swaps (RTR, reload) will replace it whole.
+    pub import: Option<Arc<ImportContext>>,
+}
+
+/// What the stateless import checks of one neighbor read.
+#[derive(Debug)]
+pub struct ImportContext {
+    pub peer: PeerPolicy,
+    pub local: LocalPolicy,
+    pub rpki: Arc<RpkiData>,
+}
+
+impl ImportContext {
+    /// The verdict of every announced prefix of an UPDATE, in order.
+    pub fn evaluate(&self, u: &DecodedUpdate) -> Vec<Verdict> {
+        let Some(attrs) = &u.attrs else {
+            return Vec::new();
+        };
+        u.announced
+            .iter()
+            .map(|n| {
+                let route = Route {
+                    prefix: n.prefix,
+                    path_id: n.path_id,
+                    attrs: attrs.attrs.clone(),
+                };
+                evaluate(Direction::In, &route, &self.peer, &self.local, &self.rpki)
+            })
+            .collect()
+    }
 }
 
 /// Commands to a session.
@@ -64,6 +99,8 @@ pub enum FromSession {
     Update {
         peer: usize,
         update: DecodedUpdate,
+        /// The stateless import verdicts, one per announced prefix, when the session made them.
+        verdicts: Option<Vec<Verdict>>,
     },
     /// The neighbor asked for our routes again (RFC 2918).
     RouteRefresh {
@@ -254,11 +291,13 @@ impl Session {
                 match decode_update(&f.body, &ctx) {
                     Ok(update) => {
                         self.event(Event::UpdateMsg).await;
+                        let verdicts = self.cfg.import.as_ref().map(|c| c.evaluate(&update));
                         let _ = self
                             .rib
                             .send(FromSession::Update {
                                 peer: self.cfg.peer,
                                 update,
+                                verdicts,
                             })
                             .await;
                     }

@@ -99,7 +99,8 @@ pub struct RawAttribute {
 /// session). Every other value in `other` is byte-exact.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct PathAttributes {
-    pub attrs: Attrs,
+    /// Shared with the `Route`s the policy evaluates, so a check costs no copy.
+    pub attrs: Arc<Attrs>,
     pub other: Vec<RawAttribute>,
 }
 
@@ -1021,7 +1022,7 @@ impl<'c> Attributes<'c> {
             attrs.malformed = self.findings.withdraw;
             self.other.sort_by_key(|a| a.code);
             out.attrs = Some(Arc::new(PathAttributes {
-                attrs,
+                attrs: Arc::new(attrs),
                 other: self.other,
             }));
         }
@@ -1037,7 +1038,7 @@ impl PathAttributes {
     /// RFC 9234 §5: adds OTC = `asn` when the route has none; an existing OTC is never replaced.
     pub fn with_otc(&self, asn: Asn) -> PathAttributes {
         let mut p = self.clone();
-        p.attrs.otc.get_or_insert(asn);
+        Arc::make_mut(&mut p.attrs).otc.get_or_insert(asn);
         p
     }
 
@@ -1045,7 +1046,7 @@ impl PathAttributes {
     pub fn with_large_community(&self, c: [u32; 3]) -> PathAttributes {
         let mut p = self.clone();
         if !p.attrs.large_communities.contains(&c) {
-            p.attrs.large_communities.push(c);
+            Arc::make_mut(&mut p.attrs).large_communities.push(c);
         }
         p
     }
@@ -1054,13 +1055,10 @@ impl PathAttributes {
     /// splits sequences longer than 255.
     pub fn prepend(&self, asn: Asn) -> PathAttributes {
         let mut p = self.clone();
-        match p.attrs.as_path.segments.first_mut() {
+        let path = &mut Arc::make_mut(&mut p.attrs).as_path;
+        match path.segments.first_mut() {
             Some(Segment::Sequence(v)) => v.insert(0, asn),
-            _ => p
-                .attrs
-                .as_path
-                .segments
-                .insert(0, Segment::Sequence(vec![asn])),
+            _ => path.segments.insert(0, Segment::Sequence(vec![asn])),
         }
         p
     }
@@ -1069,7 +1067,7 @@ impl PathAttributes {
     /// applies and is dropped.
     pub fn with_next_hop(&self, ip: IpAddr) -> PathAttributes {
         let mut p = self.clone();
-        p.attrs.next_hop = Some(ip);
+        Arc::make_mut(&mut p.attrs).next_hop = Some(ip);
         p.other.retain(|a| a.code != LINK_LOCAL_NEXT_HOP);
         p
     }
@@ -1078,7 +1076,9 @@ impl PathAttributes {
     /// (RFC 4271 §5.1.5, RFC 4456 §8).
     pub fn without_ibgp_only(&self) -> PathAttributes {
         let mut p = self.clone();
-        p.attrs.local_pref = None;
+        if p.attrs.local_pref.is_some() {
+            Arc::make_mut(&mut p.attrs).local_pref = None;
+        }
         p.other
             .retain(|a| a.code != code::ORIGINATOR_ID && a.code != code::CLUSTER_LIST);
         p

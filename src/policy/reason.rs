@@ -130,19 +130,19 @@ impl<'de> serde::Deserialize<'de> for Reason {
     }
 }
 
-/// A set of reasons as a bit set (reasons are few; a set is one `u64`).
+/// A set of reasons as a bit set (21 reasons; a set is one `u32`, so a stored verdict is small).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct ReasonSet(u64);
+pub struct ReasonSet(u32);
 
 impl ReasonSet {
     pub const EMPTY: ReasonSet = ReasonSet(0);
 
     /// Bits 0–14 hold import reasons 1–15, bits 15–20 export reasons 101–106: the same order
     /// as `Reason::ALL`, computed without a search (this runs for every check of every route).
-    const fn bit(r: Reason) -> u64 {
-        let n = r.number() as u64;
+    const fn bit(r: Reason) -> u32 {
+        let n = r.number() as u32;
         let i = if n >= 101 { n - 101 + 15 } else { n - 1 };
-        1u64 << i
+        1u32 << i
     }
     pub fn all() -> ReasonSet {
         let mut s = ReasonSet::EMPTY;
@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn bit_order_is_evaluation_order() {
         for (i, r) in Reason::ALL.iter().enumerate() {
-            assert_eq!(ReasonSet::bit(*r), 1u64 << i, "{r}");
+            assert_eq!(ReasonSet::bit(*r), 1u32 << i, "{r}");
         }
     }
 

@@ -19,7 +19,7 @@ use crate::policy::{
 };
 use crate::rpki::RpkiData;
 use crate::types::{Afi, Asn, Direction, Role, Route};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -55,6 +55,13 @@ impl InRoute {
     }
 }
 
+/// One route in an Adj-RIB-Out.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub from: u32,
+    pub attrs: Arc<PathAttributes>,
+}
+
 /// A peer as the RIB sees it.
 pub struct RibPeer {
     pub name: String,
@@ -67,8 +74,10 @@ pub struct RibPeer {
     pub mp_out: MaxPrefixState,
     pub session: Option<Negotiated>,
     pub adj_in: HashMap<Nlri, InRoute>,
-    /// What this peer was sent, by the NLRI it was sent under.
-    pub adj_out: HashMap<Nlri, Arc<PathAttributes>>,
+    /// What this peer was sent, by the NLRI it was sent under: the source route's attributes
+    /// (shared with the source's Adj-RIB-In, so this costs no attribute memory) and the index
+    /// of the peer it came from. What went on the wire is derived from them again when needed.
+    pub adj_out: HashMap<Nlri, Sent>,
     /// Counters for metrics and the API.
     pub rejected_in: u64,
     pub rejected_out: u64,
@@ -85,8 +94,8 @@ impl RibPeer {
             mp_in: MaxPrefixState::new(None, None),
             mp_out: MaxPrefixState::new(None, None),
             session: None,
-            adj_in: HashMap::new(),
-            adj_out: HashMap::new(),
+            adj_in: HashMap::default(),
+            adj_out: HashMap::default(),
             rejected_in: 0,
             rejected_out: 0,
         }
@@ -136,6 +145,73 @@ impl Batch {
     }
     fn is_empty(&self) -> bool {
         self.announce.is_empty() && self.withdraw.is_empty()
+    }
+}
+
+/// Whether two views of a route are the same route: same neighbor, same attribute set, same
+/// verdict (in observe mode the verdict shows in the communities sent).
+fn same_route(a: &Option<(usize, InRoute)>, b: &Option<(usize, InRoute)>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some((ai, ar)), Some((bi, br))) => {
+            ai == bi && Arc::ptr_eq(&ar.attrs, &br.attrs) && ar.verdict == br.verdict
+        }
+        _ => false,
+    }
+}
+
+/// Announcements and withdrawals queued for each router, with the attribute transform of the
+/// last source attribute set cached (all prefixes of one UPDATE share it).
+#[derive(Default)]
+struct RouterBatches {
+    batches: Vec<(usize, Batch)>,
+    /// (source neighbor, source attributes, failing reasons, what the router is sent).
+    cache: Option<(
+        usize,
+        Arc<PathAttributes>,
+        crate::policy::ReasonSet,
+        Arc<PathAttributes>,
+    )>,
+}
+
+impl RouterBatches {
+    fn queue(&mut self, router: usize, key: Nlri, route: &Option<(usize, InRoute)>, rib: &Rib) {
+        let i = match self.batches.iter().position(|(r, _)| *r == router) {
+            Some(i) => i,
+            None => {
+                self.batches.push((router, Batch::default()));
+                self.batches.len() - 1
+            }
+        };
+        match route {
+            None => self.batches[i].1.withdraw.push(key),
+            Some((from, r)) => {
+                let attrs = match &self.cache {
+                    // The failing reasons (observe mode) show in the communities; RPKI states do not.
+                    Some((f, src, reasons, t))
+                        if f == from
+                            && Arc::ptr_eq(src, &r.attrs)
+                            && *reasons == r.verdict.failed =>
+                    {
+                        t.clone()
+                    }
+                    _ => {
+                        let t = rib.to_router_attrs(*from, r);
+                        self.cache = Some((*from, r.attrs.clone(), r.verdict.failed, t.clone()));
+                        t
+                    }
+                };
+                self.batches[i].1.announce(attrs, key);
+            }
+        }
+    }
+
+    fn flush(self, rib: &Rib, out: &mut Vec<Output>) {
+        for (r, batch) in self.batches {
+            if let Some(neg) = &rib.peers[r].session {
+                rib.flush(r, neg, batch, out);
+            }
+        }
     }
 }
 
@@ -189,11 +265,15 @@ impl Rib {
         match ev {
             FromSession::Up { peer, negotiated } => self.up(peer, *negotiated),
             FromSession::Down { peer, reason } => self.down(peer, &reason),
-            FromSession::Update { peer, update } => {
+            FromSession::Update {
+                peer,
+                update,
+                verdicts,
+            } => {
                 if self.peers.get(peer).is_some_and(RibPeer::is_router) {
                     self.router_update(peer, update)
                 } else {
-                    self.neighbor_update(peer, update)
+                    self.neighbor_update(peer, update, verdicts)
                 }
             }
             FromSession::RouteRefresh { peer, .. } => self.full_table(peer),
@@ -232,98 +312,187 @@ impl Rib {
     /// The best passing route for a prefix among all neighbors.
     fn best(&self, prefix: &ipnet::IpNet) -> Option<(usize, Nlri)> {
         let mut best: Option<(usize, Nlri, &InRoute)> = None;
+        let direct = Nlri::new(*prefix);
         for (i, p) in self.peers.iter().enumerate() {
             if p.is_router() || p.session.is_none() {
                 continue;
             }
-            for (nlri, r) in p.adj_in.iter().filter(|(n, _)| n.prefix == *prefix) {
-                if !r.passes(p.policy.observe) {
-                    continue;
+            // Without ADD-PATH from this neighbor its route is keyed by the prefix alone; with
+            // it (rare on a neighbor session) every path of the prefix is looked at.
+            let add_path = p
+                .session
+                .as_ref()
+                .is_some_and(|s| s.add_path_receive.contains(&direct.afi()));
+            if add_path {
+                for (n, r) in p.adj_in.iter().filter(|(n, _)| n.prefix == *prefix) {
+                    self.consider(&mut best, i, n, r);
                 }
-                let replace = match &best {
-                    None => true,
-                    Some((bi, _, br)) => {
-                        better((&r.attrs, i, p.asn), (&br.attrs, *bi, self.peers[*bi].asn))
-                    }
-                };
-                if replace {
-                    best = Some((i, *nlri, r));
-                }
+            } else if let Some((n, r)) = p.adj_in.get_key_value(&direct) {
+                self.consider(&mut best, i, n, r);
             }
         }
         best.map(|(i, n, _)| (i, n))
     }
 
-    /// Brings every router up to date for these prefixes, which changed at neighbor `from`.
-    fn propagate_to_routers(&mut self, from: usize, changed: &[Nlri], out: &mut Vec<Output>) {
-        let routers = self.routers();
-        self.propagate(from, changed, &routers, out);
+    /// Keeps `r` (neighbor `i`) in `best` if it passes and beats what is there.
+    fn consider<'a>(
+        &'a self,
+        best: &mut Option<(usize, Nlri, &'a InRoute)>,
+        i: usize,
+        nlri: &Nlri,
+        r: &'a InRoute,
+    ) {
+        let p = &self.peers[i];
+        if !r.passes(p.policy.observe) {
+            return;
+        }
+        let replace = match best {
+            None => true,
+            Some((bi, _, br)) => {
+                better((&r.attrs, i, p.asn), (&br.attrs, *bi, self.peers[*bi].asn))
+            }
+        };
+        if replace {
+            *best = Some((i, *nlri, r));
+        }
     }
 
-    /// Brings the given routers up to date for these prefixes of neighbor `from`.
-    fn propagate(
-        &mut self,
-        from: usize,
-        changed: &[Nlri],
-        routers: &[usize],
-        out: &mut Vec<Output>,
-    ) {
-        for &to in routers {
-            let Some(neg) = self.peers[to].session.clone() else {
+    /// The routers that are up, split by whether they take every path (ADD-PATH) or the best
+    /// one for a family.
+    fn router_modes(&self, afi: Afi) -> (Vec<usize>, Vec<usize>) {
+        let (mut add_path, mut best) = (Vec::new(), Vec::new());
+        for r in self.routers() {
+            match &self.peers[r].session {
+                Some(n) if n.add_path_send.contains(&afi) => add_path.push(r),
+                Some(_) => best.push(r),
+                None => {}
+            }
+        }
+        (add_path, best)
+    }
+
+    /// The route of neighbor `from` for `nlri` if it is passed on (what an ADD-PATH router has).
+    fn passing(&self, from: usize, nlri: &Nlri) -> Option<(usize, InRoute)> {
+        let p = &self.peers[from];
+        p.session.as_ref()?;
+        p.adj_in
+            .get(nlri)
+            .filter(|r| r.passes(p.policy.observe))
+            .map(|r| (from, r.clone()))
+    }
+
+    /// The best passed-on route for a prefix (what a router without ADD-PATH has).
+    fn best_route(&self, prefix: &ipnet::IpNet) -> Option<(usize, InRoute)> {
+        self.best(prefix)
+            .and_then(|(i, n)| self.peers[i].adj_in.get(&n).map(|r| (i, r.clone())))
+    }
+
+    /// The best passed-on route for a prefix among the neighbors other than `exclude`.
+    fn best_excluding(&self, prefix: &ipnet::IpNet, exclude: usize) -> Option<(usize, InRoute)> {
+        let mut best: Option<(usize, Nlri, &InRoute)> = None;
+        let direct = Nlri::new(*prefix);
+        for (i, p) in self.peers.iter().enumerate() {
+            if i == exclude || p.is_router() || p.session.is_none() {
                 continue;
-            };
-            let mut batch = Batch::default();
-            let mut cache: Option<(Arc<PathAttributes>, Arc<PathAttributes>)> = None;
-            for nlri in changed {
-                let add_path = neg.add_path_send.contains(&Afi::of(&nlri.prefix));
-                let (src, key) = if add_path {
-                    (Some((from, *nlri)), Self::router_path_id(from, nlri))
+            }
+            let add_path = p
+                .session
+                .as_ref()
+                .is_some_and(|s| s.add_path_receive.contains(&direct.afi()));
+            if add_path {
+                for (n, r) in p.adj_in.iter().filter(|(n, _)| n.prefix == *prefix) {
+                    self.consider(&mut best, i, n, r);
+                }
+            } else if let Some((n, r)) = p.adj_in.get_key_value(&direct) {
+                self.consider(&mut best, i, n, r);
+            }
+        }
+        best.map(|(i, _, r)| (i, r.clone()))
+    }
+
+    /// The better of two candidate routes for the same prefix (`a` wins ties).
+    fn pick(
+        &self,
+        a: Option<(usize, InRoute)>,
+        b: Option<(usize, InRoute)>,
+    ) -> Option<(usize, InRoute)> {
+        match (a, b) {
+            (Some(a), Some(b)) => {
+                let (ai, bi) = (a.0, b.0);
+                if better(
+                    (&b.1.attrs, bi, self.peers[bi].asn),
+                    (&a.1.attrs, ai, self.peers[ai].asn),
+                ) {
+                    Some(b)
                 } else {
-                    (
-                        self.best(&nlri.prefix),
-                        Nlri {
-                            prefix: nlri.prefix,
-                            path_id: None,
-                        },
-                    )
-                };
-                let route = src.and_then(|(i, n)| {
-                    let p = &self.peers[i];
-                    p.adj_in
-                        .get(&n)
-                        .filter(|r| p.session.is_some() && r.passes(p.policy.observe))
-                        .map(|r| (i, r.clone()))
-                });
-                match route {
-                    Some((i, route)) => {
-                        let attrs = match &cache {
-                            Some((srcattrs, t))
-                                if i == from && Arc::ptr_eq(srcattrs, &route.attrs) =>
-                            {
-                                t.clone()
-                            }
-                            _ => {
-                                let t = self.to_router_attrs(i, &route);
-                                if i == from {
-                                    cache = Some((route.attrs.clone(), t.clone()));
-                                }
-                                t
-                            }
-                        };
-                        let prev = self.peers[to].adj_out.insert(key, attrs.clone());
-                        if prev.as_ref().is_none_or(|p| !Arc::ptr_eq(p, &attrs)) {
-                            batch.announce(attrs, key);
-                        }
-                    }
-                    None => {
-                        if self.peers[to].adj_out.remove(&key).is_some() {
-                            batch.withdraw.push(key);
-                        }
-                    }
+                    Some(a)
                 }
             }
-            self.flush(to, &neg, batch, out);
+            (a, None) => a,
+            (None, b) => b,
         }
+    }
+
+    /// Applies one change to neighbor `from`'s Adj-RIB-In (`Some` = new or replaced route,
+    /// `None` = withdrawn) and queues what the routers must be told. Routers keep no
+    /// Adj-RIB-Out: what they have is derived from the Adj-RIBs-In, so the view before and
+    /// after the change tells what to send. One hash operation on `from`'s table; the other
+    /// neighbors' tables are looked at only when a router takes the best path.
+    fn change(
+        &mut self,
+        from: usize,
+        nlri: Nlri,
+        new: Option<InRoute>,
+        targets: &(Vec<usize>, Vec<usize>),
+        batches: &mut RouterBatches,
+    ) -> Option<InRoute> {
+        let (add_path, best) = targets;
+        let old = match &new {
+            Some(r) => self.peers[from].adj_in.insert(nlri, r.clone()),
+            None => self.peers[from].adj_in.remove(&nlri),
+        };
+        let p = &self.peers[from];
+        let up = p.session.is_some();
+        let observe = p.policy.observe;
+        let own = |r: &Option<InRoute>| {
+            r.as_ref()
+                .filter(|r| up && r.passes(observe))
+                .map(|r| (from, r.clone()))
+        };
+        let (before_own, after_own) = (own(&old), own(&new));
+        if !add_path.is_empty() && !same_route(&before_own, &after_own) {
+            let key = Self::router_path_id(from, &nlri);
+            for r in add_path {
+                batches.queue(*r, key, &after_own, self);
+            }
+        }
+        if !best.is_empty() && nlri.path_id.is_none() {
+            let others = self.best_excluding(&nlri.prefix, from);
+            let before = self.pick(others.clone(), before_own);
+            let after = self.pick(others, after_own);
+            if !same_route(&before, &after) {
+                let key = Nlri::new(nlri.prefix);
+                for r in best {
+                    batches.queue(*r, key, &after, self);
+                }
+            }
+        } else if !best.is_empty() {
+            // A neighbor sending several paths: compare the whole best before and after.
+            let after = self.best_route(&nlri.prefix);
+            let before = self.pick(
+                self.best_excluding(&nlri.prefix, from),
+                old.as_ref()
+                    .filter(|r| up && r.passes(observe))
+                    .map(|r| (from, r.clone())),
+            );
+            if !same_route(&before, &after) {
+                let key = Nlri::new(nlri.prefix);
+                for r in best {
+                    batches.queue(*r, key, &after, self);
+                }
+            }
+        }
+        old
     }
 
     fn flush(&self, to: usize, neg: &Negotiated, batch: Batch, out: &mut Vec<Output>) {
@@ -374,41 +543,51 @@ impl Rib {
         }
     }
 
-    fn neighbor_update(&mut self, from: usize, u: DecodedUpdate) -> Vec<Output> {
+    fn neighbor_update(
+        &mut self,
+        from: usize,
+        u: DecodedUpdate,
+        verdicts: Option<Vec<Verdict>>,
+    ) -> Vec<Output> {
         let mut out = Vec::new();
-        let mut changed: Vec<Nlri> = Vec::with_capacity(u.withdrawn.len() + u.announced.len());
         let treat_as_withdraw = u.action == Some(crate::bgp::rfc7606::ErrorAction::Withdraw);
         let now = self.now;
-        {
-            let p = &mut self.peers[from];
-            for n in &u.withdrawn {
-                if let Some(old) = p.adj_in.remove(n) {
-                    p.mp_in.withdraw(Afi::of(&n.prefix), old.verdict.accepted());
-                    changed.push(*n);
-                }
+        let mut batches = RouterBatches::default();
+        let targets = [self.router_modes(Afi::Ipv4), self.router_modes(Afi::Ipv6)];
+        let targets_for = |n: &Nlri| &targets[usize::from(n.afi() == Afi::Ipv6)];
+        for n in &u.withdrawn {
+            if let Some(old) = self.change(from, *n, None, targets_for(n), &mut batches) {
+                self.peers[from]
+                    .mp_in
+                    .withdraw(n.afi(), old.verdict.accepted());
             }
         }
         if let Some(attrs) = &u.attrs {
-            let route_attrs = Arc::new(attrs.attrs.clone());
+            let route_attrs = attrs.attrs.clone();
             let mut teardown: Option<Notification> = None;
             let mut restart_after = None;
-            for n in &u.announced {
-                let route = Route {
-                    prefix: n.prefix,
-                    path_id: n.path_id,
-                    attrs: route_attrs.clone(),
+            for (i, n) in u.announced.iter().enumerate() {
+                // The session made the stateless verdicts (on another thread) when it could.
+                let mut verdict = match verdicts.as_ref().and_then(|v| v.get(i)) {
+                    Some(v) => *v,
+                    None => {
+                        let route = Route {
+                            prefix: n.prefix,
+                            path_id: n.path_id,
+                            attrs: route_attrs.clone(),
+                        };
+                        let p = &self.peers[from];
+                        evaluate(Direction::In, &route, &p.policy, &self.local, &self.rpki)
+                    }
                 };
-                let p = &self.peers[from];
-                let mut verdict =
-                    evaluate(Direction::In, &route, &p.policy, &self.local, &self.rpki);
                 if treat_as_withdraw {
                     verdict.reject(Reason::Malformed);
                 }
                 let p = &mut self.peers[from];
-                let prev = p.adj_in.get(n).map(|r| r.verdict.accepted());
                 if p.policy.enabled.contains(Reason::MaxPrefix) && p.mp_in.is_active() {
+                    let prev = p.adj_in.get(n).map(|r| r.verdict.accepted());
                     let step = p.mp_in.announce(Announcement {
-                        afi: Afi::of(&n.prefix),
+                        afi: n.afi(),
                         now,
                         is_new: prev.is_none(),
                         was_accepted: prev.unwrap_or(false),
@@ -424,7 +603,7 @@ impl Rib {
                                 crate::policy::TripKind::BurstNew { limit, .. }
                                 | crate::policy::TripKind::BurstMoreSpecific { limit, .. } => limit,
                             };
-                            teardown = Some(Notification::max_prefixes(Afi::of(&n.prefix), limit));
+                            teardown = Some(Notification::max_prefixes(n.afi(), limit));
                             restart_after = p
                                 .mp_in
                                 .down_until()
@@ -437,14 +616,11 @@ impl Rib {
                     p.rejected_in += 1;
                     tracing::debug!(peer = %p.name, prefix = %n.prefix, reasons = ?verdict.reasons().collect::<Vec<_>>(), "rejected");
                 }
-                p.adj_in.insert(
-                    *n,
-                    InRoute {
-                        attrs: attrs.clone(),
-                        verdict,
-                    },
-                );
-                changed.push(*n);
+                let r = InRoute {
+                    attrs: attrs.clone(),
+                    verdict,
+                };
+                self.change(from, *n, Some(r), targets_for(n), &mut batches);
                 if teardown.is_some() {
                     break;
                 }
@@ -457,7 +633,7 @@ impl Rib {
                 });
             }
         }
-        self.propagate_to_routers(from, &changed, &mut out);
+        batches.flush(self, &mut out);
         out
     }
 
@@ -499,7 +675,7 @@ impl Rib {
             let route = Route {
                 prefix: nlri.prefix,
                 path_id: None,
-                attrs: Arc::new(attrs.attrs.clone()),
+                attrs: attrs.attrs.clone(),
             };
             let p = &self.peers[to];
             let mut v = evaluate(Direction::Out, &route, &p.policy, &self.local, &self.rpki);
@@ -529,7 +705,13 @@ impl Rib {
                         t
                     }
                 };
-                self.peers[to].adj_out.insert(key, t.clone());
+                self.peers[to].adj_out.insert(
+                    key,
+                    Sent {
+                        from: u32::MAX,
+                        attrs: attrs.clone(),
+                    },
+                );
                 batch.announce(t, key);
             } else {
                 let p = &mut self.peers[to];
@@ -597,14 +779,25 @@ impl Rib {
             return out;
         };
         if self.peers[peer].is_router() {
-            self.peers[peer].adj_out.clear();
-            for from in 0..self.peers.len() {
-                if self.peers[from].is_router() || self.peers[from].session.is_none() {
-                    continue;
+            let mut batches = RouterBatches::default();
+            let mut done: rustc_hash::FxHashSet<ipnet::IpNet> = Default::default();
+            let several = self.neighbors().len() > 1;
+            for from in self.neighbors() {
+                for nlri in self.peers[from].adj_in.keys().copied().collect::<Vec<_>>() {
+                    if neg.add_path_send.contains(&nlri.afi()) {
+                        let route = self.passing(from, &nlri);
+                        if route.is_some() {
+                            batches.queue(peer, Self::router_path_id(from, &nlri), &route, self);
+                        }
+                    } else if !several || done.insert(nlri.prefix) {
+                        let route = self.best_route(&nlri.prefix);
+                        if route.is_some() {
+                            batches.queue(peer, Nlri::new(nlri.prefix), &route, self);
+                        }
+                    }
                 }
-                let nlri: Vec<Nlri> = self.peers[from].adj_in.keys().copied().collect();
-                self.propagate(from, &nlri, &[peer], &mut out);
             }
+            batches.flush(self, &mut out);
         } else {
             self.peers[peer].adj_out.clear();
             let mut routes: Vec<(Nlri, Option<Arc<PathAttributes>>)> = Vec::new();
@@ -635,10 +828,10 @@ impl Rib {
             return out;
         };
         tracing::info!(peer = %p.name, ?reason, routes = p.adj_in.len(), "session down: withdrawing its routes");
-        p.session = None;
-        p.adj_out.clear();
-        let gone: Vec<Nlri> = p.adj_in.drain().map(|(n, _)| n).collect();
         if p.is_router() {
+            p.session = None;
+            p.adj_out.clear();
+            let gone: Vec<Nlri> = p.adj_in.drain().map(|(n, _)| n).collect();
             let routes: Vec<(Nlri, Option<Arc<PathAttributes>>)> =
                 gone.into_iter().map(|n| (n, None)).collect();
             for n in self.neighbors() {
@@ -648,7 +841,19 @@ impl Rib {
                 }
             }
         } else {
-            self.propagate_to_routers(peer, &gone, &mut out);
+            // Withdraw route by route while the session still counts as up, so each router
+            // learns exactly what it loses (or the next best path).
+            let targets = [self.router_modes(Afi::Ipv4), self.router_modes(Afi::Ipv6)];
+            let mut batches = RouterBatches::default();
+            let gone: Vec<Nlri> = self.peers[peer].adj_in.keys().copied().collect();
+            for n in gone {
+                let t = &targets[usize::from(n.afi() == Afi::Ipv6)];
+                self.change(peer, n, None, t, &mut batches);
+            }
+            batches.flush(self, &mut out);
+            let p = &mut self.peers[peer];
+            p.session = None;
+            p.adj_out.clear();
         }
         out
     }

@@ -1183,7 +1183,10 @@ fn random_attrs(r: &mut Rng, ibgp: bool, next_hop: IpAddr) -> PathAttributes {
         ));
     }
     other.sort_by_key(|a| a.code);
-    PathAttributes { attrs, other }
+    PathAttributes {
+        attrs: Arc::new(attrs),
+        other,
+    }
 }
 
 /// Decodes every message and checks each is within the limit and carries `pa`.
@@ -1279,13 +1282,13 @@ fn round_trip_of_generated_routes_over_every_session_kind() {
 
 fn table_attrs(nh: IpAddr) -> PathAttributes {
     PathAttributes {
-        attrs: Attrs {
+        attrs: Arc::new(Attrs {
             origin: Origin::Igp,
             as_path: path("64500 3356 13335"),
             next_hop: Some(nh),
             communities: vec![0xfc00_0001, 0xfc00_0002],
             ..Attrs::default()
-        },
+        }),
         other: vec![],
     }
 }
@@ -1397,7 +1400,7 @@ fn ipv6_prefixes_of_mixed_lengths_pack_with_no_message_left_short() {
 fn attributes_too_large_for_one_message_are_refused() {
     let nh = ip("192.0.2.1");
     let mut pa = table_attrs(nh);
-    pa.attrs.communities = (0..1100).collect();
+    Arc::make_mut(&mut pa.attrs).communities = (0..1100).collect();
     let mut msgs = Vec::new();
     let err = encode_announcements(
         &Outgoing {
@@ -1436,7 +1439,7 @@ fn attributes_too_large_for_one_message_are_refused() {
 fn ebgp_encoding_leaves_out_ibgp_attributes_and_ibgp_gets_a_default_local_pref() {
     let nh = ip("192.0.2.1");
     let mut pa = table_attrs(nh);
-    pa.attrs.local_pref = Some(200);
+    Arc::make_mut(&mut pa.attrs).local_pref = Some(200);
     pa.other = vec![
         raw(0x80, code::ORIGINATOR_ID, &[10, 0, 0, 1]),
         raw(0x80, code::CLUSTER_LIST, &[10, 0, 0, 2]),
@@ -1476,10 +1479,10 @@ fn transforms_return_new_attribute_sets() {
     assert_eq!(p.attrs.as_path, path("64496 64500 3356 13335"));
     assert_eq!(pa.attrs.as_path, path("64500 3356 13335"));
     let set_first = PathAttributes {
-        attrs: Attrs {
+        attrs: Arc::new(Attrs {
             as_path: path("{1,2}"),
             ..Attrs::default()
-        },
+        }),
         other: vec![],
     };
     assert_eq!(set_first.prepend(Asn(7)).attrs.as_path, path("7 {1,2}"));
@@ -1503,7 +1506,7 @@ fn transforms_return_new_attribute_sets() {
 fn a_long_path_is_split_into_segments_of_255() {
     let nh = ip("192.0.2.1");
     let mut pa = table_attrs(nh);
-    pa.attrs.as_path = AsPath::from_sequence((1..=600).map(|i| 100_000 + i));
+    Arc::make_mut(&mut pa.attrs).as_path = AsPath::from_sequence((1..=600).map(|i| 100_000 + i));
     let pa = pa.prepend(Asn(64500));
     for four in [true, false] {
         let mut m = Vec::new();

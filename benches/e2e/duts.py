@@ -1,0 +1,360 @@
+"""Devices under test. Each DUT: eBGP (passive) from the blaster, eBGP (active)
+to the sink, import policy = reject RPKI-ROV-Invalid (VRPs over RTR from
+stayrtr) plus a max-prefix limit, export everything accepted to the sink.
+
+To add a DUT (e.g. the team's daemon): subclass Dut, write its config in
+start(), and implement vrps() / rib() from its CLI or API (return None if
+unknown; then only the end-to-end time is measured). Register it in DUTS.
+"""
+import json, os, re, subprocess
+
+BLASTER, BLASTER_AS = "127.0.0.10", 64601
+DUT_IP, DUT_PORT, DUT_AS = "127.0.0.11", 1790, 64700
+SINK_IP, SINK_PORT, SINK_AS = "127.0.0.12", 1791, 64602
+RTR_IP, RTR_PORT = "127.0.0.13", 3323
+MAX_PREFIX = 2_000_000
+
+
+def sh(cmd, timeout=10):
+    try:
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=timeout).stdout
+    except subprocess.TimeoutExpired:
+        return ""
+
+
+class Dut:
+    name = "?"
+    uses_rtr = True
+
+    def __init__(self, rundir, rov=True, max_prefix=True):
+        self.dir = rundir
+        self.rov = rov          # False: accept everything (measures the cost of ROV itself)
+        self.max_prefix = MAX_PREFIX if max_prefix else None
+
+    def path(self, f):
+        return os.path.join(self.dir, f)
+
+    def start(self):
+        """Write config, start the daemon in the foreground; return Popen."""
+        raise NotImplementedError
+
+    def vrps(self):
+        """Number of VRPs the DUT holds (None = unknown)."""
+        return None
+
+    def vrps_expected(self, meta, data):
+        """What vrps() reports once every VRP is loaded."""
+        return meta["vrps"]
+
+    def rib(self):
+        """Routes from the blaster accepted into the DUT's RIB (None = unknown)."""
+        return None
+
+    def version(self):
+        return "?"
+
+    def final(self):
+        """CLI output worth keeping after the run (written to dut-final.txt)."""
+        return ""
+
+
+class NoDut(Dut):
+    """Baseline: the blaster talks straight to the sink; nothing is filtered."""
+    name, uses_rtr = "none", False
+
+
+class Bird(Dut):
+    name = "bird"
+
+    def start(self):
+        cfg = f"""
+log "{self.path('bird.log')}" {{ info, remote, warning, error, auth, fatal, bug }};
+router id {DUT_IP};
+protocol device {{ }}
+# BIRD refuses "direct" eBGP neighbors on the loopback interface, so both
+# sessions are multihop and the routes' NEXT_HOP (192.0.2.1, see gen.py)
+# resolves recursively via this route. No kernel protocol: nothing leaves BIRD.
+protocol static {{ ipv4; route 192.0.2.0/24 via "lo"; }}
+roa4 table r4;
+protocol rpki rtr1 {{
+    roa4 {{ table r4; }};
+    remote {RTR_IP} port {RTR_PORT};
+}}
+filter rov_in {{
+    {"if roa_check(r4, net, bgp_path.last) = ROA_INVALID then reject;" if self.rov else ""}
+    accept;
+}}
+protocol bgp blaster {{
+    local {DUT_IP} port {DUT_PORT} as {DUT_AS};
+    neighbor {BLASTER} as {BLASTER_AS};
+    passive on;
+    multihop 2;
+    hold time 240;
+    ipv4 {{ import filter rov_in; {f"import limit {self.max_prefix} action disable;" if self.max_prefix else ""} export none; }};
+}}
+protocol bgp sink {{
+    local {DUT_IP} port {DUT_PORT} as {DUT_AS};
+    neighbor {SINK_IP} port {SINK_PORT} as {SINK_AS};
+    multihop 2;
+    connect delay time 1;
+    connect retry time 2;
+    hold time 240;
+    ipv4 {{ import none; export where source = RTS_BGP; }};
+}}
+"""
+        open(self.path("bird.conf"), "w").write(cfg)
+        self.sock = self.path("bird.ctl")
+        return subprocess.Popen(["bird", "-f", "-c", self.path("bird.conf"), "-s", self.sock,
+                                 "-P", self.path("bird.pid")],
+                                stdout=open(self.path("dut.out"), "w"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def _routes(self, proto):
+        m = re.search(r"Routes:\s+(\d+) imported", sh(["birdc", "-s", self.sock, "show", "protocols", "all", proto]))
+        return int(m.group(1)) if m else None
+
+    def vrps(self):
+        return self._routes("rtr1")
+
+    def rib(self):
+        return self._routes("blaster")
+
+    def version(self):
+        return sh(["bird", "--version"]).strip()
+
+    def final(self):
+        return sh(["birdc", "-s", self.sock, "show", "protocols", "all"]) + sh(
+            ["birdc", "-s", self.sock, "show", "memory"])
+
+
+class GoBgp(Dut):
+    name = "gobgp"
+    API = f"{DUT_IP}:50051"
+
+    def start(self):
+        limit = (f"    [neighbors.afi-safis.prefix-limit.config]\n      max-prefixes = {self.max_prefix}"
+                 if self.max_prefix else "")
+        cfg = f"""
+[global.config]
+  as = {DUT_AS}
+  router-id = "{DUT_IP}"
+  port = {DUT_PORT}
+  local-address-list = ["{DUT_IP}"]
+[global.apply-policy.config]
+  import-policy-list = [{'"rov"' if self.rov else ""}]
+  default-import-policy = "accept-route"
+  default-export-policy = "accept-route"
+
+[[rpki-servers]]
+  [rpki-servers.config]
+    address = "{RTR_IP}"
+    port = {RTR_PORT}
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{BLASTER}"
+    peer-as = {BLASTER_AS}
+  [neighbors.timers.config]
+    hold-time = 240
+  [neighbors.transport.config]
+    passive-mode = true
+    local-address = "{DUT_IP}"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+{limit}
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{SINK_IP}"
+    peer-as = {SINK_AS}
+  [neighbors.timers.config]
+    hold-time = 240
+    connect-retry = 2
+  [neighbors.transport.config]
+    local-address = "{DUT_IP}"
+    remote-port = {SINK_PORT}
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+
+[[policy-definitions]]
+  name = "rov"
+  [[policy-definitions.statements]]
+    name = "reject-invalid"
+    [policy-definitions.statements.conditions.bgp-conditions]
+      rpki-validation-result = "invalid"
+    [policy-definitions.statements.actions]
+      route-disposition = "reject-route"
+"""
+        open(self.path("gobgpd.toml"), "w").write(cfg)
+        return subprocess.Popen(["gobgpd", "-f", self.path("gobgpd.toml"), "-t", "toml", "-p",
+                                 "--api-hosts", self.API, "--pprof-disable"],
+                                stdout=open(self.path("dut.out"), "w"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def _cli(self, *args):
+        host, port = self.API.split(":")
+        return sh(["gobgp", "-u", host, "-p", port, *args])
+
+    def vrps(self):
+        m = re.search(rf"{RTR_IP}:{RTR_PORT}\s+Up\s+\S+\s+(\d+)/", self._cli("rpki", "server"))
+        return int(m.group(1)) if m else None
+
+    def rib(self):
+        m = re.search(r"Destination:\s*(\d+)", self._cli("global", "rib", "summary", "-a", "ipv4"))
+        return int(m.group(1)) if m else None
+
+    def version(self):
+        return sh(["gobgpd", "--version"]).strip()
+
+    def final(self):
+        return self._cli("neighbor") + self._cli("global", "rib", "summary", "-a", "ipv4") + self._cli(
+            "rpki", "server")
+
+
+class OpenBgpd(Dut):
+    name = "openbgpd"
+
+    def start(self):
+        os.makedirs("/run/openbgpd", exist_ok=True)      # its chroot (systemd makes it normally)
+        self.sock = self.path("bgpd.sock")
+        cfg = f"""
+AS {DUT_AS}
+router-id {DUT_IP}
+fib-update no
+listen on {DUT_IP} port {DUT_PORT}
+socket "{self.sock}"
+rtr {RTR_IP} {{
+    port {RTR_PORT}
+    local-address {DUT_IP}
+}}
+neighbor {BLASTER} {{
+    remote-as {BLASTER_AS}
+    descr "blaster"
+    passive
+    local-address {DUT_IP}
+    holdtime 240
+    {f"max-prefix {self.max_prefix}" if self.max_prefix else ""}
+}}
+neighbor {SINK_IP} {{
+    remote-as {SINK_AS}
+    descr "sink"
+    port {SINK_PORT}
+    local-address {DUT_IP}
+    holdtime 240
+}}
+allow from any
+{"deny from any ovs invalid" if self.rov else ""}
+allow to any
+"""
+        open(self.path("bgpd.conf"), "w").write(cfg)
+        return subprocess.Popen(["bgpd", "-d", "-f", self.path("bgpd.conf")],
+                                stdout=open(self.path("dut.out"), "w"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def _ctl(self, *args):
+        return sh(["bgpctl", "-s", self.sock, *args])
+
+    def vrps(self):
+        m = re.search(r"RPKI ROA\s+(\d+)", self._ctl("show", "sets"))
+        return int(m.group(1)) if m else None
+
+    def vrps_expected(self, meta, data):
+        # "bgpctl show sets" counts prefixes in its ROA tree, not VRPs: VRPs
+        # for the same prefix (other AS or maxLength) share one entry.
+        roas = json.load(open(os.path.join(data, "vrps.json")))["roas"]
+        return len({r["prefix"] for r in roas})
+
+    def _adj_in(self):
+        m = re.search(r"^blaster\s.*\s(\d+)/\d+$", self._ctl("show", "summary"), re.M)
+        return int(m.group(1)) if m else 0
+
+    def rib(self):
+        # "prefix entries" counts Adj-RIB-In + Loc-RIB; subtract the Adj-RIB-In
+        # count read afterwards, so the result never runs ahead of the Loc-RIB.
+        m = re.search(r"(\d+) prefix entries", self._ctl("show", "rib", "memory"))
+        return int(m.group(1)) - self._adj_in() if m else None
+
+    def version(self):
+        return sh(["bgpd", "-V"]).strip()
+
+    def final(self):
+        return "".join(self._ctl(*c.split()) for c in (
+            "show summary", "show rib memory", "show neighbor 127.0.0.10", "show sets"))
+
+
+class Bgpsieve(Dut):
+    """The project's daemon, configured through its TOML contract (shared/DESIGN.md §7).
+    The sink plays the operator's router: an iBGP peer with role `router`, so it runs with the
+    DUT's AS. The binary: $BGPSIEVE_BIN, else target/release/bgpsieve under the current folder.
+
+    Until bgpsieve has its RTR client (issue 4) and /metrics (issue 5), it loads the generator's
+    VRP file (the same file stayrtr serves to the other DUTs) and reports its VRP count in its
+    log; its RIB count is not read, so only the end-to-end figures are measured."""
+    name = "bgpsieve"
+    sink_as = DUT_AS
+    api = f"{DUT_IP}:9179"
+    data = None  # set by run.py: the data directory of this run
+
+    def bin(self):
+        return os.environ.get("BGPSIEVE_BIN") or os.path.abspath("target/release/bgpsieve")
+
+    def start(self):
+        checks_off = ["next-hop"] + ([] if self.rov else ["rpki-invalid"])
+        limit = f"max_prefix_in = {{ ipv4 = {self.max_prefix}, action = \"teardown\" }}" if self.max_prefix else ""
+        vrps = os.path.join(self.data, "vrps.json")
+        cfg = f"""[global]
+asn = {DUT_AS}
+router_id = "{DUT_IP}"
+listen = ["{DUT_IP}:{DUT_PORT}"]
+
+[api]
+listen = "{self.api}"
+
+[rpki]
+vrp_files = ["{vrps}"]
+
+[[peer]]
+name = "blaster"
+role = "provider"
+asn = {BLASTER_AS}
+address = "{BLASTER}"
+local_address = "{DUT_IP}"
+passive = true
+afi = ["ipv4"]
+allow_private_asn = true
+checks_disable = {json.dumps(checks_off)}
+{limit}
+
+[[peer]]
+name = "sink"
+role = "router"
+asn = {DUT_AS}
+address = "{SINK_IP}"
+port = {SINK_PORT}
+local_address = "{DUT_IP}"
+afi = ["ipv4"]
+"""
+        open(self.path("bgpsieve.toml"), "w").write(cfg)
+        log = open(self.path("bgpsieve.log"), "w")
+        return subprocess.Popen([self.bin(), "run", "--config", self.path("bgpsieve.toml")],
+                                stdout=log, stderr=subprocess.STDOUT)
+
+    def vrps(self):
+        try:
+            text = open(self.path("bgpsieve.log")).read()
+        except OSError:
+            return None
+        m = re.search(r"RPKI data loaded vrps_v4=(\d+)", text)
+        return int(m.group(1)) if m else None
+
+    def vrps_expected(self, meta, data):
+        return meta.get("vrps_v4", meta["vrps"])
+
+    def version(self):
+        return sh([self.bin(), "--version"]).strip() or "bgpsieve"
+
+
+DUTS = {d.name: d for d in (NoDut, Bird, GoBgp, OpenBgpd, Bgpsieve)}

@@ -1,0 +1,125 @@
+//! Profiling aid: pushes a file of encoded UPDATEs (the e2e bench's `updates.bin`) through the
+//! daemon's import path in-process — framing, decoding, import policy, RIB, encoding toward the
+//! router — without sockets. `cargo run --release --example pipeline -- UPDATES.bin VRPS.json`.
+
+use bgpsieve::bgp::codec::{Decoder, MessageType};
+use bgpsieve::bgp::open::Negotiated;
+use bgpsieve::bgp::session::FromSession;
+use bgpsieve::bgp::update::{decode_update, DecodeCtx};
+use bgpsieve::policy::{LocalPolicy, PeerPolicy, Reason};
+use bgpsieve::rib::{Output, Rib, RibPeer};
+use bgpsieve::rpki::{load_rpki, LoadOptions};
+use bgpsieve::types::{Afi, Asn, Role};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn negotiated(asn: u32) -> Negotiated {
+    Negotiated {
+        peer_asn: Asn(asn),
+        peer_router_id: "127.0.0.1".parse().unwrap(),
+        hold_time: 90,
+        keepalive: 30,
+        four_octet_asn: true,
+        families: vec![Afi::Ipv4],
+        add_path_receive: vec![],
+        add_path_send: vec![],
+        extended_message: false,
+        route_refresh: true,
+        enhanced_route_refresh: false,
+        peer_role: None,
+    }
+}
+
+fn rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let updates = std::fs::read(&args[1]).expect("updates file");
+    let t = Instant::now();
+    let rpki = load_rpki(
+        &[args[2].clone().into()],
+        &[],
+        &[],
+        &LoadOptions { now: None },
+    )
+    .unwrap();
+    eprintln!("VRPs loaded in {:?}, RSS {} MB", t.elapsed(), rss_mb());
+    let mut blaster = PeerPolicy::new("blaster", Role::Provider, Asn(64601), None);
+    blaster.allow_private_asn = true;
+    blaster.enabled.remove(Reason::NextHop);
+    let peers = vec![
+        RibPeer::new("blaster".into(), Role::Provider, Asn(64601), blaster),
+        RibPeer::new(
+            "sink".into(),
+            Role::Router,
+            Asn(64700),
+            PeerPolicy::new("sink", Role::Router, Asn(64700), None),
+        ),
+    ];
+    let mut rib = Rib::new(peers, LocalPolicy::new(Asn(64700)), Arc::new(rpki));
+    rib.handle(FromSession::Up {
+        peer: 1,
+        negotiated: Box::new(negotiated(64700)),
+    });
+    rib.handle(FromSession::Up {
+        peer: 0,
+        negotiated: Box::new(negotiated(64601)),
+    });
+    let ctx = DecodeCtx::new(&negotiated(64601), true);
+
+    let t = Instant::now();
+    let mut buf = updates;
+    let mut dec = Decoder::new();
+    let (mut n_updates, mut out_msgs, mut out_bytes) = (0usize, 0usize, 0usize);
+    let mut t_decode = std::time::Duration::ZERO;
+    let mut t_rib = std::time::Duration::ZERO;
+    let mut frames = Vec::new();
+    dec.decode_all(&mut buf, &mut frames).expect("framing");
+    eprintln!(
+        "framed {} messages in {:?}, RSS {} MB",
+        frames.len(),
+        t.elapsed(),
+        rss_mb()
+    );
+    for f in frames {
+        if f.kind != MessageType::Update {
+            continue;
+        }
+        let a = Instant::now();
+        let u = decode_update(&f.body, &ctx).expect("decode");
+        let b = Instant::now();
+        t_decode += b - a;
+        n_updates += 1;
+        for o in rib.handle(FromSession::Update {
+            peer: 0,
+            update: u,
+            verdicts: None,
+        }) {
+            if let Output::Send { msgs, .. } = o {
+                out_msgs += msgs.len();
+                out_bytes += msgs.iter().map(Vec::len).sum::<usize>();
+            }
+        }
+        t_rib += b.elapsed();
+    }
+    eprintln!(
+        "{n_updates} UPDATEs in {:?} (decode {:?}, rib+encode {:?}); out: {out_msgs} messages, {out_bytes} bytes; adj_in {} routes, adj_out {}",
+        t.elapsed(),
+        t_decode,
+        t_rib,
+        rib.peers[0].adj_in.len(),
+        rib.peers[1].adj_out.len()
+    );
+    eprintln!("RSS at the end: {} MB", rss_mb());
+}
