@@ -181,13 +181,25 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         .name("bgpsieve-rib".into())
         .spawn(move || {
             let start = Instant::now();
-            while let Some(ev) = rib_rx.blocking_recv() {
-                rib.now = start.elapsed().as_secs();
-                for o in rib.handle(ev) {
+            while let Some(first) = rib_rx.blocking_recv() {
+                // Take everything already queued, and send each peer one batch for all of it.
+                let mut outputs: Vec<Output> = Vec::new();
+                let mut ev = Some(first);
+                let mut taken = 0;
+                while let Some(e) = ev.take() {
+                    rib.now = start.elapsed().as_secs();
+                    outputs.extend(rib.handle(e));
+                    taken += 1;
+                    if taken < 256 {
+                        ev = rib_rx.try_recv().ok();
+                    }
+                }
+                let mut sends: Vec<Vec<Vec<u8>>> = vec![Vec::new(); rib_sessions.len()];
+                for o in outputs {
                     match o {
                         Output::Send { peer, msgs } => {
-                            if let Some(tx) = rib_sessions.get(peer) {
-                                let _ = tx.send(ToSession::Send(msgs));
+                            if let Some(v) = sends.get_mut(peer) {
+                                v.extend(msgs);
                             }
                         }
                         Output::Stop {
@@ -196,11 +208,23 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
                             restart_after,
                         } => {
                             if let Some(tx) = rib_sessions.get(peer) {
+                                if let Some(v) = sends.get_mut(peer) {
+                                    if !v.is_empty() {
+                                        let _ = tx.send(ToSession::Send(std::mem::take(v)));
+                                    }
+                                }
                                 let _ = tx.send(ToSession::Stop {
                                     notification,
                                     restart_after,
                                 });
                             }
+                        }
+                    }
+                }
+                for (peer, msgs) in sends.into_iter().enumerate() {
+                    if !msgs.is_empty() {
+                        if let Some(tx) = rib_sessions.get(peer) {
+                            let _ = tx.send(ToSession::Send(msgs));
                         }
                     }
                 }

@@ -126,13 +126,25 @@ struct Conn {
 }
 
 /// Writes queued messages; a write error or a closed queue ends it (and the connection).
+/// Everything queued at the moment is written with one call: a full table is ~200k small
+/// UPDATEs, and a system call each would cost more than building them.
 fn writer_task(mut w: OwnedWriteHalf) -> mpsc::UnboundedSender<Vec<u8>> {
+    const CHUNK: usize = 1 << 18;
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     tokio::spawn(async move {
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
         while let Some(msg) = rx.recv().await {
-            if w.write_all(&msg).await.is_err() {
+            buf.extend_from_slice(&msg);
+            while buf.len() < CHUNK {
+                match rx.try_recv() {
+                    Ok(m) => buf.extend_from_slice(&m),
+                    Err(_) => break,
+                }
+            }
+            if w.write_all(&buf).await.is_err() {
                 return;
             }
+            buf.clear();
         }
         let _ = w.shutdown().await;
     });
