@@ -190,5 +190,12 @@ fn bird_neighbor_to_bird_router_import_export_and_withdrawals() {
     // The neighbor's session drops: the router loses all of its routes.
     neighbor.cli("disable up");
     wait_for(T, || router.prefixes_from("sieve").is_empty(), logs);
-    drop(sieve);
+
+    // SIGTERM: bgpsieve sends an administrative shutdown (Cease/2, RFC 8203 message) to every
+    // peer and exits by itself.
+    let mut sieve = sieve;
+    assert!(sieve.terminate(), "bgpsieve did not exit on SIGTERM");
+    let info = router.cli("show protocols all sieve");
+    assert!(info.contains("Administrative shutdown"), "{info}");
+    assert!(info.contains("bgpsieve is shutting down"), "{info}");
 }
