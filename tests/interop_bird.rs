@@ -199,3 +199,62 @@ fn bird_neighbor_to_bird_router_import_export_and_withdrawals() {
     assert!(info.contains("Administrative shutdown"), "{info}");
     assert!(info.contains("bgpsieve is shutting down"), "{info}");
 }
+
+/// Both sides open connections at once (neither is passive): one connection survives, chosen
+/// by BGP identifier (RFC 4271 §6.8), and the session stays up.
+#[test]
+fn connection_collision_with_an_active_bird_settles_on_one_session() {
+    if !available("bird") || !available("birdc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // BIRD's identifier (127.0.0.26) is higher than bgpsieve's (127.0.0.24): its connection wins.
+    let neighbor = Bird::start(
+        dir.path(),
+        "active",
+        r#"
+router id 127.0.0.26;
+protocol device {}
+protocol static statics { ipv4; route 1.0.0.0/24 blackhole; }
+protocol bgp up {
+  local 127.0.0.25 port 11185 as 20002;
+  neighbor 127.0.0.24 port 11184 as 20001;
+  multihop;
+  hold time 30;
+  connect delay time 1;
+  ipv4 { import none; export all; next hop address 192.0.2.25; };
+}
+"#,
+    );
+    let sieve = bgpsieve_daemon(
+        dir.path(),
+        r#"
+[global]
+asn = 20001
+router_id = "127.0.0.24"
+listen = ["127.0.0.24:11184"]
+
+[[peer]]
+name = "active-bird"
+role = "customer"
+asn = 20002
+address = "127.0.0.25"
+local_address = "127.0.0.24"
+port = 11185
+idle_hold = "1s"
+"#,
+    );
+    let logs = || {
+        format!(
+            "bgpsieve:\n{}\nneighbor:\n{}",
+            sieve.log_text(),
+            neighbor.cli("show protocols all up")
+        )
+    };
+    wait_for(T, || neighbor.established("up"), logs);
+    // Still up, on one session, a few hold-time-free seconds later.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(neighbor.established("up"), "{}", logs());
+    let established = sieve.log_text().matches("session established").count();
+    assert!(established <= 2, "the session flapped: {}", logs());
+}

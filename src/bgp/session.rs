@@ -183,6 +183,11 @@ struct Session {
     rib: mpsc::Sender<FromSession>,
     /// When a stopped session starts again by itself (max-prefix `restart_after`).
     restart_at: Option<Instant>,
+    /// Whether the current connection is the one we opened.
+    outgoing: bool,
+    /// A second connection from the peer during our OPEN exchange, read up to its OPEN so the
+    /// collision can be resolved by BGP identifier (RFC 4271 §6.8).
+    pending: Option<JoinHandle<Option<(TcpStream, Vec<u8>, Open)>>>,
 }
 
 fn timer_event(t: Timer) -> Event {
@@ -337,6 +342,67 @@ impl Session {
         }
     }
 
+    /// A connection accepted for this peer.
+    async fn incoming(&mut self, stream: TcpStream) {
+        use super::fsm::State;
+        match self.fsm.state() {
+            State::Idle | State::Connect | State::Active if self.conn.is_none() => {
+                if let Some(c) = self.connecting.take() {
+                    c.abort();
+                }
+                self.conn = Some(attach(stream));
+                self.outgoing = false;
+                self.event(Event::TcpConnectionConfirmed).await;
+            }
+            State::OpenSent | State::OpenConfirm if self.outgoing && self.pending.is_none() => {
+                // RFC 4271 §6.8: keep both until the OPEN on the new one names the peer's BGP
+                // identifier, then keep the connection opened by the higher identifier.
+                self.pending = Some(tokio::spawn(read_open(stream)));
+            }
+            _ => {
+                tokio::spawn(refuse(
+                    stream,
+                    Notification::connection_collision_resolution(),
+                ));
+            }
+        }
+    }
+
+    /// The second connection's OPEN arrived: keep ours or switch to it.
+    async fn resolve_collision(&mut self, stream: TcpStream, rest: Vec<u8>, open: Open) {
+        use super::fsm::{collision_winner, CollisionWinner, State};
+        let local = self.fsm.local_open();
+        let winner = collision_winner(local.router_id, local.asn(), open.router_id, open.asn());
+        let ours_alive = matches!(self.fsm.state(), State::OpenSent | State::OpenConfirm);
+        if !ours_alive || winner == Some(CollisionWinner::Incoming) {
+            tracing::info!(peer = %self.cfg.name, "connection collision: keeping the neighbor's connection");
+            if ours_alive {
+                self.event(Event::OpenCollisionDump).await;
+            }
+            self.conn = None;
+            if let Some(c) = self.connecting.take() {
+                c.abort();
+            }
+            self.event(Event::ManualStart).await;
+            if let Some(c) = self.connecting.take() {
+                c.abort();
+            }
+            let mut conn = attach(stream);
+            conn.buf = rest;
+            self.conn = Some(conn);
+            self.outgoing = false;
+            self.event(Event::TcpConnectionConfirmed).await;
+            self.event(Event::BgpOpen(Box::new(open))).await;
+            self.data().await;
+        } else {
+            tracing::info!(peer = %self.cfg.name, "connection collision: keeping our connection");
+            tokio::spawn(refuse(
+                stream,
+                Notification::connection_collision_resolution(),
+            ));
+        }
+    }
+
     async fn data(&mut self) {
         loop {
             let Some(conn) = self.conn.as_mut() else {
@@ -370,6 +436,8 @@ async fn run(
         negotiated: None,
         rib,
         restart_at: None,
+        outgoing: false,
+        pending: None,
     };
     s.event(Event::ManualStart).await;
     loop {
@@ -392,19 +460,7 @@ async fn run(
                         }
                     }
                 }
-                Some(ToSession::Incoming(stream)) => {
-                    if s.conn.is_none() {
-                        if let Some(c) = s.connecting.take() {
-                            c.abort();
-                        }
-                        s.conn = Some(attach(stream));
-                        s.event(Event::TcpConnectionConfirmed).await;
-                    } else {
-                        // A second connection while ours is being set up or is up: keep the one
-                        // we have (collision handling by BGP identifier is a later refinement).
-                        drop(stream);
-                    }
-                }
+                Some(ToSession::Incoming(stream)) => s.incoming(stream).await,
                 Some(ToSession::Stop { notification, restart_after }) => {
                     // AutomaticStop sends the NOTIFICATION; ManualStop then keeps the FSM from
                     // restarting by its own backoff: the restart is ours to time.
@@ -439,6 +495,7 @@ async fn run(
                 match res {
                     Ok(stream) if s.conn.is_none() => {
                         s.conn = Some(attach(stream));
+                        s.outgoing = true;
                         s.event(Event::TcpCrAcked).await;
                     }
                     Ok(_) => {}
@@ -446,6 +503,12 @@ async fn run(
                         tracing::debug!(peer = %s.cfg.name, "connect failed: {e}");
                         s.event(Event::TcpConnectionFails).await;
                     }
+                }
+            }
+            res = wait_pending(&mut s.pending) => {
+                s.pending = None;
+                if let Some((stream, rest, open)) = res {
+                    s.resolve_collision(stream, rest, open).await;
                 }
             }
             _ = tokio::time::sleep_until(restart_at.unwrap_or(sleep_until)), if restart_at.is_some() => {
@@ -461,6 +524,45 @@ async fn run(
             }
         }
     }
+}
+
+/// Reads a pending second connection up to its OPEN (10 s at most).
+async fn read_open(mut stream: TcpStream) -> Option<(TcpStream, Vec<u8>, Open)> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut dec = Decoder::new();
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n = tokio::time::timeout_at(deadline, stream.read_buf(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        match dec.decode(&mut buf) {
+            Ok(Some(f)) if f.kind == MessageType::Open => {
+                return Open::decode(&f.body).ok().map(|o| (stream, buf, o));
+            }
+            Ok(None) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// Waits for the pending connection's OPEN; never completes without one.
+async fn wait_pending(
+    pending: &mut Option<JoinHandle<Option<(TcpStream, Vec<u8>, Open)>>>,
+) -> Option<(TcpStream, Vec<u8>, Open)> {
+    match pending {
+        Some(h) => h.await.ok().flatten(),
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes a NOTIFICATION on a connection we are about to drop.
+async fn refuse(mut stream: TcpStream, n: Notification) {
+    let _ = stream.write_all(&n.encode()).await;
+    let _ = stream.shutdown().await;
 }
 
 /// Reads more bytes into the connection's buffer; never completes without a connection.
