@@ -187,8 +187,11 @@ struct Session {
     outgoing: bool,
     /// A second connection from the peer during our OPEN exchange, read up to its OPEN so the
     /// collision can be resolved by BGP identifier (RFC 4271 §6.8).
-    pending: Option<JoinHandle<Option<(TcpStream, Vec<u8>, Open)>>>,
+    pending: Option<JoinHandle<Option<PendingOpen>>>,
 }
+
+/// A second connection read up to its OPEN: the stream, the bytes after the OPEN, the OPEN.
+type PendingOpen = (TcpStream, Vec<u8>, Open);
 
 fn timer_event(t: Timer) -> Event {
     match t {
@@ -527,7 +530,7 @@ async fn run(
 }
 
 /// Reads a pending second connection up to its OPEN (10 s at most).
-async fn read_open(mut stream: TcpStream) -> Option<(TcpStream, Vec<u8>, Open)> {
+async fn read_open(mut stream: TcpStream) -> Option<PendingOpen> {
     let mut buf = Vec::with_capacity(4096);
     let mut dec = Decoder::new();
     let deadline = Instant::now() + std::time::Duration::from_secs(10);
@@ -551,8 +554,8 @@ async fn read_open(mut stream: TcpStream) -> Option<(TcpStream, Vec<u8>, Open)> 
 
 /// Waits for the pending connection's OPEN; never completes without one.
 async fn wait_pending(
-    pending: &mut Option<JoinHandle<Option<(TcpStream, Vec<u8>, Open)>>>,
-) -> Option<(TcpStream, Vec<u8>, Open)> {
+    pending: &mut Option<JoinHandle<Option<PendingOpen>>>,
+) -> Option<PendingOpen> {
     match pending {
         Some(h) => h.await.ok().flatten(),
         None => std::future::pending().await,
