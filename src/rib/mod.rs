@@ -531,15 +531,20 @@ impl Rib {
         }
     }
 
-    /// The next hop sent to `to`: its configured `next_hop` for a neighbor (the router's link
-    /// address, RFC 4271 §5.1.3), else the next hop the route came with.
+    /// The next hop sent to `to`: its configured `next_hop` (the router's address on the link,
+    /// RFC 4271 §5.1.3) when it is of the route's family, else the next hop the route came
+    /// with. An IPv6 route that only has an IPv4 next hop gets it IPv4-mapped; an IPv4 route
+    /// with only an IPv6 next hop (RFC 8950, not negotiated here) is not sent.
     fn next_hop_for(&self, to: usize, attrs: &PathAttributes, afi: Afi) -> Option<IpAddr> {
-        let nh = self.peers[to].next_hop.or(attrs.attrs.next_hop)?;
-        match (afi, nh) {
-            (Afi::Ipv4, IpAddr::V4(_)) | (Afi::Ipv6, IpAddr::V6(_)) => Some(nh),
-            // RFC 8950 (IPv4 NLRI over an IPv6 next hop) is not negotiated here.
-            (Afi::Ipv4, IpAddr::V6(_)) => None,
+        let of_family = |ip: &IpAddr| matches!((afi, ip), (Afi::Ipv4, IpAddr::V4(_)) | (Afi::Ipv6, IpAddr::V6(_)));
+        let configured = self.peers[to].next_hop;
+        let own = attrs.attrs.next_hop;
+        if let Some(nh) = configured.filter(of_family).or(own.filter(of_family)) {
+            return Some(nh);
+        }
+        match (afi, own.or(configured)?) {
             (Afi::Ipv6, IpAddr::V4(v4)) => Some(IpAddr::V6(v4.to_ipv6_mapped())),
+            _ => None,
         }
     }
 
