@@ -4,7 +4,7 @@
 
 use bgpsieve::bgp::codec::{Decoder, MessageType};
 use bgpsieve::bgp::open::Negotiated;
-use bgpsieve::bgp::session::FromSession;
+use bgpsieve::bgp::session::{FromSession, ImportContext};
 use bgpsieve::bgp::update::{decode_update, DecodeCtx};
 use bgpsieve::policy::{LocalPolicy, PeerPolicy, Reason};
 use bgpsieve::rib::{Output, Rib, RibPeer};
@@ -67,7 +67,13 @@ fn main() {
             PeerPolicy::new("sink", Role::Router, Asn(64700), None),
         ),
     ];
-    let mut rib = Rib::new(peers, LocalPolicy::new(Asn(64700)), Arc::new(rpki));
+    let rpki = Arc::new(rpki);
+    let import = ImportContext {
+        peer: peers[0].policy.clone(),
+        local: LocalPolicy::new(Asn(64700)),
+        rpki: rpki.clone(),
+    };
+    let mut rib = Rib::new(peers, LocalPolicy::new(Asn(64700)), rpki);
     rib.handle(FromSession::Up {
         peer: 1,
         negotiated: Box::new(negotiated(64700)),
@@ -84,6 +90,7 @@ fn main() {
     let (mut n_updates, mut out_msgs, mut out_bytes) = (0usize, 0usize, 0usize);
     let mut t_decode = std::time::Duration::ZERO;
     let mut t_rib = std::time::Duration::ZERO;
+    let mut t_policy = std::time::Duration::ZERO;
     let mut frames = Vec::new();
     dec.decode_all(&mut buf, &mut frames).expect("framing");
     eprintln!(
@@ -100,11 +107,15 @@ fn main() {
         let u = decode_update(&f.body, &ctx).expect("decode");
         let b = Instant::now();
         t_decode += b - a;
+        // What the session task does on an I/O thread in the daemon.
+        let verdicts = import.evaluate(&u);
+        let b = Instant::now();
+        t_policy += b - a;
         n_updates += 1;
         for o in rib.handle(FromSession::Update {
             peer: 0,
             update: u,
-            verdicts: None,
+            verdicts: Some(verdicts),
         }) {
             if let Output::Send { msgs, .. } = o {
                 out_msgs += msgs.len();
@@ -114,9 +125,10 @@ fn main() {
         t_rib += b.elapsed();
     }
     eprintln!(
-        "{n_updates} UPDATEs in {:?} (decode {:?}, rib+encode {:?}); out: {out_msgs} messages, {out_bytes} bytes; adj_in {} routes, adj_out {}",
+        "{n_updates} UPDATEs in {:?} (session side: decode {:?} + policy {:?}; RIB thread: {:?}); out: {out_msgs} messages, {out_bytes} bytes; adj_in {} routes, adj_out {}",
         t.elapsed(),
         t_decode,
+        t_policy - t_decode,
         t_rib,
         rib.peers[0].adj_in.len(),
         rib.peers[1].adj_out.len()
