@@ -82,15 +82,12 @@ fn upstream_invalid(path: &[u32], aspa: &HashMap<u32, HashSet<u32>>) -> bool {
         .any(|w| aspa.get(&w[1]).is_some_and(|provs| !provs.contains(&w[0])))
 }
 
-#[test]
-fn google_leak_2017_is_aspa_invalid_and_trips_the_burst_guard() {
-    let dir = tempfile::tempdir().unwrap();
-    let verdicts = dir.path().join("verdicts.jsonl");
-    let config = dir.path().join("bgpsieve.toml");
-    // The two rrc06 peers are lateral peers of the collector; a burst guard as an operator
-    // would set it (DESIGN §7's example: 5000 new prefixes a minute).
-    std::fs::write(
-        &config,
+/// A config for the two rrc06 peers, lateral peers of the collector, each with a burst guard
+/// (`rate` names its limit) that tears the session down for 10 minutes.
+fn rrc06_config(dir: &std::path::Path, rate: &str) -> PathBuf {
+    let guard =
+        format!("burst_guard = {{ {rate}, action = \"teardown\", restart_after = \"10m\" }}");
+    let text = format!(
         r#"
 [global]
 asn = 64500
@@ -101,17 +98,27 @@ name = "iij"
 role = "peer"
 asn = 2497
 address = "202.249.2.169"
-burst_guard = { new_prefixes_per_min = 5000, action = "teardown", restart_after = "10m" }
+{guard}
 
 [[peer]]
 name = "rrc06-25152"
 role = "peer"
 asn = 25152
 address = "202.249.2.185"
-burst_guard = { new_prefixes_per_min = 5000, action = "teardown", restart_after = "10m" }
-"#,
-    )
-    .unwrap();
+{guard}
+"#
+    );
+    let path = dir.join("bgpsieve.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn google_leak_2017_is_aspa_invalid_and_trips_the_burst_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let verdicts = dir.path().join("verdicts.jsonl");
+    // A burst guard as an operator would set it (DESIGN §7's example: 5000 new prefixes a minute).
+    let config = rrc06_config(dir.path(), "new_prefixes_per_min = 5000");
     let aspa_file = td("incidents/google-2017-aspa.json");
     let csv = td("incidents/2017-google-japan-leak/googleleak_rrc06_updates.csv.gz");
     let summary = run_json(&[
@@ -197,30 +204,7 @@ fn google_leak_2017_trips_the_more_specifics_burst_guard() {
     // peers' internal de-aggregates). A guard on more-specifics alone, at 1000 a minute, never
     // fires in the 22 minutes before the leak and fires in its first minute.
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("bgpsieve.toml");
-    std::fs::write(
-        &config,
-        r#"
-[global]
-asn = 64500
-router_id = "192.0.2.1"
-
-[[peer]]
-name = "iij"
-role = "peer"
-asn = 2497
-address = "202.249.2.169"
-burst_guard = { more_specifics_per_min = 1000, action = "teardown", restart_after = "10m" }
-
-[[peer]]
-name = "rrc06-25152"
-role = "peer"
-asn = 25152
-address = "202.249.2.185"
-burst_guard = { more_specifics_per_min = 1000, action = "teardown", restart_after = "10m" }
-"#,
-    )
-    .unwrap();
+    let config = rrc06_config(dir.path(), "more_specifics_per_min = 1000");
     let csv = td("incidents/2017-google-japan-leak/googleleak_rrc06_updates.csv.gz");
     let s = run_json(&[
         "--config".as_ref(),
