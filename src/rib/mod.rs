@@ -309,31 +309,6 @@ impl Rib {
         }
     }
 
-    /// The best passing route for a prefix among all neighbors.
-    fn best(&self, prefix: &ipnet::IpNet) -> Option<(usize, Nlri)> {
-        let mut best: Option<(usize, Nlri, &InRoute)> = None;
-        let direct = Nlri::new(*prefix);
-        for (i, p) in self.peers.iter().enumerate() {
-            if p.is_router() || p.session.is_none() {
-                continue;
-            }
-            // Without ADD-PATH from this neighbor its route is keyed by the prefix alone; with
-            // it (rare on a neighbor session) every path of the prefix is looked at.
-            let add_path = p
-                .session
-                .as_ref()
-                .is_some_and(|s| s.add_path_receive.contains(&direct.afi()));
-            if add_path {
-                for (n, r) in p.adj_in.iter().filter(|(n, _)| n.prefix == *prefix) {
-                    self.consider(&mut best, i, n, r);
-                }
-            } else if let Some((n, r)) = p.adj_in.get_key_value(&direct) {
-                self.consider(&mut best, i, n, r);
-            }
-        }
-        best.map(|(i, n, _)| (i, n))
-    }
-
     /// Keeps `r` (neighbor `i`) in `best` if it passes and beats what is there.
     fn consider<'a>(
         &'a self,
@@ -383,8 +358,7 @@ impl Rib {
 
     /// The best passed-on route for a prefix (what a router without ADD-PATH has).
     fn best_route(&self, prefix: &ipnet::IpNet) -> Option<(usize, InRoute)> {
-        self.best(prefix)
-            .and_then(|(i, n)| self.peers[i].adj_in.get(&n).map(|r| (i, r.clone())))
+        self.best_excluding(prefix, usize::MAX)
     }
 
     /// The best passed-on route for a prefix among the neighbors other than `exclude`.
@@ -395,6 +369,8 @@ impl Rib {
             if i == exclude || p.is_router() || p.session.is_none() {
                 continue;
             }
+            // Without ADD-PATH from this neighbor its route is keyed by the prefix alone; with
+            // it (rare on a neighbor session) every path of the prefix is looked at.
             let add_path = p
                 .session
                 .as_ref()
