@@ -1,7 +1,7 @@
-//! Real daemons for interop tests: start BIRD (and bgpsieve itself) as child processes on
-//! loopback addresses, talk to them through their CLIs, and stop every one of them by PID
-//! when the test ends (also when it fails). A missing binary skips the test, or fails it when
-//! `BGPSIEVE_REQUIRE_INTEROP=1` (CI sets it).
+//! Real daemons for interop tests: start BIRD, GoBGP, OpenBGPD (and bgpsieve itself) as child
+//! processes on loopback addresses, talk to them through their CLIs, and stop every one of them
+//! by PID when the test ends (also when it fails). A missing binary skips the test, or fails it
+//! when `BGPSIEVE_REQUIRE_INTEROP=1` (CI sets it).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -136,6 +136,200 @@ impl Bird {
         self.cli(&format!("show protocols {protocol}"))
             .lines()
             .any(|l| l.starts_with(protocol) && l.contains("Established"))
+    }
+}
+
+/// A GoBGP instance (`gobgpd` in the foreground) with its own config; its gRPC API listens on a
+/// Unix socket in `dir` (no TCP port, no pprof listener), driven through the `gobgp` CLI.
+/// GoBGP has no static routes in its config: announce with `cli_ok("global rib add ...")`.
+pub struct GoBgp {
+    pub proc: Proc,
+    pub socket: PathBuf,
+}
+
+impl GoBgp {
+    pub fn start(dir: &Path, name: &str, config: &str) -> GoBgp {
+        let conf = dir.join(format!("{name}.toml"));
+        std::fs::write(&conf, config).unwrap();
+        let socket = dir.join(format!("{name}.sock"));
+        let mut cmd = Command::new("gobgpd");
+        cmd.arg("-f")
+            .arg(&conf)
+            .args(["-t", "toml", "--log-plain", "--pprof-disable"])
+            .arg(format!("--api-hosts=unix://{}", socket.display()));
+        let proc = Proc::spawn(name, cmd, dir);
+        let mut g = GoBgp { proc, socket };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // Until its socket exists, the CLI would wait out gRPC's reconnect backoff (~1 s).
+        while !(g.socket.exists() && g.cli("global").contains("Router-ID")) {
+            if !matches!(g.proc.child.try_wait(), Ok(None)) || Instant::now() > deadline {
+                panic!("{name} did not start: {}", g.proc.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        g
+    }
+
+    fn command(&self, cmd: &str) -> std::process::Output {
+        Command::new("gobgp")
+            .arg(format!("--target=unix://{}", self.socket.display()))
+            .args(cmd.split_whitespace())
+            .output()
+            .unwrap()
+    }
+
+    /// `gobgp CMD` (split on whitespace, no shell: `aspath 20003,{20004,20005}` needs no
+    /// quoting); stdout, then stderr.
+    pub fn cli(&self, cmd: &str) -> String {
+        let out = self.command(cmd);
+        let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+        s.push_str(&String::from_utf8_lossy(&out.stderr));
+        s
+    }
+
+    /// `gobgp CMD`, which must succeed (for changes such as `global rib add ...`).
+    pub fn cli_ok(&self, cmd: &str) -> String {
+        let out = self.command(cmd);
+        assert!(
+            out.status.success(),
+            "gobgp {cmd}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// GoBGP's IPv4 Adj-RIB-In from `neighbor` (an address), as `gobgp -j neighbor X adj-in`
+    /// gives it: prefix → paths, each with `attrs` (`{"type": 2, "as_paths": [{"segment_type":
+    /// 2, "asns": [..]}]}`, `{"type": 3, "nexthop": ".."}`, …). Null if the CLI fails.
+    pub fn adj_in(&self, neighbor: &str) -> serde_json::Value {
+        let out = self.command(&format!("-j neighbor {neighbor} adj-in -a ipv4"));
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The IPv4 prefixes in GoBGP's Adj-RIB-In from `neighbor` (an address), sorted.
+    pub fn prefixes_from(&self, neighbor: &str) -> Vec<String> {
+        let mut v: Vec<String> = match self.adj_in(neighbor) {
+            serde_json::Value::Object(m) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        v.sort();
+        v
+    }
+
+    /// Whether the session with `neighbor` (an address) is Established.
+    pub fn established(&self, neighbor: &str) -> bool {
+        self.cli(&format!("neighbor {neighbor}"))
+            .contains("BGP state = ESTABLISHED")
+    }
+}
+
+/// The directory OpenBGPD chroots its session engine into (systemd creates it on a host).
+const OPENBGPD_CHROOT: &str = "/run/openbgpd";
+
+/// An OpenBGPD instance (`bgpd -d`, foreground) with its own config and control socket in
+/// `dir`, driven through `bgpctl`. Needs root: bgpd chroots into /run/openbgpd and drops to its
+/// own user. `config` should say `fib-update no` (the kernel's table is not the test's to touch)
+/// and `listen on ADDR port PORT`; the helper adds the `socket` line.
+pub struct OpenBgpd {
+    pub proc: Proc,
+    pub socket: PathBuf,
+}
+
+impl OpenBgpd {
+    /// Whether bgpd and bgpctl can be run and we are root (bgpd needs it); like [`available`],
+    /// panics if not and interop is required.
+    pub fn available() -> bool {
+        if !available("bgpd") || !available("bgpctl") {
+            return false;
+        }
+        let uid = Command::new("id").arg("-u").output();
+        let root = uid.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if !root {
+            if std::env::var("BGPSIEVE_REQUIRE_INTEROP").as_deref() == Ok("1") {
+                panic!("bgpd needs root (BGPSIEVE_REQUIRE_INTEROP=1)");
+            }
+            eprintln!("SKIP: bgpd needs root");
+        }
+        root
+    }
+
+    pub fn start(dir: &Path, name: &str, config: &str) -> OpenBgpd {
+        std::fs::create_dir_all(OPENBGPD_CHROOT).unwrap();
+        let conf = dir.join(format!("{name}.conf"));
+        let socket = dir.join(format!("{name}.sock"));
+        std::fs::write(&conf, format!("socket \"{}\"\n{config}", socket.display())).unwrap();
+        // bgpd refuses a config file others can read (it may hold MD5 keys).
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut cmd = Command::new("bgpd");
+        cmd.arg("-d").arg("-v").arg("-f").arg(&conf);
+        let proc = Proc::spawn(name, cmd, dir);
+        let mut b = OpenBgpd { proc, socket };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !b.cli("show summary").contains("Neighbor") {
+            if !matches!(b.proc.child.try_wait(), Ok(None)) || Instant::now() > deadline {
+                panic!("{name} did not start: {}", b.proc.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        b
+    }
+
+    fn command(&self, cmd: &str) -> std::process::Output {
+        Command::new("bgpctl")
+            .arg("-s")
+            .arg(&self.socket)
+            .args(cmd.split_whitespace())
+            .output()
+            .unwrap()
+    }
+
+    /// `bgpctl CMD`; stdout, then stderr.
+    pub fn cli(&self, cmd: &str) -> String {
+        let out = self.command(cmd);
+        let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+        s.push_str(&String::from_utf8_lossy(&out.stderr));
+        s
+    }
+
+    /// `bgpctl CMD`, which must succeed (for changes such as `network add ...`).
+    pub fn cli_ok(&self, cmd: &str) -> String {
+        let out = self.command(cmd);
+        assert!(
+            out.status.success(),
+            "bgpctl {cmd}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The routes in OpenBGPD's Adj-RIB-In from `neighbor` (an address), as
+    /// `bgpctl -j show rib in` gives them (`prefix`, `aspath`, `exit_nexthop`, communities…).
+    pub fn routes_from(&self, neighbor: &str) -> Vec<serde_json::Value> {
+        let out = self.command(&format!("-j show rib in neighbor {neighbor}"));
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        json["rib"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The IPv4 and IPv6 prefixes in OpenBGPD's Adj-RIB-In from `neighbor`, sorted.
+    pub fn prefixes_from(&self, neighbor: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .routes_from(neighbor)
+            .iter()
+            .filter_map(|r| r["prefix"].as_str().map(str::to_string))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Whether the session with `neighbor` (an address) is Established.
+    pub fn established(&self, neighbor: &str) -> bool {
+        self.cli(&format!("show neighbor {neighbor}"))
+            .contains("BGP state = Established")
     }
 }
 

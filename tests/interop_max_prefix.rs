@@ -1,0 +1,280 @@
+//! Max-prefix teardown as the real neighbor sees it, on loopback (127.0.0.50–55, ports
+//! 12200–12213), every process stopped by PID. A neighbor within its limit has its routes at the
+//! router; it announces more than `max_prefix_in` allows; bgpsieve sends NOTIFICATION Cease/1
+//! (RFC 4486: data AFI/SAFI/limit), the neighbor reports exactly that, the router loses the
+//! neighbor's routes, and after `restart_after` (not before) bgpsieve brings the session back by
+//! itself. BIRD shows the Cease subcode in `show protocols all`; GoBGP logs the data too.
+
+mod common;
+
+use common::interop::{available, bgpsieve_daemon, wait_for, Bird, GoBgp};
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(30);
+
+/// The neighbor's limit.
+const LIMIT: usize = 5;
+/// How long bgpsieve waits before it restarts the session: longer than GoBGP refuses connections
+/// after a session went down (a fixed 5 s idle hold; BIRD, after a Cease, none). bgpsieve's
+/// attempt must find the neighbor ready: after a refused one it waits ConnectRetryTime (120 s).
+const RESTART_AFTER: Duration = Duration::from_secs(8);
+
+/// The prefixes the neighbor announces all along (within the limit), and the ones that take it
+/// over the limit.
+const STEADY: [&str; 4] = ["1.0.0.0/24", "1.0.1.0/24", "1.0.2.0/24", "1.0.3.0/24"];
+const EXCESS: [&str; 3] = ["1.1.0.0/24", "1.1.1.0/24", "1.1.2.0/24"];
+
+/// bgpsieve at 127.0.0.`first`:`port` (its API on `port` + 10), with one customer, limited,
+/// at `first` + 1 (port + 1), and the router at `first` + 2 (port + 2).
+fn config(first: u8, port: u16, name: &str, asn: u32) -> String {
+    let (sieve, neighbor, router) = (first, first + 1, first + 2);
+    format!(
+        r#"
+[global]
+asn = 20001
+router_id = "127.0.0.{sieve}"
+listen = ["127.0.0.{sieve}:{port}"]
+announce = ["20.0.0.0/24"]
+
+[api]
+listen = "127.0.0.{sieve}:{}"
+
+[[peer]]
+name = "{name}"
+role = "customer"
+asn = {asn}
+address = "127.0.0.{neighbor}"
+local_address = "127.0.0.{sieve}"
+port = {}
+idle_hold = "1s"
+max_prefix_in = {{ ipv4 = {LIMIT}, action = "teardown", restart_after = "{}s" }}
+
+[[peer]]
+name = "router"
+role = "router"
+asn = 20001
+address = "127.0.0.{router}"
+local_address = "127.0.0.{sieve}"
+port = {}
+idle_hold = "1s"
+"#,
+        port + 10,
+        port + 1,
+        RESTART_AFTER.as_secs(),
+        port + 2,
+    )
+}
+
+/// The neighbor: AS20002 at 127.0.0.51, our customer. Passive, so only bgpsieve brings the
+/// session back.
+const BIRD_NEIGHBOR: &str = r#"
+router id 127.0.0.51;
+protocol device {}
+protocol static steady {
+  ipv4;
+  route 1.0.0.0/24 blackhole;
+  route 1.0.1.0/24 blackhole;
+  route 1.0.2.0/24 blackhole;
+  route 1.0.3.0/24 blackhole;
+}
+protocol static excess {
+  disabled;
+  ipv4;
+  route 1.1.0.0/24 blackhole;
+  route 1.1.1.0/24 blackhole;
+  route 1.1.2.0/24 blackhole;
+}
+protocol bgp up {
+  local 127.0.0.51 port 12201 as 20002;
+  neighbor 127.0.0.50 port 12200 as 20001;
+  passive on;
+  multihop;
+  hold time 30;
+  ipv4 { import none; export all; next hop address 192.0.2.51; };
+}
+"#;
+
+/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.52.
+const BIRD_ROUTER: &str = r#"
+router id 127.0.0.52;
+protocol device {}
+protocol static lo { ipv4; route 192.0.2.0/24 via "lo"; }
+protocol bgp sieve {
+  local 127.0.0.52 port 12202 as 20001;
+  neighbor 127.0.0.50 port 12200 as 20001;
+  passive on;
+  hold time 30;
+  ipv4 { import all; export none; };
+}
+"#;
+
+#[test]
+fn max_prefix_teardown_seen_by_bird_neighbor_and_restart_after() {
+    if !available("bird") || !available("birdc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let neighbor = Bird::start(dir.path(), "neighbor", BIRD_NEIGHBOR);
+    let router = Bird::start(dir.path(), "router", BIRD_ROUTER);
+    let sieve = bgpsieve_daemon(dir.path(), &config(50, 12200, "customer-bird", 20002));
+    let logs = || {
+        format!(
+            "bgpsieve:\n{}\nneighbor:\n{}\nrouter:\n{}{}",
+            sieve.log_text(),
+            neighbor.cli("show protocols all up"),
+            router.cli("show protocols all sieve"),
+            router.cli("show route")
+        )
+    };
+
+    // Within the limit: the router has the neighbor's routes.
+    wait_for(
+        T,
+        || router.established("sieve") && neighbor.established("up"),
+        logs,
+    );
+    wait_for(T, || router.prefixes_from("sieve") == STEADY, logs);
+
+    // Over the limit: BIRD reports the Cease subcode it received (RFC 4486 subcode 1).
+    neighbor.cli("enable excess");
+    let received = "Received: Maximum number of prefixes reached";
+    wait_for(
+        T,
+        || neighbor.cli("show protocols all up").contains(received),
+        logs,
+    );
+    let torn_down = Instant::now();
+    assert!(!neighbor.established("up"), "{}", logs());
+    // The router loses every route of that neighbor.
+    wait_for(T, || router.prefixes_from("sieve").is_empty(), logs);
+
+    // The neighbor's operator fixes the leak; bgpsieve restarts the session by itself after
+    // `restart_after` (BIRD is passive: nobody else could), and not before.
+    neighbor.cli("disable excess");
+    wait_for(T, || neighbor.established("up"), logs);
+    let waited = torn_down.elapsed();
+    assert!(
+        waited >= RESTART_AFTER - Duration::from_millis(500),
+        "back after {waited:?}, restart_after is {RESTART_AFTER:?}\n{}",
+        logs()
+    );
+    wait_for(T, || router.prefixes_from("sieve") == STEADY, logs);
+    drop(sieve);
+}
+
+/// The neighbor: AS20004 at 127.0.0.54, our customer. Passive, so only bgpsieve brings the
+/// session back.
+const GOBGP_NEIGHBOR: &str = r#"
+[global.config]
+  as = 20004
+  router-id = "127.0.0.54"
+  port = 12204
+  local-address-list = ["127.0.0.54"]
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.53"
+    peer-as = 20001
+  [neighbors.timers.config]
+    hold-time = 30
+  [neighbors.transport.config]
+    passive-mode = true
+    local-address = "127.0.0.54"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+"#;
+
+/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.55.
+const GOBGP_ROUTER: &str = r#"
+[global.config]
+  as = 20001
+  router-id = "127.0.0.55"
+  port = 12205
+  local-address-list = ["127.0.0.55"]
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.53"
+    peer-as = 20001
+  [neighbors.timers.config]
+    hold-time = 30
+  [neighbors.transport.config]
+    passive-mode = true
+    local-address = "127.0.0.55"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+"#;
+
+#[test]
+fn max_prefix_teardown_notification_data_seen_by_gobgp_neighbor() {
+    if !available("gobgpd") || !available("gobgp") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let neighbor = GoBgp::start(dir.path(), "neighbor", GOBGP_NEIGHBOR);
+    for p in STEADY {
+        neighbor.cli_ok(&format!("global rib add {p} nexthop 192.0.2.54 -a ipv4"));
+    }
+    let router = GoBgp::start(dir.path(), "router", GOBGP_ROUTER);
+    let sieve = bgpsieve_daemon(dir.path(), &config(53, 12203, "customer-gobgp", 20004));
+    let logs = || {
+        format!(
+            "bgpsieve:\n{}\nneighbor:\n{}{}\nrouter:\n{}{}",
+            sieve.log_text(),
+            neighbor.cli("neighbor 127.0.0.53"),
+            neighbor.proc.log_text(),
+            router.cli("neighbor 127.0.0.53"),
+            router.cli("neighbor 127.0.0.53 adj-in -a ipv4")
+        )
+    };
+
+    // Within the limit: the router has the neighbor's routes.
+    wait_for(
+        T,
+        || router.established("127.0.0.53") && neighbor.established("127.0.0.53"),
+        logs,
+    );
+    wait_for(T, || router.prefixes_from("127.0.0.53") == STEADY, logs);
+
+    // Over the limit: GoBGP logs the NOTIFICATION it received, Cease/1 with the RFC 4486 data:
+    // AFI 1 (IPv4), SAFI 1 (unicast), the limit as four octets.
+    for p in EXCESS {
+        neighbor.cli_ok(&format!("global rib add {p} nexthop 192.0.2.54 -a ipv4"));
+    }
+    let data = format!("Data=\"[0 1 1 0 0 0 {LIMIT}]\"");
+    let notification = || {
+        neighbor
+            .proc
+            .log_text()
+            .lines()
+            .find(|l| l.contains("received notification"))
+            .map(str::to_string)
+    };
+    wait_for(T, || notification().is_some(), logs);
+    let torn_down = Instant::now();
+    let line = notification().unwrap();
+    assert!(
+        line.contains("Code=6") && line.contains("Subcode=1") && line.contains(&data),
+        "{line}"
+    );
+    let down = "subcode 1(maximum number of prefixes reached)";
+    assert!(neighbor.proc.log_text().contains(down), "{}", logs());
+    // The router loses every route of that neighbor.
+    wait_for(T, || router.prefixes_from("127.0.0.53").is_empty(), logs);
+
+    // The neighbor withdraws the excess; bgpsieve restarts the session after `restart_after`.
+    for p in EXCESS {
+        neighbor.cli_ok(&format!("global rib del {p} -a ipv4"));
+    }
+    wait_for(T, || neighbor.established("127.0.0.53"), logs);
+    let waited = torn_down.elapsed();
+    assert!(
+        waited >= RESTART_AFTER - Duration::from_millis(500),
+        "back after {waited:?}, restart_after is {RESTART_AFTER:?}\n{}",
+        logs()
+    );
+    wait_for(T, || router.prefixes_from("127.0.0.53") == STEADY, logs);
+    drop(sieve);
+}
