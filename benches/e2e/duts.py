@@ -13,6 +13,10 @@ DUT_IP, DUT_PORT, DUT_AS = "127.0.0.11", 1790, 64700
 SINK_IP, SINK_PORT, SINK_AS = "127.0.0.12", 1791, 64602
 RTR_IP, RTR_PORT = "127.0.0.13", 3323
 MAX_PREFIX = 2_000_000
+# With --v6 (run.py): the DUT's own IPv6 next hop towards the sink where it rewrites
+# next hops (BIRD, eBGP). The sessions run over IPv4, so there is no IPv6 session
+# address to take it from. Only an attribute value, like gen.py's next hops.
+DUT_NH6 = "2a00:1:2::11"
 
 
 def sh(cmd, timeout=10):
@@ -26,6 +30,8 @@ def sh(cmd, timeout=10):
 class Dut:
     name = "?"
     uses_rtr = True
+    supports_v6 = False     # the DUT's config carries IPv6 unicast when self.v6 is set
+    v6 = False              # set by run.py (--v6 M): the data has IPv6 routes too
 
     def __init__(self, rundir, rov=True, max_prefix=True):
         self.dir = rundir
@@ -61,13 +67,29 @@ class Dut:
 
 class NoDut(Dut):
     """Baseline: the blaster talks straight to the sink; nothing is filtered."""
-    name, uses_rtr = "none", False
+    name, uses_rtr, supports_v6 = "none", False, True
 
 
 class Bird(Dut):
     name = "bird"
+    supports_v6 = True
 
     def start(self):
+        limit = f"import limit {self.max_prefix} action disable;" if self.max_prefix else ""
+        # IPv6 (--v6): the same policy in an ipv6 channel on both (IPv4) sessions. The
+        # blaster's IPv6 next hop (2001:db8::1, see gen.py) resolves via the static route;
+        # towards the sink BIRD sets next hop self, which over an IPv4 session needs an
+        # explicit IPv6 address.
+        v6 = f"""
+protocol static {{ ipv6; route 2001:db8::/32 via "lo"; }}
+roa6 table r6;
+filter rov_in6 {{
+    {"if roa_check(r6, net, bgp_path.last) = ROA_INVALID then reject;" if self.rov else ""}
+    accept;
+}}""" if self.v6 else ""
+        ch6_in = f"ipv6 {{ import filter rov_in6; {limit} export none; }};" if self.v6 else ""
+        ch6_out = (f"ipv6 {{ import none; export where source = RTS_BGP; next hop address {DUT_NH6}; }};"
+                   if self.v6 else "")
         cfg = f"""
 log "{self.path('bird.log')}" {{ info, remote, warning, error, auth, fatal, bug }};
 router id {DUT_IP};
@@ -76,9 +98,9 @@ protocol device {{ }}
 # sessions are multihop and the routes' NEXT_HOP (192.0.2.1, see gen.py)
 # resolves recursively via this route. No kernel protocol: nothing leaves BIRD.
 protocol static {{ ipv4; route 192.0.2.0/24 via "lo"; }}
-roa4 table r4;
+roa4 table r4;{v6}
 protocol rpki rtr1 {{
-    roa4 {{ table r4; }};
+    roa4 {{ table r4; }};{" roa6 { table r6; };" if self.v6 else ""}
     remote {RTR_IP} port {RTR_PORT};
 }}
 filter rov_in {{
@@ -91,7 +113,8 @@ protocol bgp blaster {{
     passive on;
     multihop 2;
     hold time 240;
-    ipv4 {{ import filter rov_in; {f"import limit {self.max_prefix} action disable;" if self.max_prefix else ""} export none; }};
+    ipv4 {{ import filter rov_in; {limit} export none; }};
+    {ch6_in}
 }}
 protocol bgp sink {{
     local {DUT_IP} port {DUT_PORT} as {DUT_AS};
@@ -101,6 +124,7 @@ protocol bgp sink {{
     connect retry time 2;
     hold time 240;
     ipv4 {{ import none; export where source = RTS_BGP; }};
+    {ch6_out}
 }}
 """
         open(self.path("bird.conf"), "w").write(cfg)
@@ -111,8 +135,9 @@ protocol bgp sink {{
                                 start_new_session=True)
 
     def _routes(self, proto):
-        m = re.search(r"Routes:\s+(\d+) imported", sh(["birdc", "-s", self.sock, "show", "protocols", "all", proto]))
-        return int(m.group(1)) if m else None
+        """Imported routes, summed over the protocol's channels (ipv4 + ipv6, roa4 + roa6)."""
+        m = re.findall(r"Routes:\s+(\d+) imported", sh(["birdc", "-s", self.sock, "show", "protocols", "all", proto]))
+        return sum(map(int, m)) if m else None
 
     def vrps(self):
         return self._routes("rtr1")
@@ -294,6 +319,7 @@ class Bgpsieve(Dut):
     VRP file (the same file stayrtr serves to the other DUTs) and reports its VRP count in its
     log; its RIB count is not read, so only the end-to-end figures are measured."""
     name = "bgpsieve"
+    supports_v6 = True
     sink_as = DUT_AS
     api = f"{DUT_IP}:9179"
     data = None  # set by run.py: the data directory of this run
@@ -303,7 +329,10 @@ class Bgpsieve(Dut):
 
     def start(self):
         checks_off = ["next-hop"] + ([] if self.rov else ["rpki-invalid"])
-        limit = f"max_prefix_in = {{ ipv4 = {self.max_prefix}, action = \"teardown\" }}" if self.max_prefix else ""
+        v6lim = f", ipv6 = {self.max_prefix}" if self.v6 else ""
+        limit = (f"max_prefix_in = {{ ipv4 = {self.max_prefix}{v6lim}, action = \"teardown\" }}"
+                 if self.max_prefix else "")
+        afi = json.dumps(["ipv4", "ipv6"] if self.v6 else ["ipv4"])
         vrps = os.path.join(self.data, "vrps.json")
         cfg = f"""[global]
 asn = {DUT_AS}
@@ -323,7 +352,7 @@ asn = {BLASTER_AS}
 address = "{BLASTER}"
 local_address = "{DUT_IP}"
 passive = true
-afi = ["ipv4"]
+afi = {afi}
 allow_private_asn = true
 checks_disable = {json.dumps(checks_off)}
 {limit}
@@ -335,7 +364,7 @@ asn = {DUT_AS}
 address = "{SINK_IP}"
 port = {SINK_PORT}
 local_address = "{DUT_IP}"
-afi = ["ipv4"]
+afi = {afi}
 """
         open(self.path("bgpsieve.toml"), "w").write(cfg)
         log = open(self.path("bgpsieve.log"), "w")
@@ -347,11 +376,11 @@ afi = ["ipv4"]
             text = open(self.path("bgpsieve.log")).read()
         except OSError:
             return None
-        m = re.search(r"RPKI data loaded vrps_v4=(\d+)", text)
-        return int(m.group(1)) if m else None
+        m = re.search(r"RPKI data loaded vrps_v4=(\d+) vrps_v6=(\d+)", text)
+        return int(m.group(1)) + int(m.group(2)) if m else None
 
     def vrps_expected(self, meta, data):
-        return meta.get("vrps_v4", meta["vrps"])
+        return meta["vrps"]     # v4 + v6
 
     def version(self):
         return sh([self.bin(), "--version"]).strip() or "bgpsieve"

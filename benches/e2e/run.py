@@ -111,21 +111,30 @@ def main():
                     help="no max-prefix limit on the blaster session; tagged dut=NAME-nomaxpfx")
     ap.add_argument("--sink", choices=["rs", "py"], default="rs" if os.path.exists(SINK_RS) else "py",
                     help="rs: sink-rs (fast, default when built); py: sink.py")
+    ap.add_argument("--v6", type=int, default=0, metavar="M",
+                    help="add M IPv6 prefixes (MP_REACH_NLRI) to the N IPv4 ones; tagged dut=NAME-v6_M")
     ap.add_argument("--data", default="/tmp/bgpbench/data")
     ap.add_argument("--results", default=os.path.join(HERE, "results.tsv"))
     args = ap.parse_args()
 
-    data = os.path.join(args.data, str(args.n))
+    if args.v6 and not DUTS[args.dut].supports_v6:
+        ap.error(f"--v6: the {args.dut} DUT is configured for IPv4 only")
+    if args.v6 and args.sink != "rs":
+        ap.error("--v6 needs sink-rs (sink.py counts IPv4 only)")
+    data = os.path.join(args.data, str(args.n) + (f"-v6{args.v6}" if args.v6 else ""))
     if not os.path.exists(os.path.join(data, "meta.json")):
-        log("generating data for n =", args.n)
-        subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), str(args.n), data], check=True)
+        log("generating data for n =", args.n, f"+ {args.v6} IPv6" if args.v6 else "")
+        subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), str(args.n), data]
+                       + (["--v6", str(args.v6)] if args.v6 else []), check=True)
     meta = json.load(open(os.path.join(data, "meta.json")))
     dut = DUTS[args.dut](None, rov=not args.no_rov, max_prefix=not args.no_max_prefix)
     dut.data = data
+    dut.v6 = bool(args.v6)
     filtering = dut.uses_rtr and dut.rov
     expected_file = os.path.join(data, "expected.txt" if filtering else "all.txt")
-    n_expected = meta["expected_accepted"] if filtering else meta["n"]
-    label = args.dut + ("-norov" if args.no_rov else "") + ("-nomaxpfx" if args.no_max_prefix else "")
+    n_expected = meta["expected_accepted"] if filtering else meta["n"] + meta.get("n6", 0)
+    label = args.dut + ("-norov" if args.no_rov else "") + ("-nomaxpfx" if args.no_max_prefix else "") + (
+        f"-v6_{args.v6}" if args.v6 else "")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     rundir = f"/tmp/bgpbench/runs/{label}-{args.n}-{args.run}-{stamp}"
     os.makedirs(rundir)
@@ -151,7 +160,7 @@ def main():
         sink_p = spawn("sink", sink_cmd + ["--listen", f"{SINK_IP}:{SINK_PORT}",
                        "--asn", str(getattr(DUTS[args.dut], "sink_as", SINK_AS)), "--expected", expected_file, "--out", f"{rundir}/sink.json",
                        "--dump", f"{rundir}/received.txt", "--ready", f"{rundir}/sink.ready",
-                       "--status", f"{rundir}/sink.status"])
+                       "--status", f"{rundir}/sink.status"] + (["--v6", "1"] if args.v6 else []))
         wait_for("sink", lambda: os.path.exists(f"{rundir}/sink.ready"), 120)
 
         dpids, t_vrp, vrps = [], 0.0, None
@@ -178,7 +187,8 @@ def main():
 
         bp = spawn("blaster", [py, os.path.join(HERE, "blaster.py"), "--peer", target,
                                "--local", BLASTER, "--asn", str(BLASTER_AS),
-                               "--updates", os.path.join(data, "updates.bin"), "--out", f"{rundir}/blaster.json"])
+                               "--updates", os.path.join(data, "updates.bin"), "--out", f"{rundir}/blaster.json"]
+                   + (["--v6"] if args.v6 else []))
         t_start = time.monotonic()
         t_rib, rib, t_grew, last_rib = None, None, time.monotonic(), -1
         # Poll until the sink has everything (it exits) or the cap is hit.

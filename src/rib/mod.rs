@@ -512,7 +512,12 @@ impl Rib {
     /// with. An IPv6 route that only has an IPv4 next hop gets it IPv4-mapped; an IPv4 route
     /// with only an IPv6 next hop (RFC 8950, not negotiated here) is not sent.
     fn next_hop_for(&self, to: usize, attrs: &PathAttributes, afi: Afi) -> Option<IpAddr> {
-        let of_family = |ip: &IpAddr| matches!((afi, ip), (Afi::Ipv4, IpAddr::V4(_)) | (Afi::Ipv6, IpAddr::V6(_)));
+        let of_family = |ip: &IpAddr| {
+            matches!(
+                (afi, ip),
+                (Afi::Ipv4, IpAddr::V4(_)) | (Afi::Ipv6, IpAddr::V6(_))
+            )
+        };
         let configured = self.peers[to].next_hop;
         let own = attrs.attrs.next_hop;
         if let Some(nh) = configured.filter(of_family).or(own.filter(of_family)) {
