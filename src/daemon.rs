@@ -136,6 +136,7 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
                 passive: p.passive,
                 hold_time: cfg.global.hold_time,
                 idle_hold: p.idle_hold,
+                connect_retry: p.connect_retry,
                 ..FsmConfig::default()
             },
             local_open: Open::new(&LocalSpeaker::for_peer(&cfg.global, p)),

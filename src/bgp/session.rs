@@ -487,6 +487,11 @@ async fn run(
             res = read_conn(&mut s.conn) => {
                 match res {
                     Ok(0) | Err(_) => {
+                        tracing::info!(
+                            peer = %s.cfg.name,
+                            state = s.fsm.state().as_str(),
+                            "connection closed by the neighbor"
+                        );
                         s.conn = None;
                         s.event(Event::TcpConnectionFails).await;
                     }

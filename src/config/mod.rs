@@ -287,6 +287,10 @@ pub struct PeerConfig {
     pub role_strict: bool,
     /// Wait before reconnecting after an error. Default 5 s.
     pub idle_hold: Duration,
+    /// ConnectRetryTime (RFC 4271 §10): the wait before the next connection attempt after one
+    /// failed or was closed before the OPEN exchange. Default 30 s (the RFC suggests 120 s,
+    /// which leaves a neighbor that briefly refuses connections down for two minutes).
+    pub connect_retry: Duration,
     /// TCP-MD5 key (RFC 2385); an empty string in the file means none.
     pub md5_password: Option<Secret>,
     /// GTSM (RFC 5082). Default false.

@@ -470,6 +470,10 @@ impl Validator<'_> {
             Some(d) => self.duration(d, "idle_hold").unwrap_or_default(),
             None => Duration::from_secs(5),
         };
+        let connect_retry = match &p.connect_retry {
+            Some(d) => self.positive_duration(d, "connect_retry"),
+            None => Duration::from_secs(30),
+        };
         let md5_password = match &p.md5_password {
             Some(s) if s.get_ref().is_empty() => None,
             Some(s) => {
@@ -555,6 +559,7 @@ impl Validator<'_> {
             burst_guard,
             role_strict: p.role_strict.unwrap_or(false),
             idle_hold,
+            connect_retry,
             md5_password,
             ttl_security: p.ttl_security.unwrap_or(false),
             next_hop: p.next_hop.as_ref().map(|n| *n.get_ref()),
