@@ -4,6 +4,8 @@
 //! announcement, whether the prefix is new and whether the stateless checks passed.
 
 use crate::types::Afi;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use prefix_trie::PrefixMap;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -169,6 +171,14 @@ impl MaxPrefixState {
             burst_over: false,
             trips: 0,
         }
+    }
+
+    /// Whether the burst guard counts more-specifics of known prefixes (the caller then keeps a
+    /// `KnownPrefixes`).
+    pub fn counts_more_specifics(&self) -> bool {
+        self.burst
+            .as_ref()
+            .is_some_and(|b| b.more_specifics_per_min.is_some())
     }
 
     /// True when any limit is configured (otherwise the caller may skip all bookkeeping).
@@ -383,6 +393,58 @@ impl MaxPrefixState {
     }
 }
 
+/// Prefixes currently held by any neighbor (refcounted), for the burst guard's count of
+/// more-specifics of already known prefixes. Kept only when some neighbor's guard counts them.
+#[derive(Default)]
+pub struct KnownPrefixes {
+    v4: PrefixMap<Ipv4Net, u32>,
+    v6: PrefixMap<Ipv6Net, u32>,
+}
+
+impl KnownPrefixes {
+    /// Whether a strictly less specific prefix than `p` is known.
+    pub fn more_specific_of_known(&self, p: &IpNet) -> bool {
+        match p {
+            IpNet::V4(n) => self
+                .v4
+                .cover(n)
+                .any(|(c, _)| c.prefix_len() < n.prefix_len()),
+            IpNet::V6(n) => self
+                .v6
+                .cover(n)
+                .any(|(c, _)| c.prefix_len() < n.prefix_len()),
+        }
+    }
+    pub fn add(&mut self, p: &IpNet) {
+        match p {
+            IpNet::V4(n) => *self.v4.entry(*n).or_insert(0) += 1,
+            IpNet::V6(n) => *self.v6.entry(*n).or_insert(0) += 1,
+        }
+    }
+    pub fn remove(&mut self, p: &IpNet) {
+        let gone = match p {
+            IpNet::V4(n) => self.v4.get_mut(n).map(|c| {
+                *c = c.saturating_sub(1);
+                *c == 0
+            }),
+            IpNet::V6(n) => self.v6.get_mut(n).map(|c| {
+                *c = c.saturating_sub(1);
+                *c == 0
+            }),
+        };
+        if gone == Some(true) {
+            match p {
+                IpNet::V4(n) => {
+                    self.v4.remove(n);
+                }
+                IpNet::V6(n) => {
+                    self.v6.remove(n);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,6 +608,29 @@ mod tests {
             // One new prefix every 15 s: 4 a minute, never a burst.
             assert!(!s.announce(ann(t * 15, true, true)).reject, "t={t}");
         }
+    }
+
+    #[test]
+    fn known_prefixes_count_references_and_find_less_specifics() {
+        let mut k = KnownPrefixes::default();
+        let net = |s: &str| s.parse::<IpNet>().unwrap();
+        k.add(&net("8.0.0.0/16"));
+        k.add(&net("8.0.0.0/16"));
+        assert!(k.more_specific_of_known(&net("8.0.1.0/24")));
+        assert!(
+            !k.more_specific_of_known(&net("8.0.0.0/16")),
+            "itself is not less specific"
+        );
+        assert!(!k.more_specific_of_known(&net("9.0.0.0/24")));
+        k.remove(&net("8.0.0.0/16"));
+        assert!(
+            k.more_specific_of_known(&net("8.0.1.0/24")),
+            "still held once"
+        );
+        k.remove(&net("8.0.0.0/16"));
+        assert!(!k.more_specific_of_known(&net("8.0.1.0/24")));
+        k.add(&net("2a00::/16"));
+        assert!(k.more_specific_of_known(&net("2a00:1::/32")));
     }
 
     #[test]

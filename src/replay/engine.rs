@@ -7,13 +7,13 @@ use super::convert::{PeerKey, Update};
 use super::input::{self, Chunk, Event, FileEnd, PeerTable};
 use super::report::{Counters, DiffSummary, FileReport, Report, TripReport};
 use crate::policy::{
-    apply_limit, evaluate_import, max_prefix::Announcement, BurstLimits, Limits, LocalPolicy,
-    MaxPrefixState, PeerPolicy, Reason, Verdict, VerdictView,
+    apply_limit, evaluate_import,
+    max_prefix::{Announcement, KnownPrefixes as Known},
+    BurstLimits, Limits, LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict, VerdictView,
 };
 use crate::rpki::{AspaState, RovState, RpkiData};
 use crate::types::{Afi, Direction, Role};
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use prefix_trie::PrefixMap;
+use ipnet::IpNet;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -159,56 +159,6 @@ struct PeerState {
     /// Adj-RIB-In: (prefix, path id) → accepted. Kept only when a limit needs it.
     rib: HashMap<(IpNet, Option<u32>), bool>,
     counters: Counters,
-}
-
-/// Prefixes currently held by any peer (refcounted), for the more-specifics burst guard.
-#[derive(Default)]
-struct Known {
-    v4: PrefixMap<Ipv4Net, u32>,
-    v6: PrefixMap<Ipv6Net, u32>,
-}
-
-impl Known {
-    fn more_specific_of_known(&self, p: &IpNet) -> bool {
-        match p {
-            IpNet::V4(n) => self
-                .v4
-                .cover(n)
-                .any(|(c, _)| c.prefix_len() < n.prefix_len()),
-            IpNet::V6(n) => self
-                .v6
-                .cover(n)
-                .any(|(c, _)| c.prefix_len() < n.prefix_len()),
-        }
-    }
-    fn add(&mut self, p: &IpNet) {
-        match p {
-            IpNet::V4(n) => *self.v4.entry(*n).or_insert(0) += 1,
-            IpNet::V6(n) => *self.v6.entry(*n).or_insert(0) += 1,
-        }
-    }
-    fn remove(&mut self, p: &IpNet) {
-        let gone = match p {
-            IpNet::V4(n) => self.v4.get_mut(n).map(|c| {
-                *c = c.saturating_sub(1);
-                *c == 0
-            }),
-            IpNet::V6(n) => self.v6.get_mut(n).map(|c| {
-                *c = c.saturating_sub(1);
-                *c == 0
-            }),
-        };
-        if gone == Some(true) {
-            match p {
-                IpNet::V4(n) => {
-                    self.v4.remove(n);
-                }
-                IpNet::V6(n) => {
-                    self.v6.remove(n);
-                }
-            }
-        }
-    }
 }
 
 #[derive(Serialize)]

@@ -14,8 +14,9 @@ use crate::bgp::update::{
     Outgoing, PathAttributes,
 };
 use crate::policy::{
-    apply_limit, evaluate, max_prefix::Announcement, LocalPolicy, MaxPrefixState, PeerPolicy,
-    Reason, Verdict,
+    apply_limit, evaluate,
+    max_prefix::{Announcement, KnownPrefixes},
+    LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict,
 };
 use crate::rpki::RpkiData;
 use crate::types::{Afi, Asn, Direction, Role, Route};
@@ -123,6 +124,9 @@ pub enum Output {
 /// All routes and the policy that moves them.
 pub struct Rib {
     pub peers: Vec<RibPeer>,
+    /// Every neighbor prefix, for burst guards that count more-specifics of known prefixes;
+    /// `None` when no neighbor's guard does.
+    known: Option<KnownPrefixes>,
     pub local: LocalPolicy,
     pub rpki: Arc<RpkiData>,
     /// Seconds since start, for the limits' timeline (set by the caller before `handle`).
@@ -240,7 +244,9 @@ fn better(a: (&PathAttributes, usize, Asn), b: (&PathAttributes, usize, Asn)) ->
 
 impl Rib {
     pub fn new(peers: Vec<RibPeer>, local: LocalPolicy, rpki: Arc<RpkiData>) -> Rib {
+        let counts_more_specifics = peers.iter().any(|p| p.mp_in.counts_more_specifics());
         Rib {
+            known: counts_more_specifics.then(KnownPrefixes::default),
             peers,
             local,
             rpki,
@@ -427,6 +433,13 @@ impl Rib {
             Some(r) => self.peers[from].adj_in.insert(nlri, r.clone()),
             None => self.peers[from].adj_in.remove(&nlri),
         };
+        if let Some(k) = self.known.as_mut() {
+            match (&old, &new) {
+                (None, Some(_)) => k.add(&nlri.prefix),
+                (Some(_), None) => k.remove(&nlri.prefix),
+                _ => {}
+            }
+        }
         let p = &self.peers[from];
         let up = p.session.is_some();
         let observe = p.policy.observe;
@@ -541,6 +554,9 @@ impl Rib {
         let mut batches = RouterBatches::default();
         let targets = [self.router_modes(Afi::Ipv4), self.router_modes(Afi::Ipv6)];
         let targets_for = |n: &Nlri| &targets[usize::from(n.afi() == Afi::Ipv6)];
+        if u.end_of_rib.is_some() {
+            self.peers[from].mp_in.end_of_rib(now);
+        }
         for n in &u.withdrawn {
             if let Some(old) = self.change(from, *n, None, targets_for(n), &mut batches) {
                 self.peers[from]
@@ -569,6 +585,10 @@ impl Rib {
                 if treat_as_withdraw {
                     verdict.reject(Reason::Malformed);
                 }
+                let more_specific = self
+                    .known
+                    .as_ref()
+                    .is_some_and(|k| k.more_specific_of_known(&n.prefix));
                 let p = &mut self.peers[from];
                 if p.policy.enabled.contains(Reason::MaxPrefix) && p.mp_in.is_active() {
                     let prev = p.adj_in.get(n).map(|r| r.verdict.accepted());
@@ -578,7 +598,7 @@ impl Rib {
                         is_new: prev.is_none(),
                         was_accepted: prev.unwrap_or(false),
                         passes_policy: verdict.accepted(),
-                        more_specific_of_known: false,
+                        more_specific_of_known: more_specific,
                     });
                     apply_limit(&mut verdict, &step, Direction::In);
                     if let Some(trip) = step.trip {
@@ -720,9 +740,14 @@ impl Rib {
                     routes.push((*n, None));
                 }
             }
-            if let (Some(attrs), None | Some(crate::bgp::rfc7606::ErrorAction::Discard)) =
-                (&u.attrs, u.action)
-            {
+            if u.action == Some(crate::bgp::rfc7606::ErrorAction::Withdraw) {
+                // RFC 7606 treat-as-withdraw: the announced routes are withdrawn.
+                for n in &u.announced {
+                    if p.adj_in.remove(n).is_some() {
+                        routes.push((*n, None));
+                    }
+                }
+            } else if let Some(attrs) = &u.attrs {
                 for n in &u.announced {
                     p.adj_in.insert(
                         *n,
@@ -842,5 +867,213 @@ impl Rib {
             p.adj_out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bgp::update::{decode_update, DecodeCtx};
+    use crate::policy::{Action, BurstLimits};
+    use crate::types::{AsPath, Attrs};
+
+    fn negotiated(asn: u32) -> Negotiated {
+        Negotiated {
+            peer_asn: Asn(asn),
+            peer_router_id: "192.0.2.9".parse().unwrap(),
+            hold_time: 90,
+            keepalive: 30,
+            four_octet_asn: true,
+            families: vec![Afi::Ipv4, Afi::Ipv6],
+            add_path_receive: vec![],
+            add_path_send: vec![],
+            extended_message: false,
+            route_refresh: true,
+            enhanced_route_refresh: false,
+            peer_role: None,
+        }
+    }
+
+    /// A RIB with neighbor 0 (customer AS20002) and router 1 (AS20001), both up.
+    fn rib(burst: Option<BurstLimits>) -> Rib {
+        let mut n = RibPeer::new(
+            "customer".into(),
+            Role::Customer,
+            Asn(20002),
+            PeerPolicy::new("customer", Role::Customer, Asn(20002), None),
+        );
+        n.mp_in = MaxPrefixState::new(None, burst);
+        let r = RibPeer::new(
+            "router".into(),
+            Role::Router,
+            Asn(20001),
+            PeerPolicy::new("router", Role::Router, Asn(20001), None),
+        );
+        let mut rib = Rib::new(
+            vec![n, r],
+            LocalPolicy::new(Asn(20001)),
+            Arc::new(RpkiData::empty()),
+        );
+        rib.handle(FromSession::Up {
+            peer: 1,
+            negotiated: Box::new(negotiated(20001)),
+        });
+        rib.handle(FromSession::Up {
+            peer: 0,
+            negotiated: Box::new(negotiated(20002)),
+        });
+        rib
+    }
+
+    fn update(prefixes: &[&str], path: &str, withdrawn: &[&str]) -> FromSession {
+        let attrs = Attrs {
+            as_path: AsPath::parse(path).unwrap(),
+            next_hop: Some("192.0.2.21".parse().unwrap()),
+            ..Attrs::default()
+        };
+        let nlri = |v: &[&str]| v.iter().map(|p| Nlri::new(p.parse().unwrap())).collect();
+        FromSession::Update {
+            peer: 0,
+            update: DecodedUpdate {
+                announced: nlri(prefixes),
+                withdrawn: nlri(withdrawn),
+                attrs: Some(Arc::new(PathAttributes {
+                    attrs: Arc::new(attrs),
+                    other: vec![],
+                })),
+                ..DecodedUpdate::default()
+            },
+            verdicts: None,
+        }
+    }
+
+    /// (announced, withdrawn) prefixes the router is sent.
+    fn to_router(out: &[Output]) -> (Vec<String>, Vec<String>) {
+        let ctx = DecodeCtx::new(&negotiated(20001), false);
+        let (mut a, mut w) = (Vec::new(), Vec::new());
+        for o in out {
+            if let Output::Send { peer: 1, msgs } = o {
+                for m in msgs {
+                    let u = decode_update(&m[19..], &ctx).unwrap();
+                    a.extend(u.announced.iter().map(|n| n.prefix.to_string()));
+                    w.extend(u.withdrawn.iter().map(|n| n.prefix.to_string()));
+                }
+            }
+        }
+        (a, w)
+    }
+
+    #[test]
+    fn accepted_routes_reach_the_router_and_rejected_ones_do_not() {
+        let mut rib = rib(None);
+        let out = rib.handle(update(
+            &["8.8.8.0/24", "10.0.0.0/24", "9.9.9.0/25"],
+            "20002 15169",
+            &[],
+        ));
+        assert_eq!(to_router(&out), (vec!["8.8.8.0/24".to_string()], vec![]));
+        assert_eq!(
+            rib.peers[0].adj_in.len(),
+            3,
+            "pre-policy: every route is kept"
+        );
+        assert_eq!(rib.peers[0].rejected_in, 2);
+        let out = rib.handle(update(&[], "20002", &["8.8.8.0/24", "10.0.0.0/24"]));
+        assert_eq!(to_router(&out), (vec![], vec!["8.8.8.0/24".to_string()]));
+    }
+
+    #[test]
+    fn a_neighbor_going_down_withdraws_its_routes_from_the_router() {
+        let mut rib = rib(None);
+        rib.handle(update(&["8.8.8.0/24", "8.8.4.0/24"], "20002 15169", &[]));
+        let out = rib.handle(FromSession::Down {
+            peer: 0,
+            reason: DownReason::ConnectionLost,
+        });
+        let (a, mut w) = to_router(&out);
+        w.sort();
+        assert!(a.is_empty());
+        assert_eq!(w, vec!["8.8.4.0/24".to_string(), "8.8.8.0/24".to_string()]);
+    }
+
+    #[test]
+    fn a_burst_of_more_specifics_of_known_prefixes_tears_the_session_down() {
+        let mut rib = rib(Some(BurstLimits {
+            new_prefixes_per_min: None,
+            more_specifics_per_min: Some(2),
+            action: Action::Teardown,
+            restart_after: Some(600),
+        }));
+        rib.handle(update(&["20.0.0.0/16", "21.0.0.0/16"], "20002", &[]));
+        // The initial table is not a burst: counting starts at End-of-RIB.
+        rib.handle(update(
+            &["20.0.9.0/24", "20.0.8.0/24", "20.0.7.0/24"],
+            "20002",
+            &[],
+        ));
+        rib.handle(FromSession::Update {
+            peer: 0,
+            update: DecodedUpdate {
+                end_of_rib: Some(Afi::Ipv4),
+                ..DecodedUpdate::default()
+            },
+            verdicts: None,
+        });
+        let out = rib.handle(update(&["20.0.1.0/24", "20.0.2.0/24"], "20002", &[]));
+        assert!(
+            !out.iter().any(|o| matches!(o, Output::Stop { .. })),
+            "two are allowed"
+        );
+        let out = rib.handle(update(&["21.0.1.0/24"], "20002", &[]));
+        let stop = out.iter().find_map(|o| match o {
+            Output::Stop {
+                peer: 0,
+                notification,
+                restart_after,
+            } => Some((notification.clone(), *restart_after)),
+            _ => None,
+        });
+        let (n, restart) = stop.expect("teardown");
+        assert_eq!(
+            (n.code, n.subcode),
+            (6, 1),
+            "Cease / maximum number of prefixes reached"
+        );
+        assert_eq!(restart, Some(std::time::Duration::from_secs(600)));
+    }
+
+    #[test]
+    fn a_malformed_router_update_withdraws_what_it_announces() {
+        let mut rib = rib(None);
+        let announce = |action| {
+            let FromSession::Update { update, .. } = update(&["8.8.8.0/24"], "15169", &[]) else {
+                unreachable!()
+            };
+            FromSession::Update {
+                peer: 1,
+                update: DecodedUpdate { action, ..update },
+                verdicts: None,
+            }
+        };
+        let ctx = DecodeCtx::new(&negotiated(20002), true);
+        let sent_to_customer = |out: &[Output]| -> (usize, usize) {
+            let mut n = (0, 0);
+            for o in out {
+                if let Output::Send { peer: 0, msgs } = o {
+                    for m in msgs {
+                        let u = decode_update(&m[19..], &ctx).unwrap();
+                        n.0 += u.announced.len();
+                        n.1 += u.withdrawn.len();
+                    }
+                }
+            }
+            n
+        };
+        let out = rib.handle(announce(None));
+        assert_eq!(sent_to_customer(&out), (1, 0));
+        // RFC 7606 treat-as-withdraw: the same NLRI with broken attributes is a withdrawal.
+        let out = rib.handle(announce(Some(crate::bgp::rfc7606::ErrorAction::Withdraw)));
+        assert_eq!(sent_to_customer(&out), (0, 1));
+        assert!(rib.peers[1].adj_in.is_empty());
     }
 }
