@@ -86,6 +86,13 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         },
     )
     .map_err(|e| DaemonError::Data(e.to_string()))?;
+    if !cfg.rpki.rtr.is_empty() {
+        tracing::error!(
+            caches = cfg.rpki.rtr.len(),
+            "[rpki] rtr is configured but this version has no RTR client yet: only vrp_files and \
+             aspa_files are used"
+        );
+    }
     let (v4, v6) = rpki.vrp_count();
     tracing::info!(
         vrps_v4 = v4,
