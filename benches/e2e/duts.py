@@ -87,7 +87,8 @@ filter rov_in6 {{
     {"if roa_check(r6, net, bgp_path.last) = ROA_INVALID then reject;" if self.rov else ""}
     accept;
 }}""" if self.v6 else ""
-        ch6_in = f"ipv6 {{ import filter rov_in6; {limit} export none; }};" if self.v6 else ""
+        ch6_in = (f"ipv6 {{ import filter rov_in6; {limit} export none; next hop address {DUT_NH6}; }};"
+                  if self.v6 else "")
         ch6_out = (f"ipv6 {{ import none; export where source = RTS_BGP; next hop address {DUT_NH6}; }};"
                    if self.v6 else "")
         cfg = f"""
