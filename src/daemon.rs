@@ -166,8 +166,14 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         let peers = peers.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, remote)) = l.accept().await else {
-                    continue;
+                let (stream, remote) = match l.accept().await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!("accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
                 };
                 let local = stream.local_addr().ok().map(|a| a.ip());
                 let found = peers.iter().position(|(addr, la)| {

@@ -376,6 +376,14 @@ impl Session {
         use super::fsm::{collision_winner, CollisionWinner, State};
         let local = self.fsm.local_open();
         let winner = collision_winner(local.router_id, local.asn(), open.router_id, open.asn());
+        if self.fsm.state() == State::Established {
+            // Ours reached Established first: it stays (RFC 4271 §6.8).
+            tokio::spawn(refuse(
+                stream,
+                Notification::connection_collision_resolution(),
+            ));
+            return;
+        }
         let ours_alive = matches!(self.fsm.state(), State::OpenSent | State::OpenConfirm);
         if !ours_alive || winner == Some(CollisionWinner::Incoming) {
             tracing::info!(peer = %self.cfg.name, "connection collision: keeping the neighbor's connection");
@@ -411,9 +419,20 @@ impl Session {
             let Some(conn) = self.conn.as_mut() else {
                 return;
             };
-            match self.decoder.decode(&mut conn.buf) {
-                Ok(Some(f)) => self.frame(f).await,
-                Ok(None) => return,
+            // All complete messages at once: one move of the buffer's rest, not one per message.
+            let mut frames = Vec::new();
+            let res = self.decoder.decode_all(&mut conn.buf, &mut frames);
+            let progressed = !frames.is_empty();
+            for f in frames {
+                self.frame(f).await;
+                if self.conn.is_none() {
+                    return;
+                }
+            }
+            match res {
+                Ok(()) => return,
+                // The messages before may have raised the limit (RFC 8654 negotiated): retry.
+                Err(_) if progressed => continue,
                 Err(n) => {
                     self.event(Event::BgpHeaderErr(n)).await;
                     return;

@@ -137,14 +137,27 @@ pub struct Rib {
 #[derive(Default)]
 struct Batch {
     announce: Vec<(Arc<PathAttributes>, Vec<Nlri>)>,
+    /// Index in `announce` by attribute set, so a walk in hash order still packs prefixes of
+    /// one attribute set into the same UPDATEs.
+    index: HashMap<*const PathAttributes, usize>,
     withdraw: Vec<Nlri>,
 }
 
 impl Batch {
     fn announce(&mut self, attrs: Arc<PathAttributes>, nlri: Nlri) {
-        match self.announce.last_mut() {
-            Some((a, v)) if Arc::ptr_eq(a, &attrs) => v.push(nlri),
-            _ => self.announce.push((attrs, vec![nlri])),
+        if let Some((a, v)) = self.announce.last_mut() {
+            if Arc::ptr_eq(a, &attrs) {
+                v.push(nlri);
+                return;
+            }
+        }
+        let key = Arc::as_ptr(&attrs);
+        match self.index.get(&key).and_then(|i| self.announce.get_mut(*i)) {
+            Some((_, v)) => v.push(nlri),
+            None => {
+                self.index.insert(key, self.announce.len());
+                self.announce.push((attrs, vec![nlri]));
+            }
         }
     }
     fn is_empty(&self) -> bool {
@@ -293,6 +306,17 @@ impl Rib {
     fn to_router_attrs(&self, from: usize, r: &InRoute) -> Arc<PathAttributes> {
         let p = &self.peers[from];
         let mut a = (*r.attrs).clone();
+        // Our AS's large communities are ours to set: a neighbor must not be able to claim a
+        // role (and the local-pref that goes with it) or a verdict at the router.
+        if a.attrs
+            .large_communities
+            .iter()
+            .any(|c| c[0] == self.local.asn.0)
+        {
+            Arc::make_mut(&mut a.attrs)
+                .large_communities
+                .retain(|c| c[0] != self.local.asn.0);
+        }
         if let Some(otc) = crate::policy::otc::otc_to_set_on_import(&a.attrs, p.role, p.asn) {
             a = a.with_otc(otc);
         }
@@ -491,29 +515,41 @@ impl Rib {
         let p = &self.peers[to];
         let ctx = encode_ctx(neg, p.is_router());
         let mut msgs = Vec::new();
-        if !batch.withdraw.is_empty() {
-            encode_withdrawals(&batch.withdraw, &ctx, &mut msgs);
-        }
+        // Only the families this session negotiated go on it.
+        let mut withdraw: Vec<Nlri> = batch
+            .withdraw
+            .into_iter()
+            .filter(|n| neg.families.contains(&n.afi()))
+            .collect();
         for (attrs, nlri) in &batch.announce {
             for afi in [Afi::Ipv4, Afi::Ipv6] {
-                let part: Vec<Nlri> = nlri
-                    .iter()
-                    .filter(|n| Afi::of(&n.prefix) == afi)
-                    .copied()
-                    .collect();
+                if !neg.families.contains(&afi) {
+                    continue;
+                }
+                let part: Vec<Nlri> = nlri.iter().filter(|n| n.afi() == afi).copied().collect();
                 if part.is_empty() {
                     continue;
                 }
+                // What cannot be announced is withdrawn: the peer must not keep an older route
+                // for the prefix that we believe replaced.
                 let Some(nh) = self.next_hop_for(to, attrs, afi) else {
-                    tracing::debug!(peer = %p.name, "no next hop for {afi}; not announced");
+                    tracing::warn!(peer = %p.name, "no {afi} next hop: withdrawn instead");
+                    withdraw.extend(part);
                     continue;
                 };
                 if let Err(e) =
                     encode_announcements(&Outgoing { attrs, nlri: &part }, &ctx, nh, &mut msgs)
                 {
-                    tracing::warn!(peer = %p.name, "not announced: {e}");
+                    tracing::warn!(peer = %p.name, "cannot be announced ({e}): withdrawn instead");
+                    withdraw.extend(part);
                 }
             }
+        }
+        if !withdraw.is_empty() {
+            let mut w = Vec::new();
+            encode_withdrawals(&withdraw, &ctx, &mut w);
+            w.append(&mut msgs);
+            msgs = w;
         }
         if !msgs.is_empty() {
             out.push(Output::Send { peer: to, msgs });
@@ -559,9 +595,12 @@ impl Rib {
         }
         for n in &u.withdrawn {
             if let Some(old) = self.change(from, *n, None, targets_for(n), &mut batches) {
-                self.peers[from]
-                    .mp_in
-                    .withdraw(n.afi(), old.verdict.accepted());
+                // A route dropped as excess was never counted.
+                if !old.verdict.failed.contains(Reason::MaxPrefix) {
+                    self.peers[from]
+                        .mp_in
+                        .withdraw(n.afi(), old.verdict.accepted());
+                }
             }
         }
         if let Some(attrs) = &u.attrs {
@@ -591,7 +630,12 @@ impl Rib {
                     .is_some_and(|k| k.more_specific_of_known(&n.prefix));
                 let p = &mut self.peers[from];
                 if p.policy.enabled.contains(Reason::MaxPrefix) && p.mp_in.is_active() {
-                    let prev = p.adj_in.get(n).map(|r| r.verdict.accepted());
+                    // A route dropped as excess was never counted: its re-announcement is new.
+                    let prev = p
+                        .adj_in
+                        .get(n)
+                        .filter(|r| !r.verdict.failed.contains(Reason::MaxPrefix))
+                        .map(|r| r.verdict.accepted());
                     let step = p.mp_in.announce(Announcement {
                         afi: n.afi(),
                         now,
@@ -603,7 +647,12 @@ impl Rib {
                     apply_limit(&mut verdict, &step, Direction::In);
                     if let Some(trip) = step.trip {
                         tracing::warn!(peer = %p.name, ?trip, "max-prefix limit exceeded");
-                        if step.teardown {
+                        if step.teardown && p.policy.observe {
+                            // Observe mode is a rollout without risk: the trip is logged and
+                            // counted, the session stays.
+                            tracing::warn!(peer = %p.name, "observe mode: no teardown");
+                            p.mp_in.clear(now);
+                        } else if step.teardown {
                             let limit = match trip.kind {
                                 crate::policy::TripKind::Limit { limit, .. } => limit as u32,
                                 crate::policy::TripKind::BurstNew { limit, .. }
@@ -662,9 +711,18 @@ impl Rib {
     /// Export of router routes to one neighbor; returns the batch.
     fn export_to(&mut self, to: usize, routes: &[(Nlri, Option<Arc<PathAttributes>>)]) -> Batch {
         let mut batch = Batch::default();
-        let mut cache: Option<(Arc<PathAttributes>, Arc<PathAttributes>)> = None;
+        // One transform per source attribute set, whatever order the routes come in.
+        let mut cache: HashMap<*const PathAttributes, Arc<PathAttributes>> = HashMap::default();
         let now = self.now;
+        let families = self.peers[to]
+            .session
+            .as_ref()
+            .map(|s| s.families.clone())
+            .unwrap_or_default();
         for (nlri, attrs) in routes {
+            if !families.contains(&nlri.afi()) {
+                continue;
+            }
             // Toward a neighbor there is one path per prefix.
             let key = Nlri {
                 prefix: nlri.prefix,
@@ -686,7 +744,12 @@ impl Rib {
             let p = &self.peers[to];
             let mut v = evaluate(Direction::Out, &route, &p.policy, &self.local, &self.rpki);
             let was_sent = p.adj_out.contains_key(&key);
-            if p.mp_out.is_active() && p.policy.enabled.contains(Reason::ExportMaxPrefix) {
+            // The outbound limit counts what is exported: a route the checks stop never counts
+            // (else a full table of non-announceable routes would use up the limit).
+            if (v.accepted() || p.policy.observe)
+                && p.mp_out.is_active()
+                && p.policy.enabled.contains(Reason::ExportMaxPrefix)
+            {
                 let p = &mut self.peers[to];
                 let step = p.mp_out.announce(Announcement {
                     afi: Afi::of(&key.prefix),
@@ -703,11 +766,11 @@ impl Rib {
             }
             let p = &self.peers[to];
             if v.accepted() || p.policy.observe {
-                let t = match &cache {
-                    Some((s, t)) if Arc::ptr_eq(s, attrs) => t.clone(),
-                    _ => {
+                let t = match cache.get(&Arc::as_ptr(attrs)) {
+                    Some(t) => t.clone(),
+                    None => {
                         let t = Arc::new(self.to_neighbor_attrs(to, attrs));
-                        cache = Some((attrs.clone(), t.clone()));
+                        cache.insert(Arc::as_ptr(attrs), t.clone());
                         t
                     }
                 };
@@ -810,7 +873,11 @@ impl Rib {
             }
             batches.flush(self, &mut out);
         } else {
-            self.peers[peer].adj_out.clear();
+            // Start the outbound count over, and withdraw afterwards whatever was sent before
+            // and is not sent again (a route refresh after a policy change).
+            let before: Vec<Nlri> = self.peers[peer].adj_out.drain().map(|(n, _)| n).collect();
+            let now = self.now;
+            self.peers[peer].mp_out.session_up(now);
             let mut routes: Vec<(Nlri, Option<Arc<PathAttributes>>)> = Vec::new();
             for r in (0..self.peers.len()).filter(|i| self.peers[*i].is_router()) {
                 routes.extend(
@@ -820,7 +887,11 @@ impl Rib {
                         .map(|(n, ir)| (*n, Some(ir.attrs.clone()))),
                 );
             }
-            let batch = self.export_to(peer, &routes);
+            let mut batch = self.export_to(peer, &routes);
+            let p = &self.peers[peer];
+            batch
+                .withdraw
+                .extend(before.into_iter().filter(|n| !p.adj_out.contains_key(n)));
             self.flush(peer, &neg, batch, &mut out);
         }
         let ctx = encode_ctx(&neg, self.peers[peer].is_router());
@@ -1075,5 +1146,107 @@ mod tests {
         let out = rib.handle(announce(Some(crate::bgp::rfc7606::ErrorAction::Withdraw)));
         assert_eq!(sent_to_customer(&out), (0, 1));
         assert!(rib.peers[1].adj_in.is_empty());
+    }
+
+    #[test]
+    fn a_neighbor_cannot_set_our_role_or_verdict_communities() {
+        let mut rib = rib(None);
+        let FromSession::Update { mut update, .. } = update(&["8.8.8.0/24"], "20002", &[]) else {
+            unreachable!()
+        };
+        if let Some(a) = update.attrs.as_mut() {
+            let mut pa = (**a).clone();
+            Arc::make_mut(&mut pa.attrs).large_communities =
+                vec![[20001, 1001, 20002], [20001, 1101, 11], [3356, 1, 2]];
+            *a = Arc::new(pa);
+        }
+        let out = rib.handle(FromSession::Update {
+            peer: 0,
+            update,
+            verdicts: None,
+        });
+        let ctx = DecodeCtx::new(&negotiated(20001), false);
+        let Some(Output::Send { msgs, .. }) = out
+            .iter()
+            .find(|o| matches!(o, Output::Send { peer: 1, .. }))
+        else {
+            panic!("nothing sent to the router")
+        };
+        let u = decode_update(&msgs[0][19..], &ctx).unwrap();
+        let mut got = u.attrs.unwrap().attrs.large_communities.clone();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![[3356, 1, 2], [20001, 1003, 20002]],
+            "only our customer tag"
+        );
+    }
+
+    #[test]
+    fn a_route_dropped_as_excess_stays_dropped_when_announced_again() {
+        let mut rib = rib(None);
+        rib.peers[0].mp_in = MaxPrefixState::new(
+            Some(crate::policy::Limits {
+                ipv4: Some(1),
+                ipv6: None,
+                warn_at: 90,
+                count: crate::policy::CountMode::Received,
+                action: Action::DropExcess,
+                restart_after: None,
+            }),
+            None,
+        );
+        let (a, _) = to_router(&rib.handle(update(&["8.8.8.0/24", "8.8.4.0/24"], "20002", &[])));
+        assert_eq!(a, vec!["8.8.8.0/24".to_string()]);
+        let (a, _) = to_router(&rib.handle(update(&["8.8.4.0/24"], "20002", &[])));
+        assert!(
+            a.is_empty(),
+            "re-announcing the excess route must not slip it through"
+        );
+        // Withdrawing the excess route does not make room: it was never counted.
+        rib.handle(update(&[], "20002", &["8.8.4.0/24"]));
+        let (a, _) = to_router(&rib.handle(update(&["9.9.9.0/24"], "20002", &[])));
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn routes_stopped_by_export_checks_do_not_use_up_the_outbound_limit() {
+        let mut rib = rib(None);
+        // Neighbor 0 becomes a provider with room for 1 route; only 20.0.0.0/24 is ours.
+        rib.peers[0].role = Role::Provider;
+        rib.peers[0].policy.role = Role::Provider;
+        rib.peers[0].mp_out = MaxPrefixState::new(
+            Some(crate::policy::Limits {
+                ipv4: Some(1),
+                ipv6: None,
+                warn_at: 90,
+                count: crate::policy::CountMode::Received,
+                action: Action::DropExcess,
+                restart_after: None,
+            }),
+            None,
+        );
+        let mut own = crate::irr::PrefixList::new();
+        own.insert("20.0.0.0/24".parse().unwrap(), 24, 24, None);
+        rib.local.announce = Arc::new(own);
+        let router = |prefixes: &[&str]| {
+            let FromSession::Update { update, .. } = update(prefixes, "", &[]) else {
+                unreachable!()
+            };
+            FromSession::Update {
+                peer: 1,
+                update,
+                verdicts: None,
+            }
+        };
+        rib.handle(router(&["8.8.8.0/24", "8.8.4.0/24", "9.9.9.0/24"]));
+        let out = rib.handle(router(&["20.0.0.0/24"]));
+        let sent = out
+            .iter()
+            .any(|o| matches!(o, Output::Send { peer: 0, .. }));
+        assert!(
+            sent,
+            "our own prefix is exported: the refused routes did not count"
+        );
     }
 }
