@@ -7,25 +7,22 @@
 
 mod common;
 
-use common::interop::{available, bgpsieve_daemon, wait_for, Bird, GoBgp};
+use common::interop::{available, bgpsieve_daemon, wait_for, write_vrps, Bird, GoBgp};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
 
 fn vrps(dir: &std::path::Path) -> std::path::PathBuf {
-    let f = dir.join("vrps.json");
-    std::fs::write(
-        &f,
-        r#"{"roas": [
-  {"asn": 20002, "prefix": "1.0.0.0/24", "maxLength": 24, "ta": "test"},
-  {"asn": 999,   "prefix": "2.0.0.0/24", "maxLength": 24, "ta": "test"},
-  {"asn": 20002, "prefix": "6.0.0.0/24", "maxLength": 24, "ta": "test"},
-  {"asn": 20001, "prefix": "20.0.0.0/24", "maxLength": 24, "ta": "test"},
-  {"asn": 999,   "prefix": "24.0.0.0/24", "maxLength": 24, "ta": "test"}
-]}"#,
+    write_vrps(
+        dir,
+        &[
+            (20002, "1.0.0.0/24", 24),
+            (999, "2.0.0.0/24", 24),
+            (20002, "6.0.0.0/24", 24),
+            (20001, "20.0.0.0/24", 24),
+            (999, "24.0.0.0/24", 24),
+        ],
     )
-    .unwrap();
-    f
 }
 
 /// The neighbor: AS20002 at 127.0.0.31, our customer. Its export policy prepends AS20099 to

@@ -7,25 +7,22 @@
 
 mod common;
 
-use common::interop::{bgpsieve_daemon, wait_for, OpenBgpd};
+use common::interop::{bgpsieve_daemon, wait_for, write_vrps, OpenBgpd};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
 
 fn vrps(dir: &std::path::Path) -> std::path::PathBuf {
-    let f = dir.join("vrps.json");
-    std::fs::write(
-        &f,
-        r#"{"roas": [
-  {"asn": 20003, "prefix": "1.0.0.0/24", "maxLength": 24, "ta": "test"},
-  {"asn": 999,   "prefix": "2.0.0.0/24", "maxLength": 24, "ta": "test"},
-  {"asn": 20003, "prefix": "6.0.0.0/24", "maxLength": 24, "ta": "test"},
-  {"asn": 20001, "prefix": "20.0.0.0/24", "maxLength": 24, "ta": "test"},
-  {"asn": 999,   "prefix": "24.0.0.0/24", "maxLength": 24, "ta": "test"}
-]}"#,
+    write_vrps(
+        dir,
+        &[
+            (20003, "1.0.0.0/24", 24),
+            (999, "2.0.0.0/24", 24),
+            (20003, "6.0.0.0/24", 24),
+            (20001, "20.0.0.0/24", 24),
+            (999, "24.0.0.0/24", 24),
+        ],
     )
-    .unwrap();
-    f
 }
 
 /// The neighbor: AS20003 at 127.0.0.41, our customer, announcing a mix. `announce policy

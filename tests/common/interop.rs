@@ -356,3 +356,16 @@ pub fn bgpsieve_daemon(dir: &Path, config: &str) -> Proc {
         .env("BGPSIEVE_LOG", "debug");
     Proc::spawn("bgpsieve", cmd, dir)
 }
+
+/// Writes a VRP file (StayRTR/rpki-client JSON) of `(asn, prefix, max_length)` into `dir`.
+pub fn write_vrps(dir: &Path, roas: &[(u32, &str, u8)]) -> PathBuf {
+    let entries: Vec<String> = roas
+        .iter()
+        .map(|(asn, prefix, max)| {
+            format!(r#"{{"asn": {asn}, "prefix": "{prefix}", "maxLength": {max}, "ta": "test"}}"#)
+        })
+        .collect();
+    let f = dir.join("vrps.json");
+    std::fs::write(&f, format!("{{\"roas\": [{}]}}\n", entries.join(",\n"))).unwrap();
+    f
+}
