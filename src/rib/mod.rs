@@ -794,23 +794,32 @@ impl Rib {
         batch
     }
 
+    /// The same route from another router that is up, if one announces it: what neighbors
+    /// keep when one of two routers withdraws a prefix or goes down.
+    fn other_router_route(&self, nlri: &Nlri, except: usize) -> Option<Arc<PathAttributes>> {
+        self.peers
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| *i != except && p.is_router() && p.session.is_some())
+            .find_map(|(_, p)| p.adj_in.get(nlri).map(|r| r.attrs.clone()))
+    }
+
     fn router_update(&mut self, from: usize, u: DecodedUpdate) -> Vec<Output> {
         let mut routes: Vec<(Nlri, Option<Arc<PathAttributes>>)> = Vec::new();
         {
-            let p = &mut self.peers[from];
-            for n in &u.withdrawn {
-                if p.adj_in.remove(n).is_some() {
-                    routes.push((*n, None));
+            // RFC 7606 treat-as-withdraw: the announced routes are withdrawn too.
+            let malformed = u.action == Some(crate::bgp::rfc7606::ErrorAction::Withdraw);
+            let gone = u
+                .withdrawn
+                .iter()
+                .chain(u.announced.iter().filter(|_| malformed));
+            for n in gone {
+                if self.peers[from].adj_in.remove(n).is_some() {
+                    routes.push((*n, self.other_router_route(n, from)));
                 }
             }
-            if u.action == Some(crate::bgp::rfc7606::ErrorAction::Withdraw) {
-                // RFC 7606 treat-as-withdraw: the announced routes are withdrawn.
-                for n in &u.announced {
-                    if p.adj_in.remove(n).is_some() {
-                        routes.push((*n, None));
-                    }
-                }
-            } else if let Some(attrs) = &u.attrs {
+            let p = &mut self.peers[from];
+            if let Some(attrs) = u.attrs.as_ref().filter(|_| !malformed) {
                 for n in &u.announced {
                     p.adj_in.insert(
                         *n,
@@ -914,8 +923,10 @@ impl Rib {
             p.session = None;
             p.adj_out.clear();
             let gone: Vec<Nlri> = p.adj_in.drain().map(|(n, _)| n).collect();
-            let routes: Vec<(Nlri, Option<Arc<PathAttributes>>)> =
-                gone.into_iter().map(|n| (n, None)).collect();
+            let routes: Vec<(Nlri, Option<Arc<PathAttributes>>)> = gone
+                .into_iter()
+                .map(|n| (n, self.other_router_route(&n, peer)))
+                .collect();
             for n in self.neighbors() {
                 let batch = self.export_to(n, &routes);
                 if let Some(neg) = self.peers[n].session.clone() {
@@ -1247,6 +1258,63 @@ mod tests {
         assert!(
             sent,
             "our own prefix is exported: the refused routes did not count"
+        );
+    }
+
+    #[test]
+    fn with_two_routers_one_withdrawing_leaves_the_other_routes_in_place() {
+        let mut rib = rib(None);
+        // A second router (peer 2), up.
+        rib.peers.push(RibPeer::new(
+            "router-b".into(),
+            Role::Router,
+            Asn(20001),
+            PeerPolicy::new("router-b", Role::Router, Asn(20001), None),
+        ));
+        rib.handle(FromSession::Up {
+            peer: 2,
+            negotiated: Box::new(negotiated(20001)),
+        });
+        let from_router = |peer, prefixes: &[&str], withdrawn: &[&str]| {
+            let FromSession::Update { update, .. } = update(prefixes, "", withdrawn) else {
+                unreachable!()
+            };
+            FromSession::Update {
+                peer,
+                update,
+                verdicts: None,
+            }
+        };
+        let ctx = DecodeCtx::new(&negotiated(20002), true);
+        let to_customer = |out: &[Output]| -> (usize, usize) {
+            let mut n = (0, 0);
+            for o in out {
+                if let Output::Send { peer: 0, msgs } = o {
+                    for m in msgs {
+                        let u = decode_update(&m[19..], &ctx).unwrap();
+                        n.0 += u.announced.len();
+                        n.1 += u.withdrawn.len();
+                    }
+                }
+            }
+            n
+        };
+        rib.handle(from_router(1, &["20.0.0.0/24"], &[]));
+        rib.handle(from_router(2, &["20.0.0.0/24"], &[]));
+        let out = rib.handle(from_router(2, &[], &["20.0.0.0/24"]));
+        assert_eq!(
+            to_customer(&out),
+            (1, 0),
+            "router 1 still has it: re-announced, not withdrawn"
+        );
+        let out = rib.handle(FromSession::Down {
+            peer: 1,
+            reason: DownReason::ConnectionLost,
+        });
+        assert_eq!(
+            to_customer(&out),
+            (0, 1),
+            "the last router that had it is gone"
         );
     }
 }
