@@ -141,6 +141,8 @@ struct Batch {
     /// one attribute set into the same UPDATEs.
     index: HashMap<*const PathAttributes, usize>,
     withdraw: Vec<Nlri>,
+    /// End the session after sending (an outbound limit with `action = "teardown"`).
+    stop: Option<(Notification, Option<std::time::Duration>)>,
 }
 
 impl Batch {
@@ -161,7 +163,7 @@ impl Batch {
         }
     }
     fn is_empty(&self) -> bool {
-        self.announce.is_empty() && self.withdraw.is_empty()
+        self.announce.is_empty() && self.withdraw.is_empty() && self.stop.is_none()
     }
 }
 
@@ -554,6 +556,13 @@ impl Rib {
         if !msgs.is_empty() {
             out.push(Output::Send { peer: to, msgs });
         }
+        if let Some((notification, restart_after)) = batch.stop {
+            out.push(Output::Stop {
+                peer: to,
+                notification,
+                restart_after,
+            });
+        }
     }
 
     /// The next hop sent to `to`: its configured `next_hop` (the router's address on the link,
@@ -762,6 +771,18 @@ impl Rib {
                 apply_limit(&mut v, &step, Direction::Out);
                 if let Some(trip) = step.trip {
                     tracing::warn!(peer = %p.name, ?trip, "export max-prefix limit exceeded");
+                    if step.teardown && !p.policy.observe && batch.stop.is_none() {
+                        // We are the one about to leak: close the session rather than send a
+                        // table the neighbor should never get (Cease/2 names the reason).
+                        let text =
+                            format!("bgpsieve: outbound prefix limit exceeded ({:?})", trip.kind);
+                        let restart = p
+                            .mp_out
+                            .down_until()
+                            .flatten()
+                            .map(|t| std::time::Duration::from_secs(t.saturating_sub(now)));
+                        batch.stop = Some((Notification::admin_shutdown(&text), restart));
+                    }
                 }
             }
             let p = &self.peers[to];
@@ -1316,5 +1337,42 @@ mod tests {
             (0, 1),
             "the last router that had it is gone"
         );
+    }
+
+    #[test]
+    fn an_outbound_limit_with_teardown_closes_the_session_before_the_leak() {
+        let mut rib = rib(None);
+        rib.peers[0].mp_out = MaxPrefixState::new(
+            Some(crate::policy::Limits {
+                ipv4: Some(2),
+                ipv6: None,
+                warn_at: 90,
+                count: crate::policy::CountMode::Received,
+                action: Action::Teardown,
+                restart_after: Some(60),
+            }),
+            None,
+        );
+        let FromSession::Update { update, .. } =
+            update(&["20.0.0.0/24", "20.0.1.0/24", "20.0.2.0/24"], "", &[])
+        else {
+            unreachable!()
+        };
+        let out = rib.handle(FromSession::Update {
+            peer: 1,
+            update,
+            verdicts: None,
+        });
+        let stop = out.iter().find_map(|o| match o {
+            Output::Stop {
+                peer: 0,
+                notification,
+                restart_after,
+            } => Some((notification.clone(), *restart_after)),
+            _ => None,
+        });
+        let (n, restart) = stop.expect("the customer session is closed");
+        assert_eq!((n.code, n.subcode), (6, 2));
+        assert_eq!(restart, Some(std::time::Duration::from_secs(60)));
     }
 }
