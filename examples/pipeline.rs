@@ -76,10 +76,12 @@ fn main() {
     let mut rib = Rib::new(peers, LocalPolicy::new(Asn(64700)), rpki);
     rib.handle(FromSession::Up {
         peer: 1,
+        generation: 1,
         negotiated: Box::new(negotiated(64700)),
     });
     rib.handle(FromSession::Up {
         peer: 0,
+        generation: 1,
         negotiated: Box::new(negotiated(64601)),
     });
     let ctx = DecodeCtx::new(&negotiated(64601), true);

@@ -196,49 +196,52 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         .spawn(move || {
             let start = Instant::now();
             while let Some(first) = rib_rx.blocking_recv() {
-                // Take everything already queued, and send each peer one batch for all of it.
-                let mut outputs: Vec<Output> = Vec::new();
+                // Take everything already queued, and send each peer one batch per session
+                // generation for all of it.
+                let mut sends: Vec<Vec<(u64, Vec<Vec<u8>>)>> = vec![Vec::new(); rib_sessions.len()];
+                let mut stops = Vec::new();
                 let mut ev = Some(first);
                 let mut taken = 0;
                 while let Some(e) = ev.take() {
                     rib.now = start.elapsed().as_secs();
-                    outputs.extend(rib.handle(e));
+                    for o in rib.handle(e) {
+                        match o {
+                            Output::Send { peer, msgs } => {
+                                let generation = rib.peers.get(peer).map_or(0, |p| p.generation);
+                                if let Some(v) = sends.get_mut(peer) {
+                                    match v.last_mut() {
+                                        Some((g, m)) if *g == generation => m.extend(msgs),
+                                        _ => v.push((generation, msgs)),
+                                    }
+                                }
+                            }
+                            stop @ Output::Stop { .. } => stops.push(stop),
+                        }
+                    }
                     taken += 1;
-                    if taken < 256 {
+                    if taken < 256 && stops.is_empty() {
                         ev = rib_rx.try_recv().ok();
                     }
                 }
-                let mut sends: Vec<Vec<Vec<u8>>> = vec![Vec::new(); rib_sessions.len()];
-                for o in outputs {
-                    match o {
-                        Output::Send { peer, msgs } => {
-                            if let Some(v) = sends.get_mut(peer) {
-                                v.extend(msgs);
-                            }
-                        }
-                        Output::Stop {
-                            peer,
-                            notification,
-                            restart_after,
-                        } => {
-                            if let Some(tx) = rib_sessions.get(peer) {
-                                if let Some(v) = sends.get_mut(peer) {
-                                    if !v.is_empty() {
-                                        let _ = tx.send(ToSession::Send(std::mem::take(v)));
-                                    }
-                                }
-                                let _ = tx.send(ToSession::Stop {
-                                    notification,
-                                    restart_after,
-                                });
-                            }
+                for (peer, batches) in sends.into_iter().enumerate() {
+                    if let Some(tx) = rib_sessions.get(peer) {
+                        for (generation, msgs) in batches {
+                            let _ = tx.send(ToSession::Send { generation, msgs });
                         }
                     }
                 }
-                for (peer, msgs) in sends.into_iter().enumerate() {
-                    if !msgs.is_empty() {
+                for stop in stops {
+                    if let Output::Stop {
+                        peer,
+                        notification,
+                        restart_after,
+                    } = stop
+                    {
                         if let Some(tx) = rib_sessions.get(peer) {
-                            let _ = tx.send(ToSession::Send(msgs));
+                            let _ = tx.send(ToSession::Stop {
+                                notification,
+                                restart_after,
+                            });
                         }
                     }
                 }

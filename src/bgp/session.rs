@@ -69,8 +69,9 @@ impl ImportContext {
 /// Commands to a session.
 #[derive(Debug)]
 pub enum ToSession {
-    /// Encoded BGP messages to send (only while Established; dropped otherwise).
-    Send(Vec<Vec<u8>>),
+    /// Encoded BGP messages for the session of this generation (see `FromSession::Up`); dropped
+    /// when that session is gone, so nothing meant for an old session reaches a new one.
+    Send { generation: u64, msgs: Vec<Vec<u8>> },
     /// A connection accepted by the listener for this peer.
     Incoming(TcpStream),
     /// End the session with this NOTIFICATION (e.g. max-prefix Cease/1, RFC 4486) and start
@@ -90,6 +91,8 @@ pub enum ToSession {
 pub enum FromSession {
     Up {
         peer: usize,
+        /// Counts the sessions of this peer; `ToSession::Send` names the one it is for.
+        generation: u64,
         negotiated: Box<Negotiated>,
     },
     Down {
@@ -183,6 +186,8 @@ struct Session {
     rib: mpsc::Sender<FromSession>,
     /// When a stopped session starts again by itself (max-prefix `restart_after`).
     restart_at: Option<Instant>,
+    /// Incremented each time the session reaches Established.
+    generation: u64,
     /// Whether the current connection is the one we opened.
     outgoing: bool,
     /// A second connection from the peer during our OPEN exchange, read up to its OPEN so the
@@ -254,10 +259,12 @@ impl Session {
                 tracing::info!(peer = %self.cfg.name, asn = neg.peer_asn.0, "session established");
                 self.decoder.set_max_len(neg.max_message_len());
                 self.negotiated = Some((*neg).clone());
+                self.generation += 1;
                 let _ = self
                     .rib
                     .send(FromSession::Up {
                         peer: self.cfg.peer,
+                        generation: self.generation,
                         negotiated: neg,
                     })
                     .await;
@@ -458,6 +465,7 @@ async fn run(
         negotiated: None,
         rib,
         restart_at: None,
+        generation: 0,
         outgoing: false,
         pending: None,
     };
@@ -475,8 +483,8 @@ async fn run(
         let restart_at = s.restart_at;
         tokio::select! {
             cmd = rx.recv() => match cmd {
-                Some(ToSession::Send(msgs)) => {
-                    if s.negotiated.is_some() {
+                Some(ToSession::Send { generation, msgs }) => {
+                    if s.negotiated.is_some() && generation == s.generation {
                         for m in msgs {
                             s.send(m);
                         }

@@ -74,6 +74,8 @@ pub struct RibPeer {
     pub mp_in: MaxPrefixState,
     pub mp_out: MaxPrefixState,
     pub session: Option<Negotiated>,
+    /// The session generation of `session` (what `ToSession::Send` must name).
+    pub generation: u64,
     pub adj_in: HashMap<Nlri, InRoute>,
     /// What this peer was sent, by the NLRI it was sent under: the source route's attributes
     /// (shared with the source's Adj-RIB-In, so this costs no attribute memory) and the index
@@ -95,6 +97,7 @@ impl RibPeer {
             mp_in: MaxPrefixState::new(None, None),
             mp_out: MaxPrefixState::new(None, None),
             session: None,
+            generation: 0,
             adj_in: HashMap::default(),
             adj_out: HashMap::default(),
             rejected_in: 0,
@@ -284,7 +287,16 @@ impl Rib {
     /// Handles one session event.
     pub fn handle(&mut self, ev: FromSession) -> Vec<Output> {
         match ev {
-            FromSession::Up { peer, negotiated } => self.up(peer, *negotiated),
+            FromSession::Up {
+                peer,
+                generation,
+                negotiated,
+            } => {
+                if let Some(p) = self.peers.get_mut(peer) {
+                    p.generation = generation;
+                }
+                self.up(peer, *negotiated)
+            }
             FromSession::Down { peer, reason } => self.down(peer, &reason),
             FromSession::Update {
                 peer,
@@ -1019,10 +1031,12 @@ mod tests {
         );
         rib.handle(FromSession::Up {
             peer: 1,
+            generation: 1,
             negotiated: Box::new(negotiated(20001)),
         });
         rib.handle(FromSession::Up {
             peer: 0,
+            generation: 1,
             negotiated: Box::new(negotiated(20002)),
         });
         rib
@@ -1294,6 +1308,7 @@ mod tests {
         ));
         rib.handle(FromSession::Up {
             peer: 2,
+            generation: 1,
             negotiated: Box::new(negotiated(20001)),
         });
         let from_router = |peer, prefixes: &[&str], withdrawn: &[&str]| {
