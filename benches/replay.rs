@@ -24,6 +24,7 @@ fn td(p: &str) -> PathBuf {
 }
 
 fn benches(c: &mut Criterion) {
+    bgpsieve::tune_allocator();
     let file = td("mrt/ris/updates.20190101.0000.gz");
     let data = load_rpki(
         &[td("vrps/rpki-client_ripe-prepdev_20230504.json.gz")],

@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    bgpsieve::tune_allocator();
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_env("BGPSIEVE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,bgpkit_parser=error"));
