@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::interop::{available, bgpsieve_daemon, wait_for, write_vrps, Bird, GoBgp};
+use common::interop::{
+    available, bgpsieve_daemon, gobgp_passive_config, wait_for, write_vrps, Bird, GoBgp,
+};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
@@ -195,26 +197,9 @@ fn gobgp_neighbor_to_bird_router_import_and_withdrawal() {
 }
 
 /// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.34.
-const GOBGP_ROUTER: &str = r#"
-[global.config]
-  as = 20001
-  router-id = "127.0.0.34"
-  port = 12004
-  local-address-list = ["127.0.0.34"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.33"
-    peer-as = 20001
-  [neighbors.timers.config]
-    hold-time = 30
-  [neighbors.transport.config]
-    passive-mode = true
-    local-address = "127.0.0.34"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-"#;
+fn gobgp_router() -> String {
+    gobgp_passive_config(20001, "127.0.0.34", 12004, "127.0.0.33", 20001)
+}
 
 /// What the router announces to bgpsieve (over iBGP: no AS of ours in the paths).
 const ROUTER_ROUTES: &[(&str, &str)] = &[
@@ -227,26 +212,9 @@ const ROUTER_ROUTES: &[(&str, &str)] = &[
 ];
 
 /// A provider of ours: AS20010 at 127.0.0.35.
-const PROVIDER: &str = r#"
-[global.config]
-  as = 20010
-  router-id = "127.0.0.35"
-  port = 12005
-  local-address-list = ["127.0.0.35"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.33"
-    peer-as = 20001
-  [neighbors.timers.config]
-    hold-time = 30
-  [neighbors.transport.config]
-    passive-mode = true
-    local-address = "127.0.0.35"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-"#;
+fn provider() -> String {
+    gobgp_passive_config(20010, "127.0.0.35", 12005, "127.0.0.33", 20001)
+}
 
 fn export_config(vrps: &std::path::Path) -> String {
     format!(
@@ -311,13 +279,13 @@ fn gobgp_router_to_gobgp_provider_only_announceable() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let router = GoBgp::start(dir.path(), "router", GOBGP_ROUTER);
+    let router = GoBgp::start(dir.path(), "router", &gobgp_router());
     for (prefix, attrs) in ROUTER_ROUTES {
         router.cli_ok(&format!(
             "global rib add {prefix} nexthop 192.0.2.34 {attrs} -a ipv4"
         ));
     }
-    let provider = GoBgp::start(dir.path(), "provider", PROVIDER);
+    let provider = GoBgp::start(dir.path(), "provider", &provider());
     let vrps = vrps(dir.path());
     let sieve = bgpsieve_daemon(dir.path(), &export_config(&vrps));
     let logs = || {

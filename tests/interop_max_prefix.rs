@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::interop::{available, bgpsieve_daemon, wait_for, Bird, GoBgp};
+use common::interop::{available, bgpsieve_daemon, gobgp_passive_config, wait_for, Bird, GoBgp};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(30);
@@ -164,48 +164,14 @@ fn max_prefix_teardown_seen_by_bird_neighbor_and_restart_after() {
 
 /// The neighbor: AS20004 at 127.0.0.54, our customer. Passive, so only bgpsieve brings the
 /// session back.
-const GOBGP_NEIGHBOR: &str = r#"
-[global.config]
-  as = 20004
-  router-id = "127.0.0.54"
-  port = 12204
-  local-address-list = ["127.0.0.54"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.53"
-    peer-as = 20001
-  [neighbors.timers.config]
-    hold-time = 30
-  [neighbors.transport.config]
-    passive-mode = true
-    local-address = "127.0.0.54"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-"#;
+fn gobgp_neighbor() -> String {
+    gobgp_passive_config(20004, "127.0.0.54", 12204, "127.0.0.53", 20001)
+}
 
 /// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.55.
-const GOBGP_ROUTER: &str = r#"
-[global.config]
-  as = 20001
-  router-id = "127.0.0.55"
-  port = 12205
-  local-address-list = ["127.0.0.55"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.53"
-    peer-as = 20001
-  [neighbors.timers.config]
-    hold-time = 30
-  [neighbors.transport.config]
-    passive-mode = true
-    local-address = "127.0.0.55"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-"#;
+fn gobgp_router() -> String {
+    gobgp_passive_config(20001, "127.0.0.55", 12205, "127.0.0.53", 20001)
+}
 
 #[test]
 fn max_prefix_teardown_notification_data_seen_by_gobgp_neighbor() {
@@ -213,11 +179,11 @@ fn max_prefix_teardown_notification_data_seen_by_gobgp_neighbor() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let neighbor = GoBgp::start(dir.path(), "neighbor", GOBGP_NEIGHBOR);
+    let neighbor = GoBgp::start(dir.path(), "neighbor", &gobgp_neighbor());
     for p in STEADY {
         neighbor.cli_ok(&format!("global rib add {p} nexthop 192.0.2.54 -a ipv4"));
     }
-    let router = GoBgp::start(dir.path(), "router", GOBGP_ROUTER);
+    let router = GoBgp::start(dir.path(), "router", &gobgp_router());
     let sieve = bgpsieve_daemon(dir.path(), &config(53, 12203, "customer-gobgp", 20004));
     let logs = || {
         format!(

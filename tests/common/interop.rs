@@ -369,3 +369,36 @@ pub fn write_vrps(dir: &Path, roas: &[(u32, &str, u8)]) -> PathBuf {
     std::fs::write(&f, format!("{{\"roas\": [{}]}}\n", entries.join(",\n"))).unwrap();
     f
 }
+
+/// A GoBGP configuration of one passive IPv4 session: AS `asn` at `address:port`, waiting for
+/// `neighbor` (AS `peer_as`) to connect.
+pub fn gobgp_passive_config(
+    asn: u32,
+    address: &str,
+    port: u16,
+    neighbor: &str,
+    peer_as: u32,
+) -> String {
+    format!(
+        r#"
+[global.config]
+  as = {asn}
+  router-id = "{address}"
+  port = {port}
+  local-address-list = ["{address}"]
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "{neighbor}"
+    peer-as = {peer_as}
+  [neighbors.timers.config]
+    hold-time = 30
+  [neighbors.transport.config]
+    passive-mode = true
+    local-address = "{address}"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+"#
+    )
+}
