@@ -65,6 +65,14 @@ pub struct BurstLimits {
     pub restart_after: Option<u64>,
 }
 
+impl BurstLimits {
+    /// Whether the guard counts more-specifics of known prefixes (the caller then keeps a
+    /// `KnownPrefixes`).
+    pub fn counts_more_specifics(&self) -> bool {
+        self.more_specifics_per_min.is_some()
+    }
+}
+
 /// Why a limit tripped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -178,7 +186,7 @@ impl MaxPrefixState {
     pub fn counts_more_specifics(&self) -> bool {
         self.burst
             .as_ref()
-            .is_some_and(|b| b.more_specifics_per_min.is_some())
+            .is_some_and(BurstLimits::counts_more_specifics)
     }
 
     /// True when any limit is configured (otherwise the caller may skip all bookkeeping).

@@ -55,14 +55,12 @@ impl PeerResolver {
 
     /// Whether any peer's burst guard counts more-specifics (which needs the known-prefix trie).
     pub fn tracks_more_specifics(&self) -> bool {
-        self.default
-            .burst
-            .as_ref()
-            .is_some_and(|b| b.more_specifics_per_min.is_some())
-            || self.configured.values().any(|p| {
+        std::iter::once(&self.default)
+            .chain(self.configured.values().map(|p| &**p))
+            .any(|p| {
                 p.burst
                     .as_ref()
-                    .is_some_and(|b| b.more_specifics_per_min.is_some())
+                    .is_some_and(BurstLimits::counts_more_specifics)
             })
     }
 
