@@ -16,6 +16,8 @@ pub mod code {
     pub const FSM: u8 = 5;
     pub const CEASE: u8 = 6;
     pub const ROUTE_REFRESH: u8 = 7;
+    /// RFC 9687 §3.
+    pub const SEND_HOLD_TIMER_EXPIRED: u8 = 8;
 }
 
 /// Cease subcodes (RFC 4486, RFC 8538, RFC 9384).
@@ -198,6 +200,13 @@ impl Notification {
         Notification::bare(code::HOLD_TIMER_EXPIRED, 0)
     }
 
+    // --- 8: Send Hold Timer Expired (RFC 9687) ---
+
+    /// 8/0: the neighbor has not read what we had to send for the SendHoldTime.
+    pub fn send_hold_timer_expired() -> Notification {
+        Notification::bare(code::SEND_HOLD_TIMER_EXPIRED, 0)
+    }
+
     // --- 5: Finite State Machine Error (RFC 4271 §6.6, RFC 6608) ---
 
     /// 5/0 Unspecified Error.
@@ -356,6 +365,7 @@ impl Notification {
             code::FSM => "Finite State Machine Error",
             code::CEASE => "Cease",
             code::ROUTE_REFRESH => "ROUTE-REFRESH Message Error",
+            code::SEND_HOLD_TIMER_EXPIRED => "Send Hold Timer Expired",
             _ => "Unknown Error Code",
         }
     }
@@ -614,6 +624,10 @@ mod tests {
             Notification::new(4, 0, vec![])
         );
         assert_eq!(Notification::fsm_error(), Notification::new(5, 0, vec![]));
+        assert_eq!(
+            Notification::send_hold_timer_expired().to_string(),
+            "Send Hold Timer Expired/Unspecific (8/0)"
+        );
         assert_eq!(
             Notification::unexpected_message_in_open_sent(4),
             Notification::new(5, 1, vec![4])

@@ -2,6 +2,11 @@
 //! it queues, so a slow peer never blocks reading), drives the sans-IO `Fsm` with socket events
 //! and timer expiries, frames and decodes messages, and exchanges typed messages with the RIB
 //! task: route events go up, encoded UPDATEs come down. It holds no routes.
+//!
+//! Back-pressure: the channel to the RIB is bounded. When it is full the session stops reading
+//! from the socket (TCP pushes back on the neighbor) but keeps running its timers, keepalives and
+//! commands; a busy RIB never costs a session its hold timer. Toward the neighbor, the writer
+//! enforces the RFC 9687 Send Hold Timer and the queue of unsent bytes is capped.
 
 use super::codec::{self, Decoder, Frame, MessageType};
 use super::fsm::{Action, DownReason, Event, Fsm, FsmConfig, Timer};
@@ -11,9 +16,11 @@ use super::update::{decode_update, DecodeCtx, DecodedUpdate};
 use crate::policy::{evaluate, LocalPolicy, PeerPolicy, Verdict};
 use crate::rpki::RpkiData;
 use crate::types::{Afi, Direction, Route};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpSocket, TcpStream};
@@ -122,44 +129,124 @@ pub fn spawn(
     (tx, handle)
 }
 
+/// RFC 9687 §4: the suggested SendHoldTime, 8 minutes; never less than twice the negotiated
+/// hold time (a peer allowed to stay silent that long may also be slow to read).
+const SEND_HOLD_TIME: Duration = Duration::from_secs(8 * 60);
+
+/// The most unsent bytes a connection may queue before the session is closed with Cease/8
+/// (Out of Resources). Several full tables with ADD-PATH toward a router fit; a neighbor that
+/// reads nothing is caught earlier by the send hold timer.
+const MAX_SEND_QUEUE: usize = 1 << 30;
+
+/// How long a closed connection's writer may go on flushing (a last NOTIFICATION) before it
+/// is ended, so no writer outlives its connection for long.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// The SendHoldTime for a negotiated hold time (RFC 9687 §4).
+fn send_hold_time(hold_time: u16) -> Duration {
+    SEND_HOLD_TIME.max(Duration::from_secs(2 * u64::from(hold_time)))
+}
+
+/// How a connection's writer ended.
+#[derive(Debug)]
+enum WriterEnd {
+    /// Its queue was closed: the connection was dropped on purpose.
+    Closed,
+    /// A write failed.
+    Failed(std::io::Error),
+    /// Nothing could be written for the SendHoldTime (RFC 9687).
+    SendHoldExpired,
+}
+
+/// What the session and its writer share.
+#[derive(Debug)]
+struct WriterShared {
+    /// Bytes queued and not yet handed to the kernel.
+    queued: AtomicUsize,
+    /// The current SendHoldTime in milliseconds.
+    send_hold_ms: AtomicU64,
+}
+
 struct Conn {
     reader: tokio::net::tcp::OwnedReadHalf,
     writer: mpsc::UnboundedSender<Vec<u8>>,
+    shared: Arc<WriterShared>,
+    writer_task: JoinHandle<WriterEnd>,
     buf: Vec<u8>,
 }
 
-/// Writes queued messages; a write error or a closed queue ends it (and the connection).
-/// Everything queued at the moment is written with one call: a full table is ~200k small
-/// UPDATEs, and a system call each would cost more than building them.
-fn writer_task(mut w: OwnedWriteHalf) -> mpsc::UnboundedSender<Vec<u8>> {
-    const CHUNK: usize = 1 << 18;
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    tokio::spawn(async move {
-        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
-        while let Some(msg) = rx.recv().await {
-            buf.extend_from_slice(&msg);
-            while buf.len() < CHUNK {
-                match rx.try_recv() {
-                    Ok(m) => buf.extend_from_slice(&m),
-                    Err(_) => break,
-                }
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // The writer flushes what is queued (a NOTIFICATION) and ends when its queue closes; one
+        // stuck on a peer that reads nothing is ended after the grace period.
+        let task = self.writer_task.abort_handle();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    tokio::time::sleep(CLOSE_GRACE).await;
+                    task.abort();
+                });
             }
-            if w.write_all(&buf).await.is_err() {
-                return;
-            }
-            buf.clear();
+            Err(_) => task.abort(),
         }
-        let _ = w.shutdown().await;
-    });
-    tx
+    }
+}
+
+/// Writes queued messages until the queue closes (then shuts the write side down), a write
+/// fails, or no byte could be written for the SendHoldTime. Everything queued at the moment is
+/// written with one call: a full table is ~200k small UPDATEs, and a system call each would
+/// cost more than building them.
+async fn write_loop(
+    mut w: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    shared: Arc<WriterShared>,
+) -> WriterEnd {
+    const CHUNK: usize = 1 << 18;
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    while let Some(msg) = rx.recv().await {
+        buf.extend_from_slice(&msg);
+        while buf.len() < CHUNK {
+            match rx.try_recv() {
+                Ok(m) => buf.extend_from_slice(&m),
+                Err(_) => break,
+            }
+        }
+        let mut done = 0;
+        while let Some(rest) = buf.get(done..).filter(|r| !r.is_empty()) {
+            // RFC 9687 §3: the timer runs while there is something to send and nothing moves.
+            let hold = Duration::from_millis(shared.send_hold_ms.load(Ordering::Relaxed));
+            match tokio::time::timeout(hold, w.write(rest)).await {
+                Err(_) => return WriterEnd::SendHoldExpired,
+                Ok(Err(e)) => return WriterEnd::Failed(e),
+                Ok(Ok(0)) => return WriterEnd::Failed(std::io::ErrorKind::WriteZero.into()),
+                Ok(Ok(n)) => done += n,
+            }
+        }
+        shared.queued.fetch_sub(buf.len(), Ordering::Relaxed);
+        buf.clear();
+    }
+    let _ = w.shutdown().await;
+    WriterEnd::Closed
 }
 
 fn attach(stream: TcpStream) -> Conn {
+    attach_with(stream, SEND_HOLD_TIME)
+}
+
+fn attach_with(stream: TcpStream, send_hold: Duration) -> Conn {
     let _ = stream.set_nodelay(true);
     let (reader, writer) = stream.into_split();
+    let shared = Arc::new(WriterShared {
+        queued: AtomicUsize::new(0),
+        send_hold_ms: AtomicU64::new(send_hold.as_millis().try_into().unwrap_or(u64::MAX)),
+    });
+    let (tx, rx) = mpsc::unbounded_channel();
+    let writer_task = tokio::spawn(write_loop(writer, rx, shared.clone()));
     Conn {
         reader,
-        writer: writer_task(writer),
+        writer: tx,
+        shared,
+        writer_task,
         buf: Vec::with_capacity(1 << 16),
     }
 }
@@ -193,6 +280,11 @@ struct Session {
     /// A second connection from the peer during our OPEN exchange, read up to its OPEN so the
     /// collision can be resolved by BGP identifier (RFC 4271 §6.8).
     pending: Option<JoinHandle<Option<PendingOpen>>>,
+    /// Messages for the RIB that did not fit its channel, oldest first. While any wait, the
+    /// socket is not read (back-pressure) but timers and commands go on.
+    to_rib: VecDeque<FromSession>,
+    /// The connection queued more than [`MAX_SEND_QUEUE`] unsent bytes.
+    send_overflow: bool,
 }
 
 /// A second connection read up to its OPEN: the stream, the bytes after the OPEN, the OPEN.
@@ -211,7 +303,23 @@ fn timer_event(t: Timer) -> Event {
 impl Session {
     fn send(&mut self, msg: Vec<u8>) {
         if let Some(c) = &self.conn {
+            let queued = c.shared.queued.fetch_add(msg.len(), Ordering::Relaxed) + msg.len();
+            if queued > MAX_SEND_QUEUE {
+                self.send_overflow = true;
+            }
             let _ = c.writer.send(msg);
+        }
+    }
+
+    /// Hands a message to the RIB in order: at once when its channel has room and nothing is
+    /// waiting, else behind what waits.
+    fn hand_to_rib(&mut self, msg: FromSession) {
+        if !self.to_rib.is_empty() {
+            self.to_rib.push_back(msg);
+            return;
+        }
+        if let Err(mpsc::error::TrySendError::Full(msg)) = self.rib.try_send(msg) {
+            self.to_rib.push_back(msg);
         }
     }
 
@@ -260,26 +368,26 @@ impl Session {
                 self.decoder.set_max_len(neg.max_message_len());
                 self.negotiated = Some((*neg).clone());
                 self.generation += 1;
-                let _ = self
-                    .rib
-                    .send(FromSession::Up {
-                        peer: self.cfg.peer,
-                        generation: self.generation,
-                        negotiated: neg,
-                    })
-                    .await;
+                if let Some(c) = &self.conn {
+                    let hold = send_hold_time(neg.hold_time).as_millis();
+                    c.shared
+                        .send_hold_ms
+                        .store(hold.try_into().unwrap_or(u64::MAX), Ordering::Relaxed);
+                }
+                self.hand_to_rib(FromSession::Up {
+                    peer: self.cfg.peer,
+                    generation: self.generation,
+                    negotiated: neg,
+                });
             }
             Action::SessionDown { reason } => {
                 tracing::warn!(peer = %self.cfg.name, ?reason, "session down");
                 self.negotiated = None;
                 self.decoder = Decoder::new();
-                let _ = self
-                    .rib
-                    .send(FromSession::Down {
-                        peer: self.cfg.peer,
-                        reason,
-                    })
-                    .await;
+                self.hand_to_rib(FromSession::Down {
+                    peer: self.cfg.peer,
+                    reason,
+                });
             }
             Action::ProcessUpdate => {}
         }
@@ -319,14 +427,11 @@ impl Session {
                     Ok(update) => {
                         self.event(Event::UpdateMsg).await;
                         let verdicts = self.cfg.import.as_ref().map(|c| c.evaluate(&update));
-                        let _ = self
-                            .rib
-                            .send(FromSession::Update {
-                                peer: self.cfg.peer,
-                                update,
-                                verdicts,
-                            })
-                            .await;
+                        self.hand_to_rib(FromSession::Update {
+                            peer: self.cfg.peer,
+                            update,
+                            verdicts,
+                        });
                     }
                     Err(n) => self.event(Event::UpdateMsgErr(n)).await,
                 }
@@ -339,13 +444,10 @@ impl Session {
                         _ => None,
                     };
                     if let (Some(afi), true) = (afi, self.negotiated.is_some()) {
-                        let _ = self
-                            .rib
-                            .send(FromSession::RouteRefresh {
-                                peer: self.cfg.peer,
-                                afi,
-                            })
-                            .await;
+                        self.hand_to_rib(FromSession::RouteRefresh {
+                            peer: self.cfg.peer,
+                            afi,
+                        });
                     }
                 }
             }
@@ -468,6 +570,8 @@ async fn run(
         generation: 0,
         outgoing: false,
         pending: None,
+        to_rib: VecDeque::new(),
+        send_overflow: false,
     };
     s.event(Event::ManualStart).await;
     loop {
@@ -511,20 +615,45 @@ async fn run(
                 }
                 None => return,
             },
-            res = read_conn(&mut s.conn) => {
-                match res {
-                    Ok(0) | Err(_) => {
-                        tracing::info!(
-                            peer = %s.cfg.name,
-                            state = s.fsm.state().as_str(),
-                            "connection closed by the neighbor"
-                        );
-                        s.conn = None;
-                        s.event(Event::TcpConnectionFails).await;
+            permit = s.rib.clone().reserve_owned(), if !s.to_rib.is_empty() => match permit {
+                Ok(permit) => drain_to_rib(&mut s.to_rib, &s.rib, permit),
+                // The RIB is gone: the daemon is shutting down.
+                Err(_) => s.to_rib.clear(),
+            },
+            ev = conn_event(&mut s.conn, s.to_rib.is_empty()) => match ev {
+                ConnEvent::Writer(end) => {
+                    s.conn = None;
+                    match end {
+                        WriterEnd::SendHoldExpired => {
+                            tracing::warn!(
+                                peer = %s.cfg.name,
+                                "send hold timer expired: the neighbor has read nothing (RFC 9687)"
+                            );
+                            let n = Notification::send_hold_timer_expired();
+                            s.event(Event::AutomaticStop(n)).await;
+                        }
+                        WriterEnd::Failed(e) => {
+                            tracing::info!(peer = %s.cfg.name, "write failed: {e}");
+                            s.event(Event::TcpConnectionFails).await;
+                        }
+                        WriterEnd::Closed => s.event(Event::TcpConnectionFails).await,
                     }
-                    Ok(_) => s.data().await,
                 }
-            }
+                ConnEvent::Read(res) => {
+                    match res {
+                        Ok(0) | Err(_) => {
+                            tracing::info!(
+                                peer = %s.cfg.name,
+                                state = s.fsm.state().as_str(),
+                                "connection closed by the neighbor"
+                            );
+                            s.conn = None;
+                            s.event(Event::TcpConnectionFails).await;
+                        }
+                        Ok(_) => s.data().await,
+                    }
+                }
+            },
             res = wait_connect(&mut s.connecting) => {
                 s.connecting = None;
                 match res {
@@ -553,11 +682,70 @@ async fn run(
             }
             _ = tokio::time::sleep_until(sleep_until), if next.is_some() => {
                 if let Some((t, _)) = next {
-                    s.timers.remove(&t);
-                    s.event(timer_event(t)).await;
+                    if t == Timer::Hold && !s.to_rib.is_empty() {
+                        // We stopped reading, not the neighbor: what it sent waits in the
+                        // socket. Look again once reading has resumed.
+                        s.timers.insert(t, Instant::now() + Duration::from_secs(1));
+                    } else {
+                        s.timers.remove(&t);
+                        s.event(timer_event(t)).await;
+                    }
                 }
             }
         }
+        if std::mem::take(&mut s.send_overflow) {
+            tracing::error!(
+                peer = %s.cfg.name,
+                limit = MAX_SEND_QUEUE,
+                "more unsent bytes queued than the limit: closing the session"
+            );
+            s.event(Event::AutomaticStop(Notification::out_of_resources()))
+                .await;
+            s.conn = None;
+            s.send_overflow = false;
+        }
+    }
+}
+
+/// Moves waiting messages into the RIB's channel, the first one with the permit got, the others
+/// while there is room.
+fn drain_to_rib(
+    waiting: &mut VecDeque<FromSession>,
+    rib: &mpsc::Sender<FromSession>,
+    permit: mpsc::OwnedPermit<FromSession>,
+) {
+    if let Some(first) = waiting.pop_front() {
+        permit.send(first);
+    }
+    while let Some(msg) = waiting.pop_front() {
+        if let Err(e) = rib.try_send(msg) {
+            if let mpsc::error::TrySendError::Full(msg) = e {
+                waiting.push_front(msg);
+            }
+            return;
+        }
+    }
+}
+
+/// Something happened on the connection.
+enum ConnEvent {
+    /// Bytes were read into its buffer (0: the neighbor closed it), or reading failed.
+    Read(std::io::Result<usize>),
+    /// Its writer ended.
+    Writer(WriterEnd),
+}
+
+/// Reads more bytes into the connection's buffer (when `read`), or sees its writer end; never
+/// completes without a connection.
+async fn conn_event(conn: &mut Option<Conn>, read: bool) -> ConnEvent {
+    let Some(c) = conn else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        r = c.reader.read_buf(&mut c.buf), if read => ConnEvent::Read(r),
+        end = &mut c.writer_task => ConnEvent::Writer(
+            end.unwrap_or_else(|e| WriterEnd::Failed(std::io::Error::other(e))),
+        ),
     }
 }
 
@@ -600,14 +788,6 @@ async fn refuse(mut stream: TcpStream, n: Notification) {
     let _ = stream.shutdown().await;
 }
 
-/// Reads more bytes into the connection's buffer; never completes without a connection.
-async fn read_conn(conn: &mut Option<Conn>) -> std::io::Result<usize> {
-    match conn {
-        Some(c) => c.reader.read_buf(&mut c.buf).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Waits for the connection attempt; never completes without one.
 async fn wait_connect(
     connecting: &mut Option<JoinHandle<std::io::Result<TcpStream>>>,
@@ -617,3 +797,6 @@ async fn wait_connect(
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests;
