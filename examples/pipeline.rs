@@ -71,7 +71,7 @@ fn main() {
     let import = ImportContext {
         peer: peers[0].policy.clone(),
         local: LocalPolicy::new(Asn(64700)),
-        rpki: rpki.clone(),
+        rpki: Arc::new(bgpsieve::rpki::SharedRpki::new(rpki.clone())),
     };
     let mut rib = Rib::new(peers, LocalPolicy::new(Asn(64700)), rpki);
     rib.handle(FromSession::Up {

@@ -33,9 +33,13 @@ class Dut:
     supports_v6 = False     # the DUT's config carries IPv6 unicast when self.v6 is set
     v6 = False              # set by run.py (--v6 M): the data has IPv6 routes too
 
-    def __init__(self, rundir, rov=True, max_prefix=True):
+    def __init__(self, rundir, rov=True, max_prefix=True, sanity=False):
         self.dir = rundir
         self.rov = rov          # False: accept everything (measures the cost of ROV itself)
+        # True (run.py --sanity): BIRD also drops bogon prefixes, prefix lengths outside /8-/24
+        # (IPv6 /16-/48) and reserved ASNs in the path (private ASNs allowed, as the synthetic
+        # data uses them): the checks bgpsieve runs by default, for a like-for-like comparison.
+        self.sanity = sanity
         self.max_prefix = MAX_PREFIX if max_prefix else None
 
     def path(self, f):
@@ -70,11 +74,35 @@ class NoDut(Dut):
     name, uses_rtr, supports_v6 = "none", False, True
 
 
+# bgpsieve's default bogon lists (src/policy/bogon.rs) in BIRD's syntax; ASNs with
+# allow_private_asn = true (the private ranges 64512-65534 and 4200000000-4294967294 pass).
+BIRD_BOGONS_V4 = ("0.0.0.0/8+, 10.0.0.0/8+, 100.64.0.0/10+, 127.0.0.0/8+, 169.254.0.0/16+, "
+                  "172.16.0.0/12+, 192.0.0.0/24+, 192.0.2.0/24+, 192.88.99.0/24+, 192.168.0.0/16+, "
+                  "198.18.0.0/15+, 198.51.100.0/24+, 203.0.113.0/24+, 224.0.0.0/4+, 240.0.0.0/4+")
+BIRD_BOGONS_V6 = ("2001::/32+, 2001:2::/48+, 2001:10::/28+, 2001:db8::/32+, 2002::/16+, "
+                  "3ffe::/16+, 3fff::/20+")
+BIRD_BOGON_ASNS = "0, 23456, 64496..64511, 65535..131071, 4294967295"
+
+
+def bird_sanity(v6):
+    """The filter lines of --sanity for one family."""
+    if v6:
+        return (f"if net ~ [{BIRD_BOGONS_V6}] then reject; "
+                "if !(net ~ [2000::/3+]) then reject; "
+                "if net.len < 16 || net.len > 48 then reject; "
+                f"if bgp_path ~ [= * [{BIRD_BOGON_ASNS}] * =] then reject;")
+    return (f"if net ~ [{BIRD_BOGONS_V4}] then reject; "
+            "if net.len < 8 || net.len > 24 then reject; "
+            f"if bgp_path ~ [= * [{BIRD_BOGON_ASNS}] * =] then reject;")
+
+
 class Bird(Dut):
     name = "bird"
     supports_v6 = True
 
     def start(self):
+        sanity4 = bird_sanity(False) if self.sanity else ""
+        sanity6 = bird_sanity(True) if self.sanity else ""
         limit = f"import limit {self.max_prefix} action disable;" if self.max_prefix else ""
         # IPv6 (--v6): the same policy in an ipv6 channel on both (IPv4) sessions. The
         # blaster's IPv6 next hop (2001:db8::1, see gen.py) resolves via the static route;
@@ -84,6 +112,7 @@ class Bird(Dut):
 protocol static {{ ipv6; route 2001:db8::/32 via "lo"; }}
 roa6 table r6;
 filter rov_in6 {{
+    {sanity6}
     {"if roa_check(r6, net, bgp_path.last) = ROA_INVALID then reject;" if self.rov else ""}
     accept;
 }}""" if self.v6 else ""
@@ -105,6 +134,7 @@ protocol rpki rtr1 {{
     remote {RTR_IP} port {RTR_PORT};
 }}
 filter rov_in {{
+    {sanity4}
     {"if roa_check(r4, net, bgp_path.last) = ROA_INVALID then reject;" if self.rov else ""}
     accept;
 }}

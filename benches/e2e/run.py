@@ -107,6 +107,8 @@ def main():
                     help="give up when the DUT's RIB count has not grown for this long")
     ap.add_argument("--no-rov", action="store_true",
                     help="DUT accepts everything (isolates the cost of ROV); tagged dut=NAME-norov")
+    ap.add_argument("--sanity", action="store_true",
+                    help="BIRD also filters bogons, prefix lengths and reserved ASNs (bgpsieve always does)")
     ap.add_argument("--no-max-prefix", action="store_true",
                     help="no max-prefix limit on the blaster session; tagged dut=NAME-nomaxpfx")
     ap.add_argument("--sink", choices=["rs", "py"], default="rs" if os.path.exists(SINK_RS) else "py",
@@ -127,13 +129,15 @@ def main():
         subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), str(args.n), data]
                        + (["--v6", str(args.v6)] if args.v6 else []), check=True)
     meta = json.load(open(os.path.join(data, "meta.json")))
-    dut = DUTS[args.dut](None, rov=not args.no_rov, max_prefix=not args.no_max_prefix)
+    dut = DUTS[args.dut](None, rov=not args.no_rov, max_prefix=not args.no_max_prefix,
+                         sanity=args.sanity)
     dut.data = data
     dut.v6 = bool(args.v6)
     filtering = dut.uses_rtr and dut.rov
     expected_file = os.path.join(data, "expected.txt" if filtering else "all.txt")
     n_expected = meta["expected_accepted"] if filtering else meta["n"] + meta.get("n6", 0)
     label = args.dut + ("-norov" if args.no_rov else "") + ("-nomaxpfx" if args.no_max_prefix else "") + (
+        "-sanity" if args.sanity and args.dut == "bird" else "") + (
         f"-v6_{args.v6}" if args.v6 else "")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     rundir = f"/tmp/bgpbench/runs/{label}-{args.n}-{args.run}-{stamp}"

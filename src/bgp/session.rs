@@ -14,7 +14,8 @@ use super::notification::Notification;
 use super::open::{Negotiated, Open, PeerExpectation};
 use super::update::{decode_update, DecodeCtx, DecodedUpdate};
 use crate::policy::{evaluate, LocalPolicy, PeerPolicy, Verdict};
-use crate::rpki::RpkiData;
+use crate::rib::RibEvent;
+use crate::rpki::SharedRpki;
 use crate::types::{Afi, Direction, Route};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -50,16 +51,20 @@ pub struct SessionConfig {
 pub struct ImportContext {
     pub peer: PeerPolicy,
     pub local: LocalPolicy,
-    pub rpki: Arc<RpkiData>,
+    /// The data in force; swapped by the daemon when it changes.
+    pub rpki: Arc<SharedRpki>,
 }
 
 impl ImportContext {
-    /// The verdict of every announced prefix of an UPDATE, in order.
-    pub fn evaluate(&self, u: &DecodedUpdate) -> Vec<Verdict> {
+    /// The verdict of every announced prefix of an UPDATE, in order, and the generation of the
+    /// RPKI data they were made with.
+    pub fn evaluate(&self, u: &DecodedUpdate) -> (u64, Vec<Verdict>) {
+        let (generation, rpki) = self.rpki.load();
         let Some(attrs) = &u.attrs else {
-            return Vec::new();
+            return (generation, Vec::new());
         };
-        u.announced
+        let verdicts = u
+            .announced
             .iter()
             .map(|n| {
                 let route = Route {
@@ -67,9 +72,10 @@ impl ImportContext {
                     path_id: n.path_id,
                     attrs: attrs.attrs.clone(),
                 };
-                evaluate(Direction::In, &route, &self.peer, &self.local, &self.rpki)
+                evaluate(Direction::In, &route, &self.peer, &self.local, &rpki)
             })
-            .collect()
+            .collect();
+        (generation, verdicts)
     }
 }
 
@@ -109,8 +115,9 @@ pub enum FromSession {
     Update {
         peer: usize,
         update: DecodedUpdate,
-        /// The stateless import verdicts, one per announced prefix, when the session made them.
-        verdicts: Option<Vec<Verdict>>,
+        /// The stateless import verdicts, one per announced prefix, when the session made them,
+        /// and the generation of the RPKI data they were made with.
+        verdicts: Option<(u64, Vec<Verdict>)>,
     },
     /// The neighbor asked for our routes again (RFC 2918).
     RouteRefresh {
@@ -122,7 +129,7 @@ pub enum FromSession {
 /// Starts a session task.
 pub fn spawn(
     cfg: SessionConfig,
-    rib: mpsc::Sender<FromSession>,
+    rib: mpsc::Sender<RibEvent>,
 ) -> (mpsc::UnboundedSender<ToSession>, JoinHandle<()>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = tokio::spawn(run(cfg, rx, rib));
@@ -270,7 +277,7 @@ struct Session {
     timers: HashMap<Timer, Instant>,
     decoder: Decoder,
     negotiated: Option<Negotiated>,
-    rib: mpsc::Sender<FromSession>,
+    rib: mpsc::Sender<RibEvent>,
     /// When a stopped session starts again by itself (max-prefix `restart_after`).
     restart_at: Option<Instant>,
     /// Incremented each time the session reaches Established.
@@ -282,7 +289,7 @@ struct Session {
     pending: Option<JoinHandle<Option<PendingOpen>>>,
     /// Messages for the RIB that did not fit its channel, oldest first. While any wait, the
     /// socket is not read (back-pressure) but timers and commands go on.
-    to_rib: VecDeque<FromSession>,
+    to_rib: VecDeque<RibEvent>,
     /// The connection queued more than [`MAX_SEND_QUEUE`] unsent bytes.
     send_overflow: bool,
 }
@@ -314,6 +321,7 @@ impl Session {
     /// Hands a message to the RIB in order: at once when its channel has room and nothing is
     /// waiting, else behind what waits.
     fn hand_to_rib(&mut self, msg: FromSession) {
+        let msg = RibEvent::Session(msg);
         if !self.to_rib.is_empty() {
             self.to_rib.push_back(msg);
             return;
@@ -554,7 +562,7 @@ impl Session {
 async fn run(
     cfg: SessionConfig,
     mut rx: mpsc::UnboundedReceiver<ToSession>,
-    rib: mpsc::Sender<FromSession>,
+    rib: mpsc::Sender<RibEvent>,
 ) {
     let fsm = Fsm::new(cfg.fsm.clone(), cfg.local_open.clone(), cfg.expect.clone());
     let mut s = Session {
@@ -710,9 +718,9 @@ async fn run(
 /// Moves waiting messages into the RIB's channel, the first one with the permit got, the others
 /// while there is room.
 fn drain_to_rib(
-    waiting: &mut VecDeque<FromSession>,
-    rib: &mpsc::Sender<FromSession>,
-    permit: mpsc::OwnedPermit<FromSession>,
+    waiting: &mut VecDeque<RibEvent>,
+    rib: &mpsc::Sender<RibEvent>,
+    permit: mpsc::OwnedPermit<RibEvent>,
 ) {
     if let Some(first) = waiting.pop_front() {
         permit.send(first);

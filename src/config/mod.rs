@@ -122,6 +122,9 @@ pub struct RpkiConfig {
     pub expire: Duration,
     /// Circuit breaker: hold an update that removes more than this share of VRPs. Default 50.
     pub max_shrink_percent: u8,
+    /// How long an update held by the circuit breaker waits before it is applied anyway
+    /// (unless an operator accepts it earlier). Default 1 h.
+    pub max_shrink_hold: Duration,
     /// When data has expired, treat every route as NotFound (true, default) or keep the last
     /// data (false).
     pub fail_open: bool,

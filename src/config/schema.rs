@@ -59,6 +59,7 @@ pub(super) struct RawRpki {
     pub rtr: Vec<RawRtr>,
     pub expire: Option<Spanned<String>>,
     pub max_shrink_percent: Option<Spanned<u8>>,
+    pub max_shrink_hold: Option<Spanned<String>>,
     pub fail_open: Option<bool>,
 }
 

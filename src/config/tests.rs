@@ -203,6 +203,7 @@ fn minimal_config_takes_every_documented_default() {
             }],
             expire: Duration::from_secs(7200),
             max_shrink_percent: 50,
+            max_shrink_hold: Duration::from_secs(3600),
             fail_open: true,
         }
     );

@@ -310,6 +310,10 @@ impl Validator<'_> {
             }
             None => 50,
         };
+        let max_shrink_hold = match &r.max_shrink_hold {
+            Some(e) => self.positive_duration(e, "max_shrink_hold"),
+            None => Duration::from_secs(3600),
+        };
         RpkiConfig {
             vrp_files,
             aspa_files,
@@ -317,6 +321,7 @@ impl Validator<'_> {
             rtr,
             expire,
             max_shrink_percent,
+            max_shrink_hold,
             fail_open: r.fail_open.unwrap_or(true),
         }
     }

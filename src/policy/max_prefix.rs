@@ -423,6 +423,21 @@ impl KnownPrefixes {
                 .any(|(c, _)| c.prefix_len() < n.prefix_len()),
         }
     }
+    /// Every known prefix equal to or more specific than `p`, in address order.
+    pub fn covered_by(&self, p: &IpNet) -> Vec<IpNet> {
+        match p {
+            IpNet::V4(n) => self.v4.children(n).map(|(c, _)| IpNet::V4(c)).collect(),
+            IpNet::V6(n) => self.v6.children(n).map(|(c, _)| IpNet::V6(c)).collect(),
+        }
+    }
+
+    /// Every known prefix.
+    pub fn all(&self) -> Vec<IpNet> {
+        let v4 = self.v4.iter().map(|(c, _)| IpNet::V4(c));
+        v4.chain(self.v6.iter().map(|(c, _)| IpNet::V6(c)))
+            .collect()
+    }
+
     pub fn add(&mut self, p: &IpNet) {
         match p {
             IpNet::V4(n) => *self.v4.entry(*n).or_insert(0) += 1,

@@ -19,7 +19,10 @@ use crate::policy::{
     LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict,
 };
 use crate::rpki::RpkiData;
+
+mod reevaluate;
 use crate::types::{Afi, Asn, Direction, Role, Route};
+pub use reevaluate::Reevaluation;
 use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -110,6 +113,20 @@ impl RibPeer {
     }
 }
 
+/// What the RIB thread receives.
+#[derive(Debug)]
+pub enum RibEvent {
+    Session(FromSession),
+    /// New RPKI data in force: the routes its delta touches are checked again.
+    Rpki(crate::rpki::feed::Update),
+}
+
+impl From<FromSession> for RibEvent {
+    fn from(ev: FromSession) -> RibEvent {
+        RibEvent::Session(ev)
+    }
+}
+
 /// What the RIB asks the daemon to do.
 #[derive(Debug)]
 pub enum Output {
@@ -127,13 +144,18 @@ pub enum Output {
 /// All routes and the policy that moves them.
 pub struct Rib {
     pub peers: Vec<RibPeer>,
-    /// Every neighbor prefix, for burst guards that count more-specifics of known prefixes;
-    /// `None` when no neighbor's guard does.
-    known: Option<KnownPrefixes>,
+    /// Every neighbor prefix: the routes a VRP change touches are found here, and so are the
+    /// more-specifics of known prefixes that burst guards count.
+    known: KnownPrefixes,
+    /// Every router prefix, for the export side of a VRP change.
+    known_router: KnownPrefixes,
     pub local: LocalPolicy,
     pub rpki: Arc<RpkiData>,
     /// Seconds since start, for the limits' timeline (set by the caller before `handle`).
     pub now: u64,
+    /// Counts the RPKI data sets installed; a session's verdicts made with another one are
+    /// made again here.
+    pub rpki_generation: u64,
 }
 
 /// Routes to announce to one peer, grouped by attribute set, and NLRI to withdraw.
@@ -262,13 +284,14 @@ fn better(a: (&PathAttributes, usize, Asn), b: (&PathAttributes, usize, Asn)) ->
 
 impl Rib {
     pub fn new(peers: Vec<RibPeer>, local: LocalPolicy, rpki: Arc<RpkiData>) -> Rib {
-        let counts_more_specifics = peers.iter().any(|p| p.mp_in.counts_more_specifics());
         Rib {
-            known: counts_more_specifics.then(KnownPrefixes::default),
+            known: KnownPrefixes::default(),
+            known_router: KnownPrefixes::default(),
             peers,
             local,
             rpki,
             now: 0,
+            rpki_generation: 0,
         }
     }
 
@@ -282,6 +305,28 @@ impl Rib {
         (0..self.peers.len())
             .filter(|i| !self.peers[*i].is_router() && self.peers[*i].session.is_some())
             .collect()
+    }
+
+    /// Handles one event of the RIB thread.
+    pub fn handle_event(&mut self, ev: RibEvent) -> Vec<Output> {
+        match ev {
+            RibEvent::Session(ev) => self.handle(ev),
+            RibEvent::Rpki(u) => {
+                let started = std::time::Instant::now();
+                let (out, stats) = self.set_rpki(u.data, &u.delta, u.generation);
+                tracing::info!(
+                    generation = u.generation,
+                    vrp_prefixes = u.delta.vrp_prefixes.len(),
+                    aspa_customers = u.delta.aspa_customers.len(),
+                    all = u.delta.all,
+                    checked = stats.checked,
+                    changed = stats.changed,
+                    ms = started.elapsed().as_millis() as u64,
+                    "RPKI data changed: routes re-checked"
+                );
+                out
+            }
+        }
     }
 
     /// Handles one session event.
@@ -471,12 +516,10 @@ impl Rib {
             Some(r) => self.peers[from].adj_in.insert(nlri, r.clone()),
             None => self.peers[from].adj_in.remove(&nlri),
         };
-        if let Some(k) = self.known.as_mut() {
-            match (&old, &new) {
-                (None, Some(_)) => k.add(&nlri.prefix),
-                (Some(_), None) => k.remove(&nlri.prefix),
-                _ => {}
-            }
+        match (&old, &new) {
+            (None, Some(_)) => self.known.add(&nlri.prefix),
+            (Some(_), None) => self.known.remove(&nlri.prefix),
+            _ => {}
         }
         let p = &self.peers[from];
         let up = p.session.is_some();
@@ -603,8 +646,12 @@ impl Rib {
         &mut self,
         from: usize,
         u: DecodedUpdate,
-        verdicts: Option<Vec<Verdict>>,
+        verdicts: Option<(u64, Vec<Verdict>)>,
     ) -> Vec<Output> {
+        // Verdicts made with other RPKI data than the RIB's are made again here.
+        let verdicts = verdicts
+            .filter(|(generation, _)| *generation == self.rpki_generation)
+            .map(|(_, v)| v);
         let mut out = Vec::new();
         let treat_as_withdraw = u.action == Some(crate::bgp::rfc7606::ErrorAction::Withdraw);
         let now = self.now;
@@ -645,49 +692,20 @@ impl Rib {
                 if treat_as_withdraw {
                     verdict.reject(Reason::Malformed);
                 }
-                let more_specific = self
-                    .known
-                    .as_ref()
-                    .is_some_and(|k| k.more_specific_of_known(&n.prefix));
-                let p = &mut self.peers[from];
-                if p.policy.enabled.contains(Reason::MaxPrefix) && p.mp_in.is_active() {
-                    // A route dropped as excess was never counted: its re-announcement is new.
-                    let prev = p
-                        .adj_in
-                        .get(n)
-                        .filter(|r| !r.verdict.failed.contains(Reason::MaxPrefix))
-                        .map(|r| r.verdict.accepted());
-                    let step = p.mp_in.announce(Announcement {
-                        afi: n.afi(),
-                        now,
-                        is_new: prev.is_none(),
-                        was_accepted: prev.unwrap_or(false),
-                        passes_policy: verdict.accepted(),
-                        more_specific_of_known: more_specific,
-                    });
-                    apply_limit(&mut verdict, &step, Direction::In);
-                    if let Some(trip) = step.trip {
-                        tracing::warn!(peer = %p.name, ?trip, "max-prefix limit exceeded");
-                        if step.teardown && p.policy.observe {
-                            // Observe mode is a rollout without risk: the trip is logged and
-                            // counted, the session stays.
-                            tracing::warn!(peer = %p.name, "observe mode: no teardown");
-                            p.mp_in.clear(now);
-                        } else if step.teardown {
-                            let limit = match trip.kind {
-                                crate::policy::TripKind::Limit { limit, .. } => limit as u32,
-                                crate::policy::TripKind::BurstNew { limit, .. }
-                                | crate::policy::TripKind::BurstMoreSpecific { limit, .. } => limit,
-                            };
-                            teardown = Some(Notification::max_prefixes(n.afi(), limit));
-                            restart_after = p
-                                .mp_in
-                                .down_until()
-                                .flatten()
-                                .map(|t| std::time::Duration::from_secs(t.saturating_sub(now)));
-                        }
-                    }
+                let more_specific = self.peers[from].mp_in.counts_more_specifics()
+                    && self.known.more_specific_of_known(&n.prefix);
+                // A route dropped as excess was never counted: its re-announcement is new.
+                let prev = self.peers[from]
+                    .adj_in
+                    .get(n)
+                    .filter(|r| !r.verdict.failed.contains(Reason::MaxPrefix))
+                    .map(|r| r.verdict.accepted());
+                if let Some((n, r)) = self.import_limit(from, n, &mut verdict, prev, more_specific)
+                {
+                    teardown = Some(n);
+                    restart_after = r;
                 }
+                let p = &mut self.peers[from];
                 if !verdict.accepted() {
                     p.rejected_in += 1;
                     tracing::debug!(peer = %p.name, prefix = %n.prefix, reasons = ?verdict.reasons().collect::<Vec<_>>(), "rejected");
@@ -713,6 +731,56 @@ impl Rib {
         out
     }
 
+    /// The inbound limits' step for one announcement of neighbor `from` (`prev`: whether the
+    /// route it replaces was accepted, `None` for a new one); marks the verdict when the route
+    /// is dropped as excess, and returns the NOTIFICATION and restart delay of a teardown.
+    fn import_limit(
+        &mut self,
+        from: usize,
+        n: &Nlri,
+        verdict: &mut Verdict,
+        prev: Option<bool>,
+        more_specific: bool,
+    ) -> Option<(Notification, Option<std::time::Duration>)> {
+        let now = self.now;
+        let p = &mut self.peers[from];
+        if !p.policy.enabled.contains(Reason::MaxPrefix) || !p.mp_in.is_active() {
+            return None;
+        }
+        let step = p.mp_in.announce(Announcement {
+            afi: n.afi(),
+            now,
+            is_new: prev.is_none(),
+            was_accepted: prev.unwrap_or(false),
+            passes_policy: verdict.accepted(),
+            more_specific_of_known: more_specific,
+        });
+        apply_limit(verdict, &step, Direction::In);
+        let trip = step.trip?;
+        tracing::warn!(peer = %p.name, ?trip, "max-prefix limit exceeded");
+        if step.teardown && p.policy.observe {
+            // Observe mode is a rollout without risk: the trip is logged and counted, the
+            // session stays.
+            tracing::warn!(peer = %p.name, "observe mode: no teardown");
+            p.mp_in.clear(now);
+            return None;
+        }
+        if !step.teardown {
+            return None;
+        }
+        let limit = match trip.kind {
+            crate::policy::TripKind::Limit { limit, .. } => limit as u32,
+            crate::policy::TripKind::BurstNew { limit, .. }
+            | crate::policy::TripKind::BurstMoreSpecific { limit, .. } => limit,
+        };
+        let restart_after = p
+            .mp_in
+            .down_until()
+            .flatten()
+            .map(|t| std::time::Duration::from_secs(t.saturating_sub(now)));
+        Some((Notification::max_prefixes(n.afi(), limit), restart_after))
+    }
+
     // ---- router → neighbors ------------------------------------------------------------
 
     fn to_neighbor_attrs(&self, to: usize, attrs: &PathAttributes) -> PathAttributes {
@@ -729,8 +797,14 @@ impl Rib {
         a
     }
 
-    /// Export of router routes to one neighbor; returns the batch.
-    fn export_to(&mut self, to: usize, routes: &[(Nlri, Option<Arc<PathAttributes>>)]) -> Batch {
+    /// Export of router routes to one neighbor; returns the batch. With `only_changes`, a route
+    /// the neighbor already has as it is is not sent again (a re-evaluation).
+    fn export_to(
+        &mut self,
+        to: usize,
+        routes: &[(Nlri, Option<Arc<PathAttributes>>)],
+        only_changes: bool,
+    ) -> Batch {
         let mut batch = Batch::default();
         // One transform per source attribute set, whatever order the routes come in.
         let mut cache: HashMap<*const PathAttributes, Arc<PathAttributes>> = HashMap::default();
@@ -799,6 +873,13 @@ impl Rib {
             }
             let p = &self.peers[to];
             if v.accepted() || p.policy.observe {
+                let unchanged = p
+                    .adj_out
+                    .get(&key)
+                    .is_some_and(|s| Arc::ptr_eq(&s.attrs, attrs));
+                if only_changes && unchanged {
+                    continue;
+                }
                 let t = match cache.get(&Arc::as_ptr(attrs)) {
                     Some(t) => t.clone(),
                     None => {
@@ -848,26 +929,30 @@ impl Rib {
                 .chain(u.announced.iter().filter(|_| malformed));
             for n in gone {
                 if self.peers[from].adj_in.remove(n).is_some() {
+                    self.known_router.remove(&n.prefix);
                     routes.push((*n, self.other_router_route(n, from)));
                 }
             }
             let p = &mut self.peers[from];
             if let Some(attrs) = u.attrs.as_ref().filter(|_| !malformed) {
                 for n in &u.announced {
-                    p.adj_in.insert(
+                    let old = p.adj_in.insert(
                         *n,
                         InRoute {
                             attrs: attrs.clone(),
                             verdict: Verdict::default(),
                         },
                     );
+                    if old.is_none() {
+                        self.known_router.add(&n.prefix);
+                    }
                     routes.push((*n, Some(attrs.clone())));
                 }
             }
         }
         let mut out = Vec::new();
         for n in self.neighbors() {
-            let batch = self.export_to(n, &routes);
+            let batch = self.export_to(n, &routes, false);
             if let Some(neg) = self.peers[n].session.clone() {
                 self.flush(n, &neg, batch, &mut out);
             }
@@ -929,7 +1014,7 @@ impl Rib {
                         .map(|(n, ir)| (*n, Some(ir.attrs.clone()))),
                 );
             }
-            let mut batch = self.export_to(peer, &routes);
+            let mut batch = self.export_to(peer, &routes, false);
             let p = &self.peers[peer];
             batch
                 .withdraw
@@ -956,12 +1041,15 @@ impl Rib {
             p.session = None;
             p.adj_out.clear();
             let gone: Vec<Nlri> = p.adj_in.drain().map(|(n, _)| n).collect();
+            for n in &gone {
+                self.known_router.remove(&n.prefix);
+            }
             let routes: Vec<(Nlri, Option<Arc<PathAttributes>>)> = gone
                 .into_iter()
                 .map(|n| (n, self.other_router_route(&n, peer)))
                 .collect();
             for n in self.neighbors() {
-                let batch = self.export_to(n, &routes);
+                let batch = self.export_to(n, &routes, false);
                 if let Some(neg) = self.peers[n].session.clone() {
                     self.flush(n, &neg, batch, &mut out);
                 }
@@ -1389,5 +1477,168 @@ mod tests {
         let (n, restart) = stop.expect("the customer session is closed");
         assert_eq!((n.code, n.subcode), (6, 2));
         assert_eq!(restart, Some(std::time::Duration::from_secs(60)));
+    }
+
+    fn vrps(list: &[(&str, u8, u32)]) -> Arc<RpkiData> {
+        let v = list
+            .iter()
+            .map(|(p, max_len, asn)| crate::rpki::Vrp {
+                prefix: p.parse().unwrap(),
+                max_len: *max_len,
+                asn: Asn(*asn),
+                ta: None,
+                expires: None,
+            })
+            .collect();
+        Arc::new(RpkiData::new(v, vec![]))
+    }
+
+    /// Installs `data` the way the daemon does: with the delta from what the RIB holds.
+    fn install(rib: &mut Rib, data: Arc<RpkiData>) -> (Vec<Output>, Reevaluation) {
+        let delta = crate::rpki::RpkiDelta::between(&rib.rpki, &data);
+        let generation = rib.rpki_generation + 1;
+        rib.set_rpki(data, &delta, generation)
+    }
+
+    const BASE: &[(&str, u8, u32)] = &[
+        ("8.8.8.0/24", 24, 15169),
+        ("1.1.1.0/24", 24, 13335),
+        ("203.0.112.0/22", 24, 64999),
+    ];
+
+    #[test]
+    fn a_roa_that_goes_and_comes_back_withdraws_and_restores_only_its_route() {
+        let mut rib = rib(None);
+        install(&mut rib, vrps(BASE));
+        rib.handle(update(&["8.8.8.0/24"], "20002 15169", &[]));
+        rib.handle(update(&["1.1.1.0/24"], "20002 13335", &[]));
+        let out = rib.handle(update(&["9.9.9.0/24"], "20002 19281", &[]));
+        assert_eq!(to_router(&out).0, vec!["9.9.9.0/24".to_string()]);
+
+        // The ROA for 8.8.8.0/24 now names another AS: its route turns invalid.
+        let mut changed = BASE.to_vec();
+        changed[0] = ("8.8.8.0/24", 24, 64998);
+        let (out, stats) = install(&mut rib, vrps(&changed));
+        assert_eq!(to_router(&out), (vec![], vec!["8.8.8.0/24".to_string()]));
+        assert_eq!(
+            stats,
+            Reevaluation {
+                checked: 1,
+                changed: 1
+            }
+        );
+        assert!(
+            rib.peers[0].adj_in[&Nlri::new("8.8.8.0/24".parse().unwrap())]
+                .verdict
+                .failed
+                .contains(Reason::RpkiInvalid)
+        );
+
+        // Back as it was: the route returns; nothing else is sent or checked.
+        let (out, stats) = install(&mut rib, vrps(BASE));
+        assert_eq!(to_router(&out), (vec!["8.8.8.0/24".to_string()], vec![]));
+        assert_eq!(
+            stats,
+            Reevaluation {
+                checked: 1,
+                changed: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_covering_roa_touches_its_more_specifics_and_nothing_else() {
+        let mut rib = rib(None);
+        install(&mut rib, vrps(BASE));
+        rib.handle(update(&["8.8.8.0/24", "8.8.9.0/24"], "20002 15169", &[]));
+        rib.handle(update(&["9.9.9.0/24"], "20002 19281", &[]));
+        let mut more = BASE.to_vec();
+        more.push(("8.8.8.0/23", 23, 64998));
+        let (out, stats) = install(&mut rib, vrps(&more));
+        // 8.8.8.0/24 keeps its own valid ROA; 8.8.9.0/24 is now covered and invalid.
+        assert_eq!(to_router(&out), (vec![], vec!["8.8.9.0/24".to_string()]));
+        assert_eq!(
+            stats,
+            Reevaluation {
+                checked: 2,
+                changed: 1
+            }
+        );
+    }
+
+    #[test]
+    fn verdicts_a_session_made_with_older_data_are_made_again() {
+        let mut rib = rib(None);
+        install(&mut rib, vrps(BASE));
+        let FromSession::Update {
+            peer, update: u, ..
+        } = update(&["8.8.8.0/24"], "20002 64666", &[])
+        else {
+            unreachable!()
+        };
+        // The session still had generation 0 (no data): it found nothing wrong.
+        let stale = Some((0, vec![Verdict::default()]));
+        let out = rib.handle(FromSession::Update {
+            peer,
+            update: u,
+            verdicts: stale,
+        });
+        assert_eq!(to_router(&out), (vec![], vec![]));
+        assert!(
+            !rib.peers[0].adj_in[&Nlri::new("8.8.8.0/24".parse().unwrap())]
+                .verdict
+                .accepted()
+        );
+    }
+
+    #[test]
+    fn a_router_route_turning_invalid_is_withdrawn_from_the_neighbor() {
+        let mut rib = rib(None);
+        install(&mut rib, vrps(BASE));
+        let announce =
+            |prefixes: &[&str], withdrawn: &[&str]| match update(prefixes, "15169", withdrawn) {
+                FromSession::Update { update, .. } => FromSession::Update {
+                    peer: 1,
+                    update,
+                    verdicts: None,
+                },
+                _ => unreachable!(),
+            };
+        let out = rib.handle(announce(&["8.8.8.0/24", "9.9.9.0/24"], &[]));
+        let sent_to_customer = |out: &[Output]| {
+            let ctx = DecodeCtx::new(&negotiated(20002), true);
+            let (mut a, mut w) = (Vec::new(), Vec::new());
+            for o in out {
+                if let Output::Send { peer: 0, msgs } = o {
+                    for m in msgs {
+                        let u = decode_update(&m[19..], &ctx).unwrap();
+                        a.extend(u.announced.iter().map(|n| n.prefix.to_string()));
+                        w.extend(u.withdrawn.iter().map(|n| n.prefix.to_string()));
+                    }
+                }
+            }
+            (a, w)
+        };
+        assert_eq!(sent_to_customer(&out).0.len(), 2);
+        let mut changed = BASE.to_vec();
+        changed[0] = ("8.8.8.0/24", 24, 64998);
+        let (out, stats) = install(&mut rib, vrps(&changed));
+        assert_eq!(
+            sent_to_customer(&out),
+            (vec![], vec!["8.8.8.0/24".to_string()])
+        );
+        assert_eq!(
+            stats,
+            Reevaluation {
+                checked: 1,
+                changed: 1
+            }
+        );
+        // The ROA returns: only that route is sent again.
+        let (out, _) = install(&mut rib, vrps(BASE));
+        assert_eq!(
+            sent_to_customer(&out),
+            (vec!["8.8.8.0/24".to_string()], vec![])
+        );
     }
 }

@@ -8,12 +8,15 @@
 //! the time in [`LoadOptions`].
 
 mod aspa;
+mod delta;
+pub mod feed;
 mod json;
 mod rov;
 mod slurm;
 mod store;
 
 pub use aspa::AspaState;
+pub use delta::RpkiDelta;
 pub use json::{load_aspa_file, load_vrp_file, LoadError, LoadOptions, RpkiFile};
 pub use rov::RovState;
 pub use slurm::{load_slurm_file, PrefixFilter, Slurm};
@@ -30,6 +33,19 @@ pub fn load_rpki(
     slurm_files: &[PathBuf],
     opts: &LoadOptions,
 ) -> Result<RpkiData, LoadError> {
+    let mut files = load_files(vrp_files, aspa_files, slurm_files, opts)?;
+    files.slurm.apply(&mut files.vrps, &mut files.aspas);
+    Ok(RpkiData::new(files.vrps, files.aspas))
+}
+
+/// Loads the files of [`load_rpki`] without applying SLURM (the feed applies it over every
+/// source). Any bad file fails the whole load.
+pub fn load_files(
+    vrp_files: &[PathBuf],
+    aspa_files: &[PathBuf],
+    slurm_files: &[PathBuf],
+    opts: &LoadOptions,
+) -> Result<feed::FileData, LoadError> {
     let mut vrps = Vec::new();
     let mut aspas = Vec::new();
     for path in vrp_files {
@@ -44,6 +60,35 @@ pub fn load_rpki(
     for path in slurm_files {
         slurm.merge(load_slurm_file(path)?);
     }
-    slurm.apply(&mut vrps, &mut aspas);
-    Ok(RpkiData::new(vrps, aspas))
+    Ok(feed::FileData { vrps, aspas, slurm })
+}
+
+/// The RPKI data in force and its generation, shared by the sessions (which check routes with
+/// it) and swapped whole when the data changes. Readers clone the `Arc` and never hold the lock
+/// for longer than that.
+#[derive(Debug, Default)]
+pub struct SharedRpki(std::sync::RwLock<(u64, std::sync::Arc<RpkiData>)>);
+
+impl SharedRpki {
+    pub fn new(data: std::sync::Arc<RpkiData>) -> SharedRpki {
+        SharedRpki(std::sync::RwLock::new((0, data)))
+    }
+
+    /// The generation and data in force.
+    pub fn load(&self) -> (u64, std::sync::Arc<RpkiData>) {
+        let g = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (g.0, g.1.clone())
+    }
+
+    /// Puts new data in force.
+    pub fn store(&self, generation: u64, data: std::sync::Arc<RpkiData>) {
+        let mut g = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *g = (generation, data);
+    }
 }

@@ -271,6 +271,17 @@ impl RpkiData {
         &self.tas
     }
 
+    /// How many VRPs each trust anchor has (VRPs whose source named none are not counted).
+    pub fn vrps_per_trust_anchor(&self) -> Vec<(Arc<str>, usize)> {
+        let mut counts = vec![0usize; self.tas.len()];
+        for e in self.entries.iter() {
+            if let Some(c) = counts.get_mut(usize::from(e.ta)) {
+                *c += 1;
+            }
+        }
+        self.tas.iter().cloned().zip(counts).collect()
+    }
+
     /// The entries a trie value points at (empty if the span were ever out of range).
     pub(crate) fn span(&self, span: Span) -> &[VrpEntry] {
         let start = span.start as usize;

@@ -119,12 +119,15 @@ async fn a_rib_that_falls_behind_does_not_stop_the_keepalives() {
     assert!(keepalives >= 3, "KEEPALIVEs kept coming: {seen:?}");
 
     // The RIB catches up: it gets the session's Up, then every UPDATE, in order.
-    assert!(matches!(rib_rx.recv().await, Some(FromSession::Up { .. })));
+    assert!(matches!(
+        rib_rx.recv().await,
+        Some(RibEvent::Session(FromSession::Up { .. }))
+    ));
     for i in 0..UPDATES {
         let [hi, lo] = i.to_be_bytes();
         let want: ipnet::IpNet = format!("10.{hi}.{lo}.0/24").parse().unwrap();
         match tokio::time::timeout(Duration::from_secs(5), rib_rx.recv()).await {
-            Ok(Some(FromSession::Update { update, .. })) => {
+            Ok(Some(RibEvent::Session(FromSession::Update { update, .. }))) => {
                 let got: Vec<_> = update.announced.iter().map(|n| n.prefix).collect();
                 assert_eq!(got, vec![want], "UPDATE {i}");
             }

@@ -17,9 +17,9 @@
 
 use crate::bgp::fsm::FsmConfig;
 use crate::bgp::open::{LocalSpeaker, Open, PeerExpectation};
-use crate::bgp::session::{self, FromSession, ImportContext, SessionConfig, ToSession};
+use crate::bgp::session::{self, ImportContext, SessionConfig, ToSession};
 use crate::config::Config;
-use crate::rib::{Output, Rib, RibPeer};
+use crate::rib::{Output, Rib, RibEvent, RibPeer};
 use crate::rpki::{load_rpki, LoadOptions};
 use crate::setup;
 use std::net::SocketAddr;
@@ -102,6 +102,7 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
     );
     let local = setup::local_policy(&cfg).map_err(|e| DaemonError::Data(e.to_string()))?;
     let rpki = Arc::new(rpki);
+    let shared = Arc::new(crate::rpki::SharedRpki::new(rpki.clone()));
     let peers = rib_peers(&cfg)?;
     let imports: Vec<Option<Arc<ImportContext>>> = peers
         .iter()
@@ -110,7 +111,7 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
                 Arc::new(ImportContext {
                     peer: p.policy.clone(),
                     local: local.clone(),
-                    rpki: rpki.clone(),
+                    rpki: shared.clone(),
                 })
             })
         })
@@ -130,7 +131,7 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         listeners.push(l);
     }
 
-    let (rib_tx, mut rib_rx) = mpsc::channel::<FromSession>(1024);
+    let (rib_tx, mut rib_rx) = mpsc::channel::<RibEvent>(1024);
     let mut sessions = Vec::new();
     let mut handles = Vec::new();
     for (i, p) in cfg.peers.iter().enumerate() {
@@ -204,7 +205,7 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
                 let mut taken = 0;
                 while let Some(e) = ev.take() {
                     rib.now = start.elapsed().as_secs();
-                    for o in rib.handle(e) {
+                    for o in rib.handle_event(e) {
                         match o {
                             Output::Send { peer, msgs } => {
                                 let generation = rib.peers.get(peer).map_or(0, |p| p.generation);
