@@ -10,6 +10,7 @@
 mod aspa;
 mod json;
 mod rov;
+pub mod rtr;
 mod slurm;
 mod store;
 
