@@ -12,6 +12,7 @@ mod delta;
 pub mod feed;
 mod json;
 mod rov;
+pub mod rtr;
 mod slurm;
 mod store;
 
