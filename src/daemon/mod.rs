@@ -20,13 +20,14 @@ use crate::bgp::open::{LocalSpeaker, Open, PeerExpectation};
 use crate::bgp::session::{self, ImportContext, SessionConfig, ToSession};
 use crate::config::Config;
 use crate::rib::{Output, Rib, RibEvent, RibPeer};
-use crate::rpki::{load_rpki, LoadOptions};
 use crate::setup;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+
+mod data;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -40,12 +41,6 @@ pub enum DaemonError {
     },
     #[error("runtime: {0}")]
     Runtime(std::io::Error),
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Builds the RIB's view of every configured peer.
@@ -77,32 +72,12 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
 }
 
 async fn run_async(cfg: Config) -> Result<(), DaemonError> {
-    let rpki = load_rpki(
-        &cfg.rpki.vrp_files,
-        &cfg.rpki.aspa_files,
-        &cfg.rpki.slurm_files,
-        &LoadOptions {
-            now: Some(unix_now()),
-        },
-    )
-    .map_err(|e| DaemonError::Data(e.to_string()))?;
-    if !cfg.rpki.rtr.is_empty() {
-        tracing::error!(
-            caches = cfg.rpki.rtr.len(),
-            "[rpki] rtr is configured but this version has no RTR client yet: only vrp_files and \
-             aspa_files are used"
-        );
-    }
-    let (v4, v6) = rpki.vrp_count();
-    tracing::info!(
-        vrps_v4 = v4,
-        vrps_v6 = v6,
-        aspas = rpki.aspa_count(),
-        "RPKI data loaded"
-    );
+    let data = data::DataTask::start(&cfg.rpki)
+        .await
+        .map_err(|e| DaemonError::Data(e.to_string()))?;
+    let shared = data.shared.clone();
+    let (rpki, rpki_generation) = data.initial.clone();
     let local = setup::local_policy(&cfg).map_err(|e| DaemonError::Data(e.to_string()))?;
-    let rpki = Arc::new(rpki);
-    let shared = Arc::new(crate::rpki::SharedRpki::new(rpki.clone()));
     let peers = rib_peers(&cfg)?;
     let imports: Vec<Option<Arc<ImportContext>>> = peers
         .iter()
@@ -117,6 +92,7 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         })
         .collect();
     let mut rib = Rib::new(peers, local, rpki);
+    rib.rpki_generation = rpki_generation;
 
     // Listeners first: a peer may connect as soon as its session exists.
     let mut listeners = Vec::new();
@@ -155,6 +131,7 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         sessions.push(tx);
         handles.push(h);
     }
+    let data_task = tokio::spawn(data.run(rib_tx.clone()));
     drop(rib_tx);
 
     let peers: Vec<(std::net::IpAddr, Option<std::net::IpAddr>)> = cfg
@@ -259,6 +236,9 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
     drop(sessions);
+    // The data task holds a sender of the RIB channel: the RIB thread ends when it is gone.
+    data_task.abort();
+    let _ = data_task.await;
     let _ = tokio::task::spawn_blocking(move || rib_thread.join()).await;
     Ok(())
 }

@@ -402,3 +402,17 @@ pub fn gobgp_passive_config(
 "#
     )
 }
+
+/// A StayRTR cache serving the JSON file `json` at `address` (`IP:PORT`): the file is read
+/// again every second and clients are notified of a change; RTR refresh/retry of 1 s. Its
+/// metrics listener is off.
+pub fn stayrtr(dir: &Path, name: &str, address: &str, json: &Path) -> Proc {
+    let mut cmd = Command::new("stayrtr");
+    cmd.arg("-bind")
+        .arg(address)
+        .arg("-cache")
+        .arg(json)
+        .args(["-checktime=false", "-refresh", "1", "-metrics.addr", ""])
+        .args(["-rtr.refresh", "1", "-rtr.retry", "1", "-rtr.expire", "600"]);
+    Proc::spawn(name, cmd, dir)
+}

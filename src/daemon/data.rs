@@ -1,0 +1,307 @@
+//! The daemon's RPKI data task: it owns the [`RpkiFeed`], runs the RTR client, reloads the data
+//! files when they change or on SIGHUP, and puts each new snapshot in force — in the sessions'
+//! [`SharedRpki`] and, with its delta, in the RIB, which re-checks only what the delta touches.
+//! Building a snapshot is CPU work (~1M VRPs): it runs off the I/O threads.
+//!
+//! A bad file never replaces good data: the error is logged with the file and position and the
+//! data in force stays.
+
+use crate::config::RpkiConfig;
+use crate::rib::RibEvent;
+use crate::rpki::feed::{FeedConfig, Outcome, RpkiFeed, RtrChange, Update};
+use crate::rpki::rtr::{self, RtrCache, RtrClientConfig, RtrEvent, RtrHandle};
+use crate::rpki::{load_files, LoadError, LoadOptions, RpkiData, SharedRpki};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::mpsc;
+
+/// How long the daemon waits at start for the first complete data set from an RTR cache before
+/// it opens sessions anyway (routes checked before the data arrives are checked again then).
+const INITIAL_RTR_WAIT: Duration = Duration::from_secs(10);
+
+/// How often the data files' modification times are looked at.
+const FILE_POLL: Duration = Duration::from_secs(5);
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The files a feed reads, and their modification times when last loaded.
+struct Files {
+    vrp: Vec<PathBuf>,
+    aspa: Vec<PathBuf>,
+    slurm: Vec<PathBuf>,
+    stamps: Vec<Option<SystemTime>>,
+}
+
+impl Files {
+    fn new(cfg: &RpkiConfig) -> Files {
+        let mut f = Files {
+            vrp: cfg.vrp_files.clone(),
+            aspa: cfg.aspa_files.clone(),
+            slurm: cfg.slurm_files.clone(),
+            stamps: Vec::new(),
+        };
+        f.stamps = f.read_stamps();
+        f
+    }
+
+    fn all(&self) -> impl Iterator<Item = &PathBuf> {
+        self.vrp.iter().chain(&self.aspa).chain(&self.slurm)
+    }
+
+    fn read_stamps(&self) -> Vec<Option<SystemTime>> {
+        self.all()
+            .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+            .collect()
+    }
+
+    /// Whether a file changed since the last load (and remembers the new times).
+    fn changed(&mut self) -> bool {
+        let now = self.read_stamps();
+        if now == self.stamps {
+            return false;
+        }
+        self.stamps = now;
+        true
+    }
+
+    fn load(&self) -> Result<crate::rpki::feed::FileData, LoadError> {
+        load_files(
+            &self.vrp,
+            &self.aspa,
+            &self.slurm,
+            &LoadOptions {
+                now: Some(unix_now()),
+            },
+        )
+    }
+}
+
+/// The running data task's parts that the daemon keeps.
+pub(super) struct DataTask {
+    pub shared: Arc<SharedRpki>,
+    /// The data the RIB starts with, and its generation.
+    pub initial: (Arc<RpkiData>, u64),
+    feed: RpkiFeed,
+    files: Files,
+    rtr: Option<(RtrHandle, mpsc::Receiver<RtrEvent>)>,
+    started: Instant,
+}
+
+impl DataTask {
+    /// Loads the files, starts the RTR client and waits a little for its first data; a bad file
+    /// at start is an error (there is no data in force to keep).
+    pub async fn start(cfg: &RpkiConfig) -> Result<DataTask, LoadError> {
+        let files = Files::new(cfg);
+        let mut feed = RpkiFeed::new(FeedConfig {
+            max_shrink_percent: cfg.max_shrink_percent,
+            max_shrink_hold_secs: cfg.max_shrink_hold.as_secs(),
+            fail_open: cfg.fail_open,
+        });
+        feed.set_files(files.load()?);
+        let mut rtr = None;
+        if !cfg.rtr.is_empty() {
+            let (tx, mut rx) = mpsc::channel(64);
+            let caches = cfg
+                .rtr_in_preference_order()
+                .into_iter()
+                .map(|c| RtrCache {
+                    address: c.address.clone(),
+                })
+                .collect();
+            let handle = rtr::spawn(
+                RtrClientConfig {
+                    caches,
+                    expire: Some(cfg.expire),
+                    connect_timeout: Duration::from_secs(10),
+                },
+                tx,
+            );
+            let deadline = tokio::time::Instant::now() + INITIAL_RTR_WAIT;
+            loop {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(ev)) => {
+                        if handle_rtr(&mut feed, ev) {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        tracing::warn!(
+                            wait_s = INITIAL_RTR_WAIT.as_secs(),
+                            "no RTR cache has answered yet: starting with the file data only"
+                        );
+                        break;
+                    }
+                }
+            }
+            rtr = Some((handle, rx));
+        }
+        let started = Instant::now();
+        let initial = match feed.rebuild(0) {
+            Outcome::Apply(u) => (u.data, u.generation),
+            _ => {
+                let (d, g) = feed.current();
+                (d.clone(), g)
+            }
+        };
+        let (v4, v6) = initial.0.vrp_count();
+        tracing::info!(
+            vrps_v4 = v4,
+            vrps_v6 = v6,
+            aspas = initial.0.aspa_count(),
+            "RPKI data loaded"
+        );
+        let shared = Arc::new(SharedRpki::new(initial.0.clone()));
+        shared.store(initial.1, initial.0.clone());
+        Ok(DataTask {
+            shared,
+            initial: initial.clone(),
+            feed,
+            files,
+            rtr,
+            started,
+        })
+    }
+
+    /// Runs until the RIB is gone: RTR events, file changes, SIGHUP, the circuit breaker's
+    /// hold time.
+    pub async fn run(mut self, rib: mpsc::Sender<RibEvent>) {
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut poll = tokio::time::interval(FILE_POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let mut dirty = false;
+            tokio::select! {
+                ev = next_rtr(&mut self.rtr) => match ev {
+                    Some(ev) => {
+                        dirty = handle_rtr(&mut self.feed, ev);
+                        // Take every End of Data already waiting: one rebuild for all of them.
+                        while let Some(ev) = self.rtr.as_mut().and_then(|(_, rx)| rx.try_recv().ok()) {
+                            dirty |= handle_rtr(&mut self.feed, ev);
+                        }
+                    }
+                    None => self.rtr = None,
+                },
+                _ = next_hup(&mut hup) => {
+                    tracing::info!("SIGHUP: reloading the RPKI files and asking the RTR cache");
+                    if let Some((h, _)) = &self.rtr {
+                        h.refresh();
+                    }
+                    dirty = self.reload_files();
+                }
+                _ = poll.tick() => {
+                    if self.files.changed() {
+                        tracing::info!("an RPKI data file changed: reloading");
+                        dirty = self.reload_files();
+                    }
+                    let now = self.started.elapsed().as_secs();
+                    if let Some(u) = self.feed.tick(now) {
+                        if !self.put_in_force(u, &rib).await {
+                            return;
+                        }
+                    }
+                }
+            }
+            if dirty {
+                let now = self.started.elapsed().as_secs();
+                let outcome = tokio::task::block_in_place(|| self.feed.rebuild(now));
+                if let Outcome::Apply(u) = outcome {
+                    if !self.put_in_force(u, &rib).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads the files into the feed; on error keeps what was loaded before.
+    fn reload_files(&mut self) -> bool {
+        match tokio::task::block_in_place(|| self.files.load()) {
+            Ok(f) => {
+                self.feed.set_files(f);
+                true
+            }
+            Err(e) => {
+                tracing::error!("RPKI file reload failed, the data in force stays: {e}");
+                false
+            }
+        }
+    }
+
+    /// Puts new data in force for the sessions and the RIB; `false` when the RIB is gone.
+    async fn put_in_force(&mut self, u: Update, rib: &mpsc::Sender<RibEvent>) -> bool {
+        let (v4, v6) = u.data.vrp_count();
+        tracing::info!(
+            generation = u.generation,
+            vrps_v4 = v4,
+            vrps_v6 = v6,
+            aspas = u.data.aspa_count(),
+            "new RPKI data in force"
+        );
+        self.shared.store(u.generation, u.data.clone());
+        rib.send(RibEvent::Rpki(u)).await.is_ok()
+    }
+}
+
+/// Feeds one RTR event to the feed; `true` when the data changed.
+fn handle_rtr(feed: &mut RpkiFeed, ev: RtrEvent) -> bool {
+    match ev {
+        RtrEvent::Data(d) => {
+            tracing::debug!(
+                cache = d.cache,
+                serial = d.serial,
+                reset = d.reset,
+                announced = d.vrps_announced.len(),
+                withdrawn = d.vrps_withdrawn.len(),
+                "RTR data"
+            );
+            if d.is_empty() {
+                return false;
+            }
+            feed.apply_rtr(RtrChange {
+                reset: d.reset,
+                vrps_announced: d.vrps_announced,
+                vrps_withdrawn: d.vrps_withdrawn,
+                aspas: d.aspas,
+                aspas_withdrawn: d.aspas_withdrawn,
+            });
+            true
+        }
+        RtrEvent::Expired => {
+            tracing::error!(
+                "RTR data expired: no cache has delivered data for the expire interval"
+            );
+            feed.rtr_expired();
+            true
+        }
+        RtrEvent::Status(s) => {
+            if s.up {
+                tracing::info!(cache = s.cache, version = ?s.version, serial = ?s.serial, "RTR cache up: {}", s.message);
+            } else {
+                tracing::warn!(cache = s.cache, "RTR cache down: {}", s.message);
+            }
+            false
+        }
+    }
+}
+
+async fn next_rtr(rtr: &mut Option<(RtrHandle, mpsc::Receiver<RtrEvent>)>) -> Option<RtrEvent> {
+    match rtr {
+        Some((_, rx)) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_hup(hup: &mut Option<tokio::signal::unix::Signal>) {
+    match hup {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
