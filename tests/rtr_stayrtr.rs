@@ -1,7 +1,9 @@
 //! The RTR client against the real Debian `stayrtr` (0.5.1, v2 = draft-ietf-sidrops-8210bis-10)
 //! and against tiny RTR caches written here (a TcpListener speaking hand-made PDUs, for what
 //! StayRTR 0.5.1 cannot send: the current ASPA layout with an empty-provider withdrawal, version
-//! fallback by Error Report, a duplicate announcement). All on 127.0.0.1, ports 43101–43199; every
+//! fallback by Error Report, a duplicate announcement). Data: StayRTR's own fixture and a real
+//! rpki-client export of 424k ROAs and 6.6k ASPAs (`testdata/vrps/`, see PROVENANCE.md), edited
+//! where a test says so. All on 127.0.0.1, ports 43101–43199; every
 //! stayrtr is stopped by PID. Without stayrtr the StayRTR tests skip, or fail when
 //! `BGPSIEVE_REQUIRE_INTEROP=1`.
 
@@ -203,6 +205,42 @@ async fn first_sync_has_exactly_the_files_vrps_and_aspas() {
         assert_eq!(d.aspas, aspas, "port {port}");
         h.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_rpki_client_export_of_424k_roas_syncs_whole() {
+    if !available("stayrtr") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("rpki.json");
+    let gz =
+        std::fs::File::open(common::td("vrps/rpki-client_ripe-prepdev_20230504.json.gz")).unwrap();
+    let mut data: Value = serde_json::from_reader(flate2::read::GzDecoder::new(gz)).unwrap();
+    // The per-entry `expires` (May 2023) have passed, and StayRTR drops expired entries.
+    for e in data["roas"].as_array_mut().unwrap() {
+        e.as_object_mut().unwrap().remove("expires");
+    }
+    for afi in ["ipv4", "ipv6"] {
+        for a in data["provider_authorizations"][afi].as_array_mut().unwrap() {
+            a.as_object_mut().unwrap().remove("expires");
+        }
+    }
+    write_json(&json, &data);
+    let _s = stayrtr(dir.path(), "stayrtr", 43105, &json, &[]);
+    let (h, mut rx) = client(&[43105], None);
+    let (d, _) = until(&mut rx, Duration::from_secs(25), "first sync", |e| {
+        matches!(e, RtrEvent::Data(_))
+    })
+    .await;
+    let RtrEvent::Data(d) = d else { unreachable!() };
+    let want = file_vrps(&data);
+    assert!(want.len() > 400_000, "{}", want.len());
+    assert!(d.reset);
+    assert_eq!(d.vrps_announced.len(), want.len());
+    assert_eq!(keys(&d.vrps_announced), want);
+    assert_eq!(d.aspas, file_aspas(&data));
+    h.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
