@@ -529,6 +529,23 @@ impl Session {
                         store,
                     ));
                 }
+                let ours = store.session.map(|(_, _, s)| s);
+                if query == Query::Serial && ours.is_some_and(|ours| serial_lt(serial, ours)) {
+                    // RFC 8210 §5.1: serials only grow within a session (RFC 1982 arithmetic).
+                    // A lower one means the cache lost its history under the same session ID
+                    // (StayRTR restarted within a second reuses it): its diff is meaningless, so
+                    // start over with a reset on this connection, as after a Cache Reset.
+                    tracing::warn!(
+                        cache = self.cache,
+                        serial,
+                        ours = ?ours,
+                        "RTR cache serial went backwards; resetting"
+                    );
+                    self.pending = Pending::default();
+                    store.forget_session();
+                    out.push(Output::Send(self.reset_query()));
+                    return Ok(());
+                }
                 let delta = self.commit(query == Query::Reset, session_id, serial, store);
                 store.timers = Some(timers.unwrap_or(Timers::DEFAULT));
                 out.push(Output::Data(delta));
@@ -644,6 +661,11 @@ impl Session {
         }
         delta
     }
+}
+
+/// `a < b` in RFC 1982 serial number arithmetic (32 bits).
+fn serial_lt(a: u32, b: u32) -> bool {
+    a != b && b.wrapping_sub(a) < 1 << 31
 }
 
 #[cfg(test)]
@@ -837,6 +859,26 @@ mod tests {
         );
         assert_eq!(store.vrps.len(), 2);
         assert_eq!(store.session, Some((2, 7, 2)));
+    }
+
+    #[test]
+    fn serial_going_backwards_restarts_with_a_reset() {
+        assert!(serial_lt(1, 2) && serial_lt(u32::MAX, 0) && !serial_lt(2, 1) && !serial_lt(3, 3));
+        let mut store = synced(); // serial 1
+        let (mut s, _) = Session::start(0, 2, &store);
+        let (out, r) = feed(&mut s, &mut store, &[cr(2, 7), eod(2, 7, 0)]);
+        r.unwrap();
+        assert!(deltas(&out).is_empty());
+        assert_eq!(sent(&out), vec![Pdu::ResetQuery { version: 2 }]);
+        assert_eq!(store.session, None);
+        let (out, r) = feed(
+            &mut s,
+            &mut store,
+            &[cr(2, 7), prefix(2, true, V4, 24, 64500), eod(2, 7, 0)],
+        );
+        r.unwrap();
+        assert!(deltas(&out)[0].reset);
+        assert_eq!(store.session, Some((2, 7, 0)));
     }
 
     #[test]
