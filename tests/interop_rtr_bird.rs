@@ -99,7 +99,7 @@ fn a_roa_disappearing_at_the_rtr_cache_withdraws_the_route_without_a_session_res
     }
     let dir = tempfile::tempdir().unwrap();
     let json = write_vrps(dir.path(), WITH_ROA);
-    let _cache = stayrtr(dir.path(), "stayrtr", "127.0.0.43:11283", &json);
+    let _cache = stayrtr(dir.path(), "stayrtr", "127.0.0.43:11283", &json, &[]);
     let neighbor = Bird::start(dir.path(), "neighbor", NEIGHBOR);
     let router = Bird::start(dir.path(), "router", ROUTER);
     let sieve = bgpsieve_daemon(dir.path(), BGPSIEVE);

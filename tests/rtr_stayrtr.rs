@@ -12,11 +12,10 @@ mod common;
 use bgpsieve::rpki::rtr::{self, RtrCache, RtrClientConfig, RtrDelta, RtrEvent, RtrHandle};
 use bgpsieve::rpki::Aspa;
 use bgpsieve::types::Asn;
-use common::interop::{available, wait_for, Proc};
+use common::interop::{available, Proc};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -90,24 +89,9 @@ fn write_json(path: &Path, v: &Value) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
-/// A stayrtr serving `json` on 127.0.0.1:`port`, with 1 s file refresh and RTR timers
-/// refresh 1 / retry 1 / expire 600 (our expire override is what the tests use).
+/// A stayrtr serving `json` on 127.0.0.1:`port` (our expire override is what the tests use).
 fn stayrtr(dir: &Path, name: &str, port: u16, json: &Path, extra: &[&str]) -> Proc {
-    let mut cmd = Command::new("stayrtr");
-    cmd.arg("-bind")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cache")
-        .arg(json)
-        .args(["-checktime=false", "-refresh", "1", "-metrics.addr", ""])
-        .args(["-rtr.refresh", "1", "-rtr.retry", "1", "-rtr.expire", "600"])
-        .args(extra);
-    let p = Proc::spawn(name, cmd, dir);
-    wait_for(
-        T,
-        || p.log_text().contains("StayRTR Server started"),
-        || format!("{name} did not start: {}", p.log_text()),
-    );
-    p
+    common::interop::stayrtr(dir, name, &format!("127.0.0.1:{port}"), json, extra)
 }
 
 fn client(ports: &[u16], expire: Option<Duration>) -> (RtrHandle, mpsc::Receiver<RtrEvent>) {

@@ -403,16 +403,23 @@ pub fn gobgp_passive_config(
     )
 }
 
-/// A StayRTR cache serving the JSON file `json` at `address` (`IP:PORT`): the file is read
-/// again every second and clients are notified of a change; RTR refresh/retry of 1 s. Its
-/// metrics listener is off.
-pub fn stayrtr(dir: &Path, name: &str, address: &str, json: &Path) -> Proc {
+/// A StayRTR cache serving the JSON file `json` at `address` (`IP:PORT`), started: the file is
+/// read again every second and clients are notified of a change; RTR timers refresh 1 / retry
+/// 1 / expire 600; no metrics listener; `extra` flags after those.
+pub fn stayrtr(dir: &Path, name: &str, address: &str, json: &Path, extra: &[&str]) -> Proc {
     let mut cmd = Command::new("stayrtr");
     cmd.arg("-bind")
         .arg(address)
         .arg("-cache")
         .arg(json)
         .args(["-checktime=false", "-refresh", "1", "-metrics.addr", ""])
-        .args(["-rtr.refresh", "1", "-rtr.retry", "1", "-rtr.expire", "600"]);
-    Proc::spawn(name, cmd, dir)
+        .args(["-rtr.refresh", "1", "-rtr.retry", "1", "-rtr.expire", "600"])
+        .args(extra);
+    let p = Proc::spawn(name, cmd, dir);
+    wait_for(
+        Duration::from_secs(10),
+        || p.log_text().contains("StayRTR Server started"),
+        || format!("{name} did not start: {}", p.log_text()),
+    );
+    p
 }
