@@ -80,7 +80,10 @@ fn rib(data: Arc<RpkiData>, vrps: &[Vrp]) -> Rib {
             continue;
         }
         last = Some(v.prefix);
-        by_origin.entry(v.asn.0).or_default().push(Nlri::new(v.prefix));
+        by_origin
+            .entry(v.asn.0)
+            .or_default()
+            .push(Nlri::new(v.prefix));
     }
     for (origin, nlri) in by_origin {
         let attrs = Arc::new(PathAttributes {

@@ -69,9 +69,15 @@ fn main() {
     ];
     let rpki = Arc::new(rpki);
     let import = ImportContext {
-        peer: peers[0].policy.clone(),
-        local: LocalPolicy::new(Asn(64700)),
-        rpki: Arc::new(bgpsieve::rpki::SharedRpki::new(rpki.clone())),
+        peer: 0,
+        shared: Arc::new(bgpsieve::rib::SharedPolicy::new(
+            bgpsieve::rib::PolicySnapshot {
+                generation: 0,
+                rpki: rpki.clone(),
+                local: LocalPolicy::new(Asn(64700)),
+                peers: peers.iter().map(|p| p.policy.clone()).collect(),
+            },
+        )),
     };
     let mut rib = Rib::new(peers, LocalPolicy::new(Asn(64700)), rpki);
     rib.handle(FromSession::Up {

@@ -346,9 +346,9 @@ class Bgpsieve(Dut):
     The sink plays the operator's router: an iBGP peer with role `router`, so it runs with the
     DUT's AS. The binary: $BGPSIEVE_BIN, else target/release/bgpsieve under the current folder.
 
-    Until bgpsieve has its RTR client (issue 4) and /metrics (issue 5), it loads the generator's
-    VRP file (the same file stayrtr serves to the other DUTs) and reports its VRP count in its
-    log; its RIB count is not read, so only the end-to-end figures are measured."""
+    It takes its VRPs from the same stayrtr as the other DUTs, over RTR, and reports the count
+    in its log; until /metrics (issue 5) its RIB count is not read, so only the end-to-end
+    figures are measured."""
     name = "bgpsieve"
     supports_v6 = True
     sink_as = DUT_AS
@@ -364,7 +364,6 @@ class Bgpsieve(Dut):
         limit = (f"max_prefix_in = {{ ipv4 = {self.max_prefix}{v6lim}, action = \"teardown\" }}"
                  if self.max_prefix else "")
         afi = json.dumps(["ipv4", "ipv6"] if self.v6 else ["ipv4"])
-        vrps = os.path.join(self.data, "vrps.json")
         cfg = f"""[global]
 asn = {DUT_AS}
 router_id = "{DUT_IP}"
@@ -374,7 +373,7 @@ listen = ["{DUT_IP}:{DUT_PORT}"]
 listen = "{self.api}"
 
 [rpki]
-vrp_files = ["{vrps}"]
+rtr = [{{ address = "{RTR_IP}:{RTR_PORT}" }}]
 
 [[peer]]
 name = "blaster"

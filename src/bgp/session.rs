@@ -13,9 +13,9 @@ use super::fsm::{Action, DownReason, Event, Fsm, FsmConfig, Timer};
 use super::notification::Notification;
 use super::open::{Negotiated, Open, PeerExpectation};
 use super::update::{decode_update, DecodeCtx, DecodedUpdate};
-use crate::policy::{evaluate, LocalPolicy, PeerPolicy, Verdict};
+use crate::policy::{evaluate, Verdict};
 use crate::rib::RibEvent;
-use crate::rpki::SharedRpki;
+use crate::rib::SharedPolicy;
 use crate::types::{Afi, Direction, Route};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -46,22 +46,24 @@ pub struct SessionConfig {
     pub import: Option<Arc<ImportContext>>,
 }
 
-/// What the stateless import checks of one neighbor read.
+/// What the stateless import checks of one neighbor read: its policy in the snapshot in force.
 #[derive(Debug)]
 pub struct ImportContext {
-    pub peer: PeerPolicy,
-    pub local: LocalPolicy,
-    /// The data in force; swapped by the daemon when it changes.
-    pub rpki: Arc<SharedRpki>,
+    /// The neighbor's index in the snapshot's peers.
+    pub peer: usize,
+    pub shared: Arc<SharedPolicy>,
 }
 
 impl ImportContext {
     /// The verdict of every announced prefix of an UPDATE, in order, and the generation of the
-    /// RPKI data they were made with.
+    /// snapshot they were made with.
     pub fn evaluate(&self, u: &DecodedUpdate) -> (u64, Vec<Verdict>) {
-        let (generation, rpki) = self.rpki.load();
+        let snap = self.shared.load();
+        let Some(peer) = snap.peers.get(self.peer) else {
+            return (snap.generation, Vec::new());
+        };
         let Some(attrs) = &u.attrs else {
-            return (generation, Vec::new());
+            return (snap.generation, Vec::new());
         };
         let verdicts = u
             .announced
@@ -72,10 +74,10 @@ impl ImportContext {
                     path_id: n.path_id,
                     attrs: attrs.attrs.clone(),
                 };
-                evaluate(Direction::In, &route, &self.peer, &self.local, &rpki)
+                evaluate(Direction::In, &route, peer, &snap.local, &snap.rpki)
             })
             .collect();
-        (generation, verdicts)
+        (snap.generation, verdicts)
     }
 }
 

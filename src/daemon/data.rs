@@ -1,16 +1,20 @@
-//! The daemon's RPKI data task: it owns the [`RpkiFeed`], runs the RTR client, reloads the data
-//! files when they change or on SIGHUP, and puts each new snapshot in force — in the sessions'
-//! [`SharedRpki`] and, with its delta, in the RIB, which re-checks only what the delta touches.
-//! Building a snapshot is CPU work (~1M VRPs): it runs off the I/O threads.
+//! The daemon's data task: it owns the [`RpkiFeed`], runs the RTR client, reloads the RPKI and
+//! IRR files when they change or on SIGHUP, and puts each change in force — in the sessions'
+//! [`SharedPolicy`] and, with what it touches, in the RIB, which re-checks only those routes.
+//! It owns the policy generation: every change counts one. Building a snapshot is CPU work
+//! (~1M VRPs): it runs off the I/O threads.
 //!
 //! A bad file never replaces good data: the error is logged with the file and position and the
 //! data in force stays.
 
-use crate::config::RpkiConfig;
-use crate::rib::RibEvent;
+use crate::config::{Config, RpkiConfig};
+use crate::irr::PrefixList;
+use crate::rib::{PolicySnapshot, PolicyUpdate, RibEvent, SharedPolicy};
 use crate::rpki::feed::{FeedConfig, Outcome, RpkiFeed, RtrChange, Update};
 use crate::rpki::rtr::{self, RtrCache, RtrClientConfig, RtrEvent, RtrHandle};
-use crate::rpki::{load_files, LoadError, LoadOptions, RpkiData, SharedRpki};
+use crate::rpki::{load_files, LoadError, LoadOptions, RpkiData};
+use crate::setup;
+use ipnet::IpNet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -29,12 +33,35 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// The files a feed reads, and their modification times when last loaded.
+/// Modification times of a set of files, to see when one changed.
+struct Stamps(Vec<Option<SystemTime>>);
+
+impl Stamps {
+    fn read<'a>(files: impl Iterator<Item = &'a PathBuf>) -> Stamps {
+        Stamps(
+            files
+                .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+                .collect(),
+        )
+    }
+
+    /// Whether a file changed since the last look (and remembers the new times).
+    fn changed<'a>(&mut self, files: impl Iterator<Item = &'a PathBuf>) -> bool {
+        let now = Stamps::read(files);
+        if now.0 == self.0 {
+            return false;
+        }
+        *self = now;
+        true
+    }
+}
+
+/// The RPKI files the feed reads.
 struct Files {
     vrp: Vec<PathBuf>,
     aspa: Vec<PathBuf>,
     slurm: Vec<PathBuf>,
-    stamps: Vec<Option<SystemTime>>,
+    stamps: Stamps,
 }
 
 impl Files {
@@ -43,9 +70,9 @@ impl Files {
             vrp: cfg.vrp_files.clone(),
             aspa: cfg.aspa_files.clone(),
             slurm: cfg.slurm_files.clone(),
-            stamps: Vec::new(),
+            stamps: Stamps(Vec::new()),
         };
-        f.stamps = f.read_stamps();
+        f.stamps = Stamps::read(f.all());
         f
     }
 
@@ -53,20 +80,9 @@ impl Files {
         self.vrp.iter().chain(&self.aspa).chain(&self.slurm)
     }
 
-    fn read_stamps(&self) -> Vec<Option<SystemTime>> {
-        self.all()
-            .map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
-            .collect()
-    }
-
-    /// Whether a file changed since the last load (and remembers the new times).
     fn changed(&mut self) -> bool {
-        let now = self.read_stamps();
-        if now == self.stamps {
-            return false;
-        }
-        self.stamps = now;
-        true
+        let files: Vec<PathBuf> = self.all().cloned().collect();
+        self.stamps.changed(files.iter())
     }
 
     fn load(&self) -> Result<crate::rpki::feed::FileData, LoadError> {
@@ -81,21 +97,105 @@ impl Files {
     }
 }
 
+/// The IRR files of the policy: each neighbor's prefix lists and the operator's announce list.
+struct IrrFiles {
+    peers: Vec<(usize, Vec<PathBuf>)>,
+    /// The `announce` entries of the config, to which the `announce_irr` files add.
+    announce_static: PrefixList,
+    announce: Vec<PathBuf>,
+    stamps: Stamps,
+}
+
+impl IrrFiles {
+    fn new(cfg: &Config) -> IrrFiles {
+        let mut f = IrrFiles {
+            peers: cfg
+                .peers
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.irr.is_empty())
+                .map(|(i, p)| (i, p.irr.clone()))
+                .collect(),
+            announce_static: cfg.global.announce_list(),
+            announce: cfg.global.announce_irr.clone(),
+            stamps: Stamps(Vec::new()),
+        };
+        f.stamps = Stamps::read(f.all().iter());
+        f
+    }
+
+    fn all(&self) -> Vec<PathBuf> {
+        let peers = self.peers.iter().flat_map(|(_, f)| f.iter());
+        peers.chain(&self.announce).cloned().collect()
+    }
+
+    fn changed(&mut self) -> bool {
+        let files = self.all();
+        self.stamps.changed(files.iter())
+    }
+
+    /// What the files change against the policy in force: `None` when nothing; an error for
+    /// a bad file (then nothing is changed at all).
+    fn reload(&self, snap: &PolicySnapshot) -> Result<Option<PolicyUpdate>, crate::irr::IrrError> {
+        let mut update = PolicyUpdate {
+            generation: 0,
+            local: snap.local.clone(),
+            peers: Vec::new(),
+            import: Vec::new(),
+            export: Vec::new(),
+        };
+        let empty = PrefixList::new();
+        for (i, files) in &self.peers {
+            let new = setup::load_irr_files(files)?;
+            let Some(old) = snap.peers.get(*i) else {
+                continue;
+            };
+            let changed: Vec<IpNet> = old.irr.as_deref().unwrap_or(&empty).changed_prefixes(&new);
+            if changed.is_empty() {
+                continue;
+            }
+            tracing::info!(peer = %old.name, entries = new.len(), changed = changed.len(), "IRR prefix list changed");
+            let mut policy = old.clone();
+            policy.irr = Some(Arc::new(new));
+            update.peers.push((*i, policy));
+            update.import.push((*i, changed));
+        }
+        if !self.announce.is_empty() {
+            let mut list = self.announce_static.clone();
+            list.merge(&setup::load_irr_files(&self.announce)?);
+            let changed = snap.local.announce.changed_prefixes(&list);
+            if !changed.is_empty() {
+                tracing::info!(
+                    entries = list.len(),
+                    changed = changed.len(),
+                    "announce list changed"
+                );
+                update.local.announce = Arc::new(list);
+                update.export = changed;
+            }
+        }
+        Ok((!update.peers.is_empty() || !update.export.is_empty()).then_some(update))
+    }
+}
+
 /// The running data task's parts that the daemon keeps.
 pub(super) struct DataTask {
-    pub shared: Arc<SharedRpki>,
     /// The data the RIB starts with, and its generation.
     pub initial: (Arc<RpkiData>, u64),
     feed: RpkiFeed,
     files: Files,
+    irr: IrrFiles,
     rtr: Option<(RtrHandle, mpsc::Receiver<RtrEvent>)>,
     started: Instant,
+    /// The generation of the policy snapshot in force.
+    generation: u64,
 }
 
 impl DataTask {
     /// Loads the files, starts the RTR client and waits a little for its first data; a bad file
     /// at start is an error (there is no data in force to keep).
-    pub async fn start(cfg: &RpkiConfig) -> Result<DataTask, LoadError> {
+    pub async fn start(config: &Config) -> Result<DataTask, LoadError> {
+        let cfg = &config.rpki;
         let files = Files::new(cfg);
         let mut feed = RpkiFeed::new(FeedConfig {
             max_shrink_percent: cfg.max_shrink_percent,
@@ -156,21 +256,20 @@ impl DataTask {
             aspas = initial.0.aspa_count(),
             "RPKI data loaded"
         );
-        let shared = Arc::new(SharedRpki::new(initial.0.clone()));
-        shared.store(initial.1, initial.0.clone());
         Ok(DataTask {
-            shared,
-            initial: initial.clone(),
+            generation: initial.1,
+            initial,
             feed,
             files,
+            irr: IrrFiles::new(config),
             rtr,
             started,
         })
     }
 
     /// Runs until the RIB is gone: RTR events, file changes, SIGHUP, the circuit breaker's
-    /// hold time.
-    pub async fn run(mut self, rib: mpsc::Sender<RibEvent>) {
+    /// hold time. `shared` holds the snapshot of generation `self.initial.1`.
+    pub async fn run(mut self, shared: Arc<SharedPolicy>, rib: mpsc::Sender<RibEvent>) {
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut poll = tokio::time::interval(FILE_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -188,20 +287,29 @@ impl DataTask {
                     None => self.rtr = None,
                 },
                 _ = next_hup(&mut hup) => {
-                    tracing::info!("SIGHUP: reloading the RPKI files and asking the RTR cache");
+                    tracing::info!("SIGHUP: reloading the RPKI and IRR files and asking the RTR cache");
                     if let Some((h, _)) = &self.rtr {
                         h.refresh();
                     }
                     dirty = self.reload_files();
+                    if !self.reload_irr(&shared, &rib).await {
+                        return;
+                    }
                 }
                 _ = poll.tick() => {
                     if self.files.changed() {
                         tracing::info!("an RPKI data file changed: reloading");
                         dirty = self.reload_files();
                     }
+                    if self.irr.changed() {
+                        tracing::info!("an IRR file changed: reloading");
+                        if !self.reload_irr(&shared, &rib).await {
+                            return;
+                        }
+                    }
                     let now = self.started.elapsed().as_secs();
                     if let Some(u) = self.feed.tick(now) {
-                        if !self.put_in_force(u, &rib).await {
+                        if !self.put_in_force(u, &shared, &rib).await {
                             return;
                         }
                     }
@@ -211,7 +319,7 @@ impl DataTask {
                 let now = self.started.elapsed().as_secs();
                 let outcome = tokio::task::block_in_place(|| self.feed.rebuild(now));
                 if let Outcome::Apply(u) = outcome {
-                    if !self.put_in_force(u, &rib).await {
+                    if !self.put_in_force(u, &shared, &rib).await {
                         return;
                     }
                 }
@@ -233,8 +341,42 @@ impl DataTask {
         }
     }
 
-    /// Puts new data in force for the sessions and the RIB; `false` when the RIB is gone.
-    async fn put_in_force(&mut self, u: Update, rib: &mpsc::Sender<RibEvent>) -> bool {
+    /// Loads the IRR files and puts what changed in force; a bad file keeps the lists in
+    /// force. `false` when the RIB is gone.
+    async fn reload_irr(&mut self, shared: &SharedPolicy, rib: &mpsc::Sender<RibEvent>) -> bool {
+        let snap = shared.load();
+        match tokio::task::block_in_place(|| self.irr.reload(&snap)) {
+            Ok(Some(mut u)) => {
+                self.generation += 1;
+                u.generation = self.generation;
+                let mut next = (*snap).clone();
+                next.generation = self.generation;
+                next.local = u.local.clone();
+                for (i, p) in &u.peers {
+                    if let Some(slot) = next.peers.get_mut(*i) {
+                        *slot = p.clone();
+                    }
+                }
+                shared.store(next);
+                rib.send(RibEvent::Policy(u)).await.is_ok()
+            }
+            Ok(None) => true,
+            Err(e) => {
+                tracing::error!("IRR file reload failed, the lists in force stay: {e}");
+                true
+            }
+        }
+    }
+
+    /// Puts new RPKI data in force for the sessions and the RIB; `false` when the RIB is gone.
+    async fn put_in_force(
+        &mut self,
+        mut u: Update,
+        shared: &SharedPolicy,
+        rib: &mpsc::Sender<RibEvent>,
+    ) -> bool {
+        self.generation += 1;
+        u.generation = self.generation;
         let (v4, v6) = u.data.vrp_count();
         tracing::info!(
             generation = u.generation,
@@ -243,7 +385,10 @@ impl DataTask {
             aspas = u.data.aspa_count(),
             "new RPKI data in force"
         );
-        self.shared.store(u.generation, u.data.clone());
+        let mut next = (*shared.load()).clone();
+        next.generation = self.generation;
+        next.rpki = u.data.clone();
+        shared.store(next);
         rib.send(RibEvent::Rpki(u)).await.is_ok()
     }
 }

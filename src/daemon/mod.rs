@@ -19,7 +19,7 @@ use crate::bgp::fsm::FsmConfig;
 use crate::bgp::open::{LocalSpeaker, Open, PeerExpectation};
 use crate::bgp::session::{self, ImportContext, SessionConfig, ToSession};
 use crate::config::Config;
-use crate::rib::{Output, Rib, RibEvent, RibPeer};
+use crate::rib::{Output, PolicySnapshot, Rib, RibEvent, RibPeer, SharedPolicy};
 use crate::setup;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,27 +72,32 @@ pub fn run(cfg: Config) -> Result<(), DaemonError> {
 }
 
 async fn run_async(cfg: Config) -> Result<(), DaemonError> {
-    let data = data::DataTask::start(&cfg.rpki)
+    let data = data::DataTask::start(&cfg)
         .await
         .map_err(|e| DaemonError::Data(e.to_string()))?;
-    let shared = data.shared.clone();
-    let (rpki, rpki_generation) = data.initial.clone();
+    let (rpki, generation) = data.initial.clone();
     let local = setup::local_policy(&cfg).map_err(|e| DaemonError::Data(e.to_string()))?;
     let peers = rib_peers(&cfg)?;
+    let shared = Arc::new(SharedPolicy::new(PolicySnapshot {
+        generation,
+        rpki: rpki.clone(),
+        local: local.clone(),
+        peers: peers.iter().map(|p| p.policy.clone()).collect(),
+    }));
     let imports: Vec<Option<Arc<ImportContext>>> = peers
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             (p.role != crate::types::Role::Router).then(|| {
                 Arc::new(ImportContext {
-                    peer: p.policy.clone(),
-                    local: local.clone(),
-                    rpki: shared.clone(),
+                    peer: i,
+                    shared: shared.clone(),
                 })
             })
         })
         .collect();
     let mut rib = Rib::new(peers, local, rpki);
-    rib.rpki_generation = rpki_generation;
+    rib.policy_generation = generation;
 
     // Listeners first: a peer may connect as soon as its session exists.
     let mut listeners = Vec::new();
@@ -131,7 +136,7 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
         sessions.push(tx);
         handles.push(h);
     }
-    let data_task = tokio::spawn(data.run(rib_tx.clone()));
+    let data_task = tokio::spawn(data.run(shared, rib_tx.clone()));
     drop(rib_tx);
 
     let peers: Vec<(std::net::IpAddr, Option<std::net::IpAddr>)> = cfg

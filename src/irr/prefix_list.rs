@@ -108,6 +108,17 @@ impl PrefixList {
             .map(|(p, r)| (p, r.min_len, r.max_len, r.origin))
     }
 
+    /// The prefixes under which `self` and `other` have different entries, sorted: a route is
+    /// permitted differently by the two lists only if it is equal to or more specific than one.
+    pub fn changed_prefixes(&self, other: &PrefixList) -> Vec<IpNet> {
+        let a: std::collections::HashSet<_> = self.iter().collect();
+        let b: std::collections::HashSet<_> = other.iter().collect();
+        let mut v: Vec<IpNet> = a.symmetric_difference(&b).map(|e| e.0).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     /// Parses the config's announce syntax: `203.0.113.0/24` (exactly that prefix) or
     /// `198.51.100.0/22-24` (the prefix and its more-specifics down to /24). Returns
     /// `(prefix, min_len, max_len)`. Host bits set, a max length shorter than the prefix or longer
@@ -180,6 +191,32 @@ mod tests {
 
     fn net(s: &str) -> IpNet {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn changed_prefixes_are_those_whose_entries_differ() {
+        let mut a = PrefixList::new();
+        a.insert(net("203.0.113.0/24"), 24, 24, None);
+        a.insert(net("198.51.100.0/22"), 22, 24, None);
+        a.insert(net("2001:db8::/32"), 32, 48, None);
+        let mut b = a.clone();
+        assert!(a.changed_prefixes(&b).is_empty());
+        b.insert(net("198.51.100.0/22"), 22, 23, None); // another range under a kept prefix
+        b.insert(net("192.0.2.0/24"), 24, 24, Some(Asn(64500))); // new
+        let mut c = PrefixList::new();
+        c.merge(&b);
+        let mut d = PrefixList::new();
+        for e in c.iter().filter(|e| e.0 != net("2001:db8::/32")) {
+            d.insert(e.0, e.1, e.2, e.3); // removed
+        }
+        assert_eq!(
+            a.changed_prefixes(&d),
+            vec![
+                net("192.0.2.0/24"),
+                net("198.51.100.0/22"),
+                net("2001:db8::/32")
+            ]
+        );
     }
 
     #[test]

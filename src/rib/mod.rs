@@ -21,9 +21,11 @@ use crate::policy::{
 use crate::rpki::RpkiData;
 
 mod reevaluate;
+mod shared;
 use crate::types::{Afi, Asn, Direction, Role, Route};
-pub use reevaluate::Reevaluation;
+pub use reevaluate::{PolicyUpdate, Reevaluation};
 use rustc_hash::FxHashMap as HashMap;
+pub use shared::{PolicySnapshot, SharedPolicy};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -119,6 +121,9 @@ pub enum RibEvent {
     Session(FromSession),
     /// New RPKI data in force: the routes its delta touches are checked again.
     Rpki(crate::rpki::feed::Update),
+    /// New policies in force (IRR prefix lists reloaded): the routes they touch are checked
+    /// again.
+    Policy(PolicyUpdate),
 }
 
 impl From<FromSession> for RibEvent {
@@ -153,9 +158,9 @@ pub struct Rib {
     pub rpki: Arc<RpkiData>,
     /// Seconds since start, for the limits' timeline (set by the caller before `handle`).
     pub now: u64,
-    /// Counts the RPKI data sets installed; a session's verdicts made with another one are
-    /// made again here.
-    pub rpki_generation: u64,
+    /// The generation of the policy snapshot the RIB holds (see [`SharedPolicy`]); a session's
+    /// verdicts made with another one are made again here.
+    pub policy_generation: u64,
 }
 
 /// Routes to announce to one peer, grouped by attribute set, and NLRI to withdraw.
@@ -291,7 +296,7 @@ impl Rib {
             local,
             rpki,
             now: 0,
-            rpki_generation: 0,
+            policy_generation: 0,
         }
     }
 
@@ -323,6 +328,19 @@ impl Rib {
                     changed = stats.changed,
                     ms = started.elapsed().as_millis() as u64,
                     "RPKI data changed: routes re-checked"
+                );
+                out
+            }
+            RibEvent::Policy(u) => {
+                let started = std::time::Instant::now();
+                let generation = u.generation;
+                let (out, stats) = self.set_policy(u);
+                tracing::info!(
+                    generation,
+                    checked = stats.checked,
+                    changed = stats.changed,
+                    ms = started.elapsed().as_millis() as u64,
+                    "policy changed: routes re-checked"
                 );
                 out
             }
@@ -650,7 +668,7 @@ impl Rib {
     ) -> Vec<Output> {
         // Verdicts made with other RPKI data than the RIB's are made again here.
         let verdicts = verdicts
-            .filter(|(generation, _)| *generation == self.rpki_generation)
+            .filter(|(generation, _)| *generation == self.policy_generation)
             .map(|(_, v)| v);
         let mut out = Vec::new();
         let treat_as_withdraw = u.action == Some(crate::bgp::rfc7606::ErrorAction::Withdraw);
@@ -1496,7 +1514,7 @@ mod tests {
     /// Installs `data` the way the daemon does: with the delta from what the RIB holds.
     fn install(rib: &mut Rib, data: Arc<RpkiData>) -> (Vec<Output>, Reevaluation) {
         let delta = crate::rpki::RpkiDelta::between(&rib.rpki, &data);
-        let generation = rib.rpki_generation + 1;
+        let generation = rib.policy_generation + 1;
         rib.set_rpki(data, &delta, generation)
     }
 

@@ -10,7 +10,8 @@
 
 use super::{InRoute, Output, Rib, RouterBatches};
 use crate::bgp::update::{Nlri, PathAttributes};
-use crate::policy::{evaluate, Reason, ReasonSet, Verdict};
+use crate::policy::max_prefix::KnownPrefixes;
+use crate::policy::{evaluate, LocalPolicy, PeerPolicy, Reason, ReasonSet, Verdict};
 use crate::rpki::{RpkiData, RpkiDelta};
 use crate::types::{Afi, Asn, Direction, Route};
 use ipnet::IpNet;
@@ -57,6 +58,22 @@ impl PathFilter<'_> {
     }
 }
 
+/// A policy change (today: IRR prefix lists reloaded): the new policies and where their
+/// verdicts may differ.
+#[derive(Debug, Clone)]
+pub struct PolicyUpdate {
+    pub generation: u64,
+    pub local: LocalPolicy,
+    /// Peers whose policy changed, with the new one.
+    pub peers: Vec<(usize, PeerPolicy)>,
+    /// Per neighbor: prefixes whose entries changed in its prefix list; its routes equal to or
+    /// more specific than one are checked again.
+    pub import: Vec<(usize, Vec<IpNet>)>,
+    /// Prefixes whose entries changed in the announce list: router routes equal to or more
+    /// specific than one are checked again on export.
+    pub export: Vec<IpNet>,
+}
+
 impl Rib {
     /// Installs new RPKI data and re-checks the routes `delta` touches. `delta` must describe
     /// the change from the data the RIB holds to `data` ([`RpkiDelta::between`]).
@@ -67,47 +84,79 @@ impl Rib {
         generation: u64,
     ) -> (Vec<Output>, Reevaluation) {
         self.rpki = data;
-        self.rpki_generation = generation;
+        self.policy_generation = generation;
         let mut stats = Reevaluation::default();
         let mut out = Vec::new();
         if delta.is_empty() {
             return (out, stats);
         }
         let customers: FxHashSet<Asn> = delta.aspa_customers.iter().copied().collect();
-        self.reevaluate_imports(delta, &customers, &mut stats, &mut out);
-        self.reevaluate_exports(delta, &customers, &mut stats, &mut out);
+        let mut touched = if delta.all {
+            self.neighbor_routes_under(None, None)
+        } else {
+            self.neighbor_routes_under(Some(&delta.vrp_prefixes), None)
+        };
+        touched.extend(self.neighbor_routes_with(&customers));
+        self.recheck_imports(touched, &mut stats, &mut out);
+        // The export ASPA check reads the path with our AS prepended.
+        let every = delta.all || customers.contains(&self.local.asn);
+        let mut routes = self.router_routes_under((!every).then_some(&delta.vrp_prefixes[..]));
+        if !every {
+            routes.extend(self.router_routes_with(&customers));
+        }
+        self.recheck_exports(routes, &mut stats, &mut out);
         (out, stats)
     }
 
-    /// The prefixes of an index that a VRP delta touches.
-    fn touched(index: &crate::policy::max_prefix::KnownPrefixes, delta: &RpkiDelta) -> Vec<IpNet> {
-        if delta.all {
-            return index.all();
+    /// Installs new policies and re-checks the routes their changes touch.
+    pub fn set_policy(&mut self, u: PolicyUpdate) -> (Vec<Output>, Reevaluation) {
+        self.local = u.local;
+        self.policy_generation = u.generation;
+        for (i, pol) in u.peers {
+            if let Some(p) = self.peers.get_mut(i) {
+                p.policy = pol;
+            }
         }
+        let mut stats = Reevaluation::default();
+        let mut out = Vec::new();
+        let mut touched = Vec::new();
+        for (i, prefixes) in &u.import {
+            touched.extend(self.neighbor_routes_under(Some(prefixes), Some(*i)));
+        }
+        self.recheck_imports(touched, &mut stats, &mut out);
+        if !u.export.is_empty() {
+            let routes = self.router_routes_under(Some(&u.export));
+            self.recheck_exports(routes, &mut stats, &mut out);
+        }
+        (out, stats)
+    }
+
+    /// Held prefixes equal to or more specific than one of `bases` (every one for `None`).
+    fn held_under(index: &KnownPrefixes, bases: Option<&[IpNet]>) -> Vec<IpNet> {
+        let Some(bases) = bases else {
+            return index.all();
+        };
         let mut v: Vec<IpNet> = Vec::new();
-        for p in &delta.vrp_prefixes {
+        for p in bases {
             v.extend(index.covered_by(p));
         }
-        // Nested VRP prefixes cover some routes twice.
+        // Nested bases cover some prefixes twice.
         v.sort_unstable();
         v.dedup();
         v
     }
 
-    /// The (neighbor, NLRI) pairs to check again, in a stable order.
-    fn touched_neighbor_routes(
+    /// Neighbor routes (of neighbor `only`, or of all) for prefixes equal to or more specific
+    /// than one of `bases` (every route for `None`).
+    fn neighbor_routes_under(
         &self,
-        delta: &RpkiDelta,
-        customers: &FxHashSet<Asn>,
+        bases: Option<&[IpNet]>,
+        only: Option<usize>,
     ) -> Vec<(usize, Nlri)> {
-        let prefixes = Self::touched(&self.known, delta);
-        let mut set: FxHashSet<(usize, Nlri)> = FxHashSet::default();
-        let mut filter = PathFilter {
-            asns: customers,
-            seen: FxHashMap::default(),
-        };
+        let prefixes = Self::held_under(&self.known, bases);
+        let mut v = Vec::new();
         for (i, p) in self.peers.iter().enumerate() {
-            if p.is_router() {
+            if p.is_router() || only.is_some_and(|o| o != i) {
                 continue;
             }
             // A neighbor sending several paths per prefix keys them by path id: look at its
@@ -116,16 +165,16 @@ impl Rib {
                 .session
                 .as_ref()
                 .is_some_and(|s| !s.add_path_receive.is_empty());
-            if add_path && !prefixes.is_empty() {
+            if add_path {
                 let wanted: FxHashSet<&IpNet> = prefixes.iter().collect();
-                set.extend(
+                v.extend(
                     p.adj_in
                         .keys()
                         .filter(|n| wanted.contains(&n.prefix))
                         .map(|n| (i, *n)),
                 );
             } else {
-                set.extend(
+                v.extend(
                     prefixes
                         .iter()
                         .map(|pfx| Nlri::new(*pfx))
@@ -133,28 +182,89 @@ impl Rib {
                         .map(|n| (i, n)),
                 );
             }
-            if !customers.is_empty() {
-                set.extend(
-                    p.adj_in
-                        .iter()
-                        .filter(|(_, r)| filter.holds(&r.attrs))
-                        .map(|(n, _)| (i, *n)),
-                );
-            }
         }
-        let mut v: Vec<(usize, Nlri)> = set.into_iter().collect();
-        v.sort_unstable_by_key(|(i, n)| (*i, n.prefix, n.path_id));
         v
     }
 
-    fn reevaluate_imports(
+    /// Neighbor routes whose path holds one of `asns`.
+    fn neighbor_routes_with(&self, asns: &FxHashSet<Asn>) -> Vec<(usize, Nlri)> {
+        if asns.is_empty() {
+            return Vec::new();
+        }
+        let mut filter = PathFilter {
+            asns,
+            seen: FxHashMap::default(),
+        };
+        let mut v = Vec::new();
+        for (i, p) in self
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.is_router())
+        {
+            v.extend(
+                p.adj_in
+                    .iter()
+                    .filter(|(_, r)| filter.holds(&r.attrs))
+                    .map(|(n, _)| (i, *n)),
+            );
+        }
+        v
+    }
+
+    /// The routers that are up.
+    fn live_routers(&self) -> Vec<usize> {
+        (0..self.peers.len())
+            .filter(|i| self.peers[*i].is_router() && self.peers[*i].session.is_some())
+            .collect()
+    }
+
+    /// Router routes for prefixes equal to or more specific than one of `bases` (all for
+    /// `None`), one per prefix (toward a neighbor there is one path per prefix: the first
+    /// router's).
+    fn router_routes_under(&self, bases: Option<&[IpNet]>) -> Vec<(Nlri, Arc<PathAttributes>)> {
+        let routers = self.live_routers();
+        Self::held_under(&self.known_router, bases)
+            .into_iter()
+            .filter_map(|prefix| {
+                let key = Nlri::new(prefix);
+                routers
+                    .iter()
+                    .find_map(|r| self.peers[*r].adj_in.get(&key))
+                    .map(|r| (key, r.attrs.clone()))
+            })
+            .collect()
+    }
+
+    /// Router routes whose path holds one of `asns`.
+    fn router_routes_with(&self, asns: &FxHashSet<Asn>) -> Vec<(Nlri, Arc<PathAttributes>)> {
+        if asns.is_empty() {
+            return Vec::new();
+        }
+        let mut filter = PathFilter {
+            asns,
+            seen: FxHashMap::default(),
+        };
+        let mut v = Vec::new();
+        for r in self.live_routers() {
+            for (n, route) in &self.peers[r].adj_in {
+                if filter.holds(&route.attrs) {
+                    v.push((Nlri::new(n.prefix), route.attrs.clone()));
+                }
+            }
+        }
+        v
+    }
+
+    /// Checks the given neighbor routes again; routers get what changes.
+    fn recheck_imports(
         &mut self,
-        delta: &RpkiDelta,
-        customers: &FxHashSet<Asn>,
+        mut touched: Vec<(usize, Nlri)>,
         stats: &mut Reevaluation,
         out: &mut Vec<Output>,
     ) {
-        let touched = self.touched_neighbor_routes(delta, customers);
+        touched.sort_unstable_by_key(|(i, n)| (*i, n.prefix, n.path_id));
+        touched.dedup();
         let targets = [self.router_modes(Afi::Ipv4), self.router_modes(Afi::Ipv6)];
         let mut batches = RouterBatches::default();
         let mut stopped: FxHashSet<usize> = FxHashSet::default();
@@ -204,7 +314,7 @@ impl Rib {
                 prefix = %nlri.prefix,
                 accepted = verdict.accepted(),
                 reasons = ?verdict.reasons().collect::<Vec<_>>(),
-                "verdict changed by RPKI data"
+                "verdict changed by a data or policy change"
             );
             if !verdict.accepted() && old.verdict.accepted() {
                 p.rejected_in += 1;
@@ -219,52 +329,23 @@ impl Rib {
         batches.flush(self, out);
     }
 
-    fn reevaluate_exports(
+    /// Checks the given router routes again toward every neighbor; neighbors get what changes.
+    fn recheck_exports(
         &mut self,
-        delta: &RpkiDelta,
-        customers: &FxHashSet<Asn>,
+        routes: Vec<(Nlri, Arc<PathAttributes>)>,
         stats: &mut Reevaluation,
         out: &mut Vec<Output>,
     ) {
-        // The export ASPA check reads the path with our AS prepended.
-        let local_touched = customers.contains(&self.local.asn);
-        let all = RpkiDelta {
-            all: true,
-            ..RpkiDelta::default()
-        };
-        let prefixes = Self::touched(&self.known_router, if local_touched { &all } else { delta });
-        let mut filter = PathFilter {
-            asns: customers,
-            seen: FxHashMap::default(),
-        };
-        let routers: Vec<usize> = (0..self.peers.len())
-            .filter(|i| self.peers[*i].is_router() && self.peers[*i].session.is_some())
+        let mut seen: FxHashSet<IpNet> = FxHashSet::default();
+        let mut routes: Vec<(Nlri, Option<Arc<PathAttributes>>)> = routes
+            .into_iter()
+            .filter(|(n, _)| seen.insert(n.prefix))
+            .map(|(n, a)| (n, Some(a)))
             .collect();
-        // Toward a neighbor there is one path per prefix: the first router's.
-        let mut routes: FxHashMap<IpNet, (Nlri, Arc<PathAttributes>)> = FxHashMap::default();
-        for prefix in &prefixes {
-            let key = Nlri::new(*prefix);
-            if let Some(r) = routers.iter().find_map(|r| self.peers[*r].adj_in.get(&key)) {
-                routes.insert(*prefix, (key, r.attrs.clone()));
-            }
-        }
-        if !customers.is_empty() && !local_touched {
-            for r in &routers {
-                for (n, route) in &self.peers[*r].adj_in {
-                    if filter.holds(&route.attrs) {
-                        routes
-                            .entry(n.prefix)
-                            .or_insert_with(|| (*n, route.attrs.clone()));
-                    }
-                }
-            }
-        }
-        let mut routes: Vec<(Nlri, Option<Arc<PathAttributes>>)> =
-            routes.into_values().map(|(n, a)| (n, Some(a))).collect();
         if routes.is_empty() {
             return;
         }
-        routes.sort_unstable_by_key(|(n, _)| (n.prefix, n.path_id));
+        routes.sort_unstable_by_key(|(n, _)| n.prefix);
         for n in self.neighbors() {
             stats.checked += routes.len();
             let batch = self.export_to(n, &routes, true);

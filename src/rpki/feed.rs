@@ -70,10 +70,14 @@ pub enum Outcome {
     },
 }
 
+/// What ROV reads of an RTR VRP (RTR carries no trust anchor and no expiry): 28 bytes a
+/// record, not a whole [`Vrp`], since a full data set is held here.
+type VrpKey = (ipnet::IpNet, u8, Asn);
+
 /// The RTR cache's data as the client has told it.
 #[derive(Debug, Default)]
 struct RtrSet {
-    vrps: FxHashSet<Vrp>,
+    vrps: FxHashSet<VrpKey>,
     aspas: FxHashMap<Asn, Vec<Asn>>,
     expired: bool,
 }
@@ -161,7 +165,14 @@ impl RpkiFeed {
         let mut vrps = self.files.vrps.clone();
         let mut aspas = self.files.aspas.clone();
         if self.rtr_in_use() {
-            vrps.extend(self.rtr.vrps.iter().cloned());
+            vrps.reserve(self.rtr.vrps.len());
+            vrps.extend(self.rtr.vrps.iter().map(|&(prefix, max_len, asn)| Vrp {
+                prefix,
+                max_len,
+                asn,
+                ta: None,
+                expires: None,
+            }));
             aspas.extend(
                 self.rtr
                     .aspas
@@ -263,15 +274,8 @@ impl RpkiFeed {
     }
 }
 
-/// RTR records carry no trust anchor and no expiry: the set is keyed on what remains.
-fn rtr_key(v: &Vrp) -> Vrp {
-    Vrp {
-        prefix: v.prefix.trunc(),
-        max_len: v.max_len,
-        asn: v.asn,
-        ta: None,
-        expires: None,
-    }
+fn rtr_key(v: &Vrp) -> VrpKey {
+    (v.prefix.trunc(), v.max_len, v.asn)
 }
 
 #[cfg(test)]

@@ -63,33 +63,3 @@ pub fn load_files(
     }
     Ok(feed::FileData { vrps, aspas, slurm })
 }
-
-/// The RPKI data in force and its generation, shared by the sessions (which check routes with
-/// it) and swapped whole when the data changes. Readers clone the `Arc` and never hold the lock
-/// for longer than that.
-#[derive(Debug, Default)]
-pub struct SharedRpki(std::sync::RwLock<(u64, std::sync::Arc<RpkiData>)>);
-
-impl SharedRpki {
-    pub fn new(data: std::sync::Arc<RpkiData>) -> SharedRpki {
-        SharedRpki(std::sync::RwLock::new((0, data)))
-    }
-
-    /// The generation and data in force.
-    pub fn load(&self) -> (u64, std::sync::Arc<RpkiData>) {
-        let g = self
-            .0
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (g.0, g.1.clone())
-    }
-
-    /// Puts new data in force.
-    pub fn store(&self, generation: u64, data: std::sync::Arc<RpkiData>) {
-        let mut g = self
-            .0
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *g = (generation, data);
-    }
-}
