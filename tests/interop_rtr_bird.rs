@@ -2,7 +2,9 @@
 //! BIRD 2 as neighbor → bgpsieve → BIRD 2 as router, on loopback (127.0.0.40–43). When the ROA
 //! that makes a route valid disappears at the cache (a covering ROA makes it invalid), the
 //! route leaves the router within seconds, with no session reset and the other routes
-//! untouched; when the ROA comes back, so does the route. Every process is stopped by PID.
+//! untouched; when the ROA comes back, so does the route. Likewise an IRR prefix list edited
+//! on disk (seen by bgpsieve itself, or on SIGHUP) admits and drops exactly the routes whose
+//! entries changed (127.0.0.44–46). Every process is stopped by PID.
 
 mod common;
 
@@ -165,4 +167,139 @@ fn a_roa_disappearing_at_the_rtr_cache_withdraws_the_route_without_a_session_res
         log.contains("RPKI data changed: routes re-checked"),
         "{log}"
     );
+}
+
+/// The customer's IRR prefix list (bgpq4 -j) holding `prefixes`, exact.
+fn write_irr(dir: &std::path::Path, prefixes: &[&str]) -> std::path::PathBuf {
+    let entries: Vec<String> = prefixes
+        .iter()
+        .map(|p| format!(r#"{{ "prefix": "{p}", "exact": true }}"#))
+        .collect();
+    let f = dir.join("customer.json");
+    let tmp = dir.join("customer.json.tmp");
+    std::fs::write(
+        &tmp,
+        format!("{{ \"NN\": [\n{}\n] }}\n", entries.join(",\n")),
+    )
+    .unwrap();
+    std::fs::rename(&tmp, &f).unwrap();
+    f
+}
+
+const IRR_NEIGHBOR: &str = r#"
+router id 127.0.0.45;
+protocol device {}
+protocol static announced {
+  ipv4;
+  route 1.0.0.0/24 blackhole;
+  route 5.0.0.0/24 blackhole;
+  route 6.0.0.0/24 blackhole;
+}
+protocol bgp up {
+  local 127.0.0.45 port 11285 as 20002;
+  neighbor 127.0.0.44 port 11284 as 20001;
+  passive on;
+  multihop;
+  hold time 30;
+  ipv4 { import none; export all; next hop address 192.0.2.45; };
+}
+"#;
+
+const IRR_ROUTER: &str = r#"
+router id 127.0.0.46;
+protocol device {}
+protocol static lo { ipv4; route 192.0.2.0/24 via "lo"; }
+protocol bgp sieve {
+  local 127.0.0.46 port 11286 as 20001;
+  neighbor 127.0.0.44 port 11284 as 20001;
+  passive on;
+  hold time 30;
+  ipv4 { import all; export none; };
+}
+"#;
+
+fn irr_bgpsieve(irr: &std::path::Path) -> String {
+    format!(
+        r#"
+[global]
+asn = 20001
+router_id = "127.0.0.44"
+listen = ["127.0.0.44:11284"]
+
+[[peer]]
+name = "customer-bird"
+role = "customer"
+asn = 20002
+address = "127.0.0.45"
+local_address = "127.0.0.44"
+port = 11285
+idle_hold = "1s"
+irr = ["{}"]
+
+[[peer]]
+name = "router"
+role = "router"
+asn = 20001
+address = "127.0.0.46"
+local_address = "127.0.0.44"
+port = 11286
+idle_hold = "1s"
+"#,
+        irr.display()
+    )
+}
+
+#[test]
+fn an_irr_list_change_is_applied_without_a_session_reset() {
+    if !available("bird") || !available("birdc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let irr = write_irr(dir.path(), &["1.0.0.0/24", "6.0.0.0/24"]);
+    let neighbor = Bird::start(dir.path(), "neighbor", IRR_NEIGHBOR);
+    let router = Bird::start(dir.path(), "router", IRR_ROUTER);
+    let sieve = bgpsieve_daemon(dir.path(), &irr_bgpsieve(&irr));
+    let shown = || {
+        format!(
+            "router has {:?}\n{}",
+            router.prefixes_from("sieve"),
+            sieve.log_text()
+        )
+    };
+
+    wait_for(
+        T,
+        || router.prefixes_from("sieve") == strings(&["1.0.0.0/24", "6.0.0.0/24"]),
+        shown,
+    );
+    let (router_since, neighbor_since) = (since(&router, "sieve"), since(&neighbor, "up"));
+
+    // The customer registers 5.0.0.0/24: the file changes, bgpsieve sees it by itself.
+    write_irr(dir.path(), &["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24"]);
+    let all = strings(&["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24"]);
+    wait_for(T, || router.prefixes_from("sieve") == all, shown);
+
+    // 1.0.0.0/24 is deregistered and the operator sends SIGHUP (what the IRR timer does).
+    write_irr(dir.path(), &["5.0.0.0/24", "6.0.0.0/24"]);
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &sieve.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    wait_for(
+        Duration::from_secs(4),
+        || router.prefixes_from("sieve") == strings(&["5.0.0.0/24", "6.0.0.0/24"]),
+        shown,
+    );
+
+    assert_eq!(since(&router, "sieve"), router_since, "router session kept");
+    assert_eq!(
+        since(&neighbor, "up"),
+        neighbor_since,
+        "neighbor session kept"
+    );
+    let log = sieve.log_text();
+    assert!(!log.contains("session down"), "{log}");
+    assert!(log.contains("policy changed: routes re-checked"), "{log}");
+    assert!(log.contains("SIGHUP: reloading"), "{log}");
 }
