@@ -130,7 +130,8 @@ fn run_daemon(file: &Path) -> Result<(), CliError> {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
-    crate::daemon::run(loaded.config).map_err(|e| CliError::Data(e.to_string()))
+    crate::daemon::run_file(loaded.config, Some(file.to_path_buf()))
+        .map_err(|e| CliError::Data(e.to_string()))
 }
 
 fn check_config(file: &Path) -> Result<(), CliError> {

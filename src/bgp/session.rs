@@ -97,6 +97,9 @@ pub enum ToSession {
     },
     /// Start a session that was stopped (`bgpsieve ctl clear`).
     Start,
+    /// New session parameters (a configuration reload): the session ends with Cease/6 (Other
+    /// Configuration Change, RFC 4486) and starts again with them.
+    Reconfigure(Box<SessionConfig>),
     /// Administrative shutdown (RFC 8203 message), then the task ends.
     Shutdown(String),
 }
@@ -613,6 +616,15 @@ async fn run(
                     s.restart_at = restart_after.map(|d| Instant::now() + d);
                 }
                 Some(ToSession::Start) => {
+                    s.restart_at = None;
+                    s.event(Event::ManualStart).await;
+                }
+                Some(ToSession::Reconfigure(cfg)) => {
+                    tracing::info!(peer = %s.cfg.name, "session parameters changed: restarting the session");
+                    s.event(Event::AutomaticStop(Notification::other_configuration_change())).await;
+                    s.event(Event::ManualStop { shutdown_message: None }).await;
+                    s.fsm = Fsm::new(cfg.fsm.clone(), cfg.local_open.clone(), cfg.expect.clone());
+                    s.cfg = *cfg;
                     s.restart_at = None;
                     s.event(Event::ManualStart).await;
                 }

@@ -178,6 +178,22 @@ impl IrrFiles {
     }
 }
 
+/// What a configuration reload needs: where the file is, what runs, and the sessions to tell.
+pub(super) struct ReloadCtx {
+    pub path: PathBuf,
+    pub config: Config,
+    pub sessions: Vec<tokio::sync::mpsc::UnboundedSender<crate::bgp::session::ToSession>>,
+    pub imports: Vec<Option<Arc<crate::bgp::session::ImportContext>>>,
+}
+
+fn feed_config(cfg: &RpkiConfig) -> FeedConfig {
+    FeedConfig {
+        max_shrink_percent: cfg.max_shrink_percent,
+        max_shrink_hold_secs: cfg.max_shrink_hold.as_secs(),
+        fail_open: cfg.fail_open,
+    }
+}
+
 /// The running data task's parts that the daemon keeps.
 pub(super) struct DataTask {
     /// The data the RIB starts with, and its generation.
@@ -197,11 +213,7 @@ impl DataTask {
     pub async fn start(config: &Config) -> Result<DataTask, LoadError> {
         let cfg = &config.rpki;
         let files = Files::new(cfg);
-        let mut feed = RpkiFeed::new(FeedConfig {
-            max_shrink_percent: cfg.max_shrink_percent,
-            max_shrink_hold_secs: cfg.max_shrink_hold.as_secs(),
-            fail_open: cfg.fail_open,
-        });
+        let mut feed = RpkiFeed::new(feed_config(cfg));
         feed.set_files(files.load()?);
         let mut rtr = None;
         if !cfg.rtr.is_empty() {
@@ -269,7 +281,12 @@ impl DataTask {
 
     /// Runs until the RIB is gone: RTR events, file changes, SIGHUP, the circuit breaker's
     /// hold time. `shared` holds the snapshot of generation `self.initial.1`.
-    pub async fn run(mut self, shared: Arc<SharedPolicy>, rib: mpsc::Sender<RibEvent>) {
+    pub async fn run(
+        mut self,
+        shared: Arc<SharedPolicy>,
+        rib: mpsc::Sender<RibEvent>,
+        mut reload: Option<ReloadCtx>,
+    ) {
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut poll = tokio::time::interval(FILE_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -287,9 +304,15 @@ impl DataTask {
                     None => self.rtr = None,
                 },
                 _ = next_hup(&mut hup) => {
-                    tracing::info!("SIGHUP: reloading the RPKI and IRR files and asking the RTR cache");
+                    tracing::info!("SIGHUP: reloading the configuration, the RPKI and IRR files, and asking the RTR cache");
                     if let Some((h, _)) = &self.rtr {
                         h.refresh();
+                    }
+                    if let Some(ctx) = reload.as_mut() {
+                        match self.reload_config(ctx, &shared, &rib).await {
+                            Ok(summary) => tracing::info!("configuration reloaded: {summary}"),
+                            Err(e) => tracing::error!("configuration reload refused, the running configuration stays: {e}"),
+                        }
                     }
                     dirty = self.reload_files();
                     if !self.reload_irr(&shared, &rib).await {
@@ -339,6 +362,98 @@ impl DataTask {
                 false
             }
         }
+    }
+
+    /// Reads the configuration file again and applies what it changes: policies and limits
+    /// (routes checked again, sessions kept), session parameters (that session restarts), the
+    /// RPKI file lists. An invalid file, or a change only a restart can apply to the peer list,
+    /// is refused whole and the running configuration stays.
+    async fn reload_config(
+        &mut self,
+        ctx: &mut ReloadCtx,
+        shared: &SharedPolicy,
+        rib: &mpsc::Sender<RibEvent>,
+    ) -> Result<String, String> {
+        let path = ctx.path.clone();
+        let loaded = tokio::task::block_in_place(|| crate::config::load(&path))
+            .map_err(|e| e.to_string())?;
+        for w in &loaded.warnings {
+            tracing::warn!("{w}");
+        }
+        let new = loaded.config;
+        let plan = super::reload::plan(&ctx.config, &new).map_err(|e| e.to_string())?;
+        for w in &plan.not_applied {
+            tracing::warn!("{w}");
+        }
+        // Everything that can fail comes first: a bad IRR file refuses the whole reload.
+        let local = if plan.local {
+            Some(setup::local_policy(&new).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        let mut peers = Vec::new();
+        for &i in &plan.policy {
+            let Some(p) = new.peers.get(i) else { continue };
+            peers.push(crate::rib::PeerReconfig {
+                peer: i,
+                policy: setup::peer_policy(p).map_err(|e| e.to_string())?,
+                next_hop: p.next_hop,
+                limits_in: setup::limits(&p.max_prefix_in),
+                burst: p.burst_guard.as_ref().map(setup::burst),
+                limits_out: setup::limits(&p.max_prefix_out),
+            });
+        }
+        let summary = format!(
+            "{} peer(s) with new policy, {} session(s) restarted{}{}",
+            plan.policy.len(),
+            plan.restart.len(),
+            if plan.local {
+                ", local policy changed"
+            } else {
+                ""
+            },
+            if plan.not_applied.is_empty() {
+                ""
+            } else {
+                ", some changes need a restart"
+            }
+        );
+        if local.is_some() || !peers.is_empty() {
+            self.generation += 1;
+            let mut next = (*shared.load()).clone();
+            next.generation = self.generation;
+            if let Some(l) = &local {
+                next.local = l.clone();
+            }
+            for pr in &peers {
+                if let Some(slot) = next.peers.get_mut(pr.peer) {
+                    *slot = pr.policy.clone();
+                }
+            }
+            shared.store(next);
+            let event = RibEvent::Reconfigure(crate::rib::Reconfigure {
+                generation: self.generation,
+                local,
+                peers,
+            });
+            if rib.send(event).await.is_err() {
+                return Err("the RIB is gone".into());
+            }
+        }
+        for &i in &plan.restart {
+            if let (Some(p), Some(tx)) = (new.peers.get(i), ctx.sessions.get(i)) {
+                let import = ctx.imports.get(i).cloned().flatten();
+                let sc = super::session_config(&new, i, p, import);
+                let _ = tx.send(crate::bgp::session::ToSession::Reconfigure(Box::new(sc)));
+            }
+        }
+        if plan.rpki_files {
+            self.files = Files::new(&new.rpki);
+            self.feed.set_config(feed_config(&new.rpki));
+        }
+        self.irr = IrrFiles::new(&new);
+        ctx.config = new;
+        Ok(summary)
     }
 
     /// Loads the IRR files and puts what changed in force; a bad file keeps the lists in

@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 mod data;
+mod reload;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,17 +62,48 @@ fn rib_peers(cfg: &Config) -> Result<Vec<RibPeer>, DaemonError> {
         .collect()
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
+/// The session task's configuration of peer `i`.
+pub(super) fn session_config(
+    cfg: &Config,
+    i: usize,
+    p: &crate::config::PeerConfig,
+    import: Option<Arc<ImportContext>>,
+) -> SessionConfig {
+    SessionConfig {
+        peer: i,
+        name: p.name.clone(),
+        remote: SocketAddr::new(p.address, p.port),
+        local_address: p.local_address,
+        fsm: FsmConfig {
+            passive: p.passive,
+            hold_time: cfg.global.hold_time,
+            idle_hold: p.idle_hold,
+            connect_retry: p.connect_retry,
+            ..FsmConfig::default()
+        },
+        local_open: Open::new(&LocalSpeaker::for_peer(&cfg.global, p)),
+        expect: PeerExpectation::for_peer(&cfg.global, p),
+        import,
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT, without configuration reloads (SIGHUP reloads the
+/// data files only).
 pub fn run(cfg: Config) -> Result<(), DaemonError> {
+    run_file(cfg, None)
+}
+
+/// Runs the daemon until SIGTERM or SIGINT; SIGHUP reads the configuration at `path` again.
+pub fn run_file(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), DaemonError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("bgpsieve-io")
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(run_async(cfg))
+    rt.block_on(run_async(cfg, path))
 }
 
-async fn run_async(cfg: Config) -> Result<(), DaemonError> {
+async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), DaemonError> {
     let data = data::DataTask::start(&cfg)
         .await
         .map_err(|e| DaemonError::Data(e.to_string()))?;
@@ -116,27 +148,18 @@ async fn run_async(cfg: Config) -> Result<(), DaemonError> {
     let mut sessions = Vec::new();
     let mut handles = Vec::new();
     for (i, p) in cfg.peers.iter().enumerate() {
-        let sc = SessionConfig {
-            peer: i,
-            name: p.name.clone(),
-            remote: SocketAddr::new(p.address, p.port),
-            local_address: p.local_address,
-            fsm: FsmConfig {
-                passive: p.passive,
-                hold_time: cfg.global.hold_time,
-                idle_hold: p.idle_hold,
-                connect_retry: p.connect_retry,
-                ..FsmConfig::default()
-            },
-            local_open: Open::new(&LocalSpeaker::for_peer(&cfg.global, p)),
-            expect: PeerExpectation::for_peer(&cfg.global, p),
-            import: imports.get(i).cloned().flatten(),
-        };
+        let sc = session_config(&cfg, i, p, imports.get(i).cloned().flatten());
         let (tx, h) = session::spawn(sc, rib_tx.clone());
         sessions.push(tx);
         handles.push(h);
     }
-    let data_task = tokio::spawn(data.run(shared, rib_tx.clone()));
+    let reload = path.map(|path| data::ReloadCtx {
+        path,
+        config: cfg.clone(),
+        sessions: sessions.clone(),
+        imports: imports.clone(),
+    });
+    let data_task = tokio::spawn(data.run(shared, rib_tx.clone(), reload));
     drop(rib_tx);
 
     let peers: Vec<(std::net::IpAddr, Option<std::net::IpAddr>)> = cfg

@@ -180,6 +180,34 @@ impl MaxPrefixState {
         }
     }
 
+    /// New limits from a configuration reload. The caller gives the routes it holds per family
+    /// as the new limits count them (`Limits::count`), `[received, accepted]` for IPv4 and
+    /// IPv6; the session state and the burst window stay.
+    pub fn set_limits(
+        &mut self,
+        limits: Option<Limits>,
+        burst: Option<BurstLimits>,
+        held: [[usize; 2]; 2],
+    ) {
+        let mode = limits.as_ref().map_or(CountMode::Received, |l| l.count);
+        let pick = |[received, accepted]: [usize; 2]| match mode {
+            CountMode::Received => received,
+            CountMode::Accepted => accepted,
+        };
+        self.count = [pick(held[0]), pick(held[1])];
+        self.over = [false; 2];
+        self.warned = [false; 2];
+        self.limits = limits;
+        self.burst = burst;
+    }
+
+    /// The count mode of the limits (what `set_limits` needs counted).
+    pub fn count_mode(&self) -> CountMode {
+        self.limits
+            .as_ref()
+            .map_or(CountMode::Received, |l| l.count)
+    }
+
     /// Whether the burst guard counts more-specifics of known prefixes (the caller then keeps a
     /// `KnownPrefixes`).
     pub fn counts_more_specifics(&self) -> bool {

@@ -23,7 +23,7 @@ use crate::rpki::RpkiData;
 mod reevaluate;
 mod shared;
 use crate::types::{Afi, Asn, Direction, Role, Route};
-pub use reevaluate::{PolicyUpdate, Reevaluation};
+pub use reevaluate::{PeerReconfig, PolicyUpdate, Reconfigure, Reevaluation};
 use rustc_hash::FxHashMap as HashMap;
 pub use shared::{PolicySnapshot, SharedPolicy};
 use std::net::IpAddr;
@@ -124,6 +124,8 @@ pub enum RibEvent {
     /// New policies in force (IRR prefix lists reloaded): the routes they touch are checked
     /// again.
     Policy(PolicyUpdate),
+    /// A reloaded configuration's policy changes.
+    Reconfigure(Reconfigure),
 }
 
 impl From<FromSession> for RibEvent {
@@ -328,6 +330,19 @@ impl Rib {
                     changed = stats.changed,
                     ms = started.elapsed().as_millis() as u64,
                     "RPKI data changed: routes re-checked"
+                );
+                out
+            }
+            RibEvent::Reconfigure(r) => {
+                let started = std::time::Instant::now();
+                let generation = r.generation;
+                let (out, stats) = self.reconfigure(r);
+                tracing::info!(
+                    generation,
+                    checked = stats.checked,
+                    changed = stats.changed,
+                    ms = started.elapsed().as_millis() as u64,
+                    "configuration reloaded: routes re-checked"
                 );
                 out
             }

@@ -74,7 +74,87 @@ pub struct PolicyUpdate {
     pub export: Vec<IpNet>,
 }
 
+/// One peer's settings from a reloaded configuration (its session parameters unchanged).
+#[derive(Debug, Clone)]
+pub struct PeerReconfig {
+    pub peer: usize,
+    pub policy: PeerPolicy,
+    pub next_hop: Option<std::net::IpAddr>,
+    pub limits_in: Option<crate::policy::Limits>,
+    pub burst: Option<crate::policy::BurstLimits>,
+    pub limits_out: Option<crate::policy::Limits>,
+}
+
+/// What a reloaded configuration changes in the RIB.
+#[derive(Debug, Clone)]
+pub struct Reconfigure {
+    pub generation: u64,
+    /// The new local policy, when it changed (announce list, bogons, Peerlock): every route is
+    /// checked again.
+    pub local: Option<LocalPolicy>,
+    /// Peers whose policy or limits changed: their routes are checked again, and a neighbor
+    /// is sent its table again (its next hop or export checks may have changed).
+    pub peers: Vec<PeerReconfig>,
+}
+
 impl Rib {
+    /// Applies a reloaded configuration's policy changes; no session is reset here.
+    pub fn reconfigure(&mut self, r: Reconfigure) -> (Vec<Output>, Reevaluation) {
+        self.policy_generation = r.generation;
+        let mut stats = Reevaluation::default();
+        let mut out = Vec::new();
+        let local_changed = r.local.is_some();
+        if let Some(l) = r.local {
+            self.local = l;
+        }
+        let mut touched = Vec::new();
+        let mut resend = Vec::new();
+        for pr in r.peers {
+            let Some(p) = self.peers.get_mut(pr.peer) else {
+                continue;
+            };
+            p.policy = pr.policy;
+            p.next_hop = pr.next_hop;
+            let mut held = [[0usize; 2]; 2];
+            for (n, route) in &p.adj_in {
+                if route.verdict.failed.contains(Reason::MaxPrefix) {
+                    continue;
+                }
+                let slot = &mut held[usize::from(n.afi() == Afi::Ipv6)];
+                slot[0] += 1;
+                slot[1] += usize::from(route.verdict.accepted());
+            }
+            p.mp_in.set_limits(pr.limits_in, pr.burst, held);
+            let sent = [Afi::Ipv4, Afi::Ipv6]
+                .map(|afi| p.adj_out.keys().filter(|n| n.afi() == afi).count());
+            p.mp_out.set_limits(
+                pr.limits_out,
+                None,
+                [[sent[0], sent[0]], [sent[1], sent[1]]],
+            );
+            if !p.is_router() {
+                if !local_changed {
+                    touched.extend(self.neighbor_routes_under(None, Some(pr.peer)));
+                }
+                resend.push(pr.peer);
+            }
+        }
+        if local_changed {
+            touched = self.neighbor_routes_under(None, None);
+        }
+        self.recheck_imports(touched, &mut stats, &mut out);
+        if local_changed {
+            let routes = self.router_routes_under(None);
+            self.recheck_exports(routes, &mut stats, &mut out);
+        }
+        for n in resend {
+            if self.peers[n].session.is_some() {
+                out.extend(self.full_table(n));
+            }
+        }
+        (out, stats)
+    }
+
     /// Installs new RPKI data and re-checks the routes `delta` touches. `delta` must describe
     /// the change from the data the RIB holds to `data` ([`RpkiDelta::between`]).
     pub fn set_rpki(

@@ -109,6 +109,11 @@ impl RpkiFeed {
         }
     }
 
+    /// New settings (a configuration reload); they apply from the next rebuild.
+    pub fn set_config(&mut self, cfg: FeedConfig) {
+        self.cfg = cfg;
+    }
+
     /// The data in force and its generation.
     pub fn current(&self) -> (&Arc<RpkiData>, u64) {
         (&self.current, self.generation)

@@ -1,0 +1,173 @@
+//! What a reloaded configuration changes, decided without touching anything: which sessions
+//! must restart (their parameters changed), which peers get a new policy or new limits (routes
+//! checked again, sessions kept), whether the local policy changed, and what only a restart of
+//! the daemon can apply. Pure: compares two validated configurations.
+
+use crate::config::{Config, PeerConfig};
+
+/// The plan for one reload.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct ReloadPlan {
+    /// Peers whose session parameters changed: their session ends with Cease/6 and starts again.
+    pub restart: Vec<usize>,
+    /// Peers whose policy or limits changed (restarted ones included).
+    pub policy: Vec<usize>,
+    /// The announce list, bogons or Peerlock changed: every route is checked again.
+    pub local: bool,
+    /// The RPKI file lists or the circuit breaker settings changed.
+    pub rpki_files: bool,
+    /// Changes this reload does not apply (they need a restart), in words, for the log.
+    pub not_applied: Vec<String>,
+}
+
+/// Why a reload is refused as a whole.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub(super) enum RefuseReload {
+    #[error(
+        "the [[peer]] sections changed in number, names or order ({0}): restart bgpsieve to apply"
+    )]
+    Peers(String),
+    #[error("peer {0}: address or local_address changed: restart bgpsieve to apply")]
+    Address(String),
+}
+
+/// What the session task is configured with: a change means the session starts again.
+fn session_key(p: &PeerConfig) -> impl PartialEq + '_ {
+    (
+        (p.role, p.asn, p.port, p.passive, &p.afi),
+        (p.role_strict, p.idle_hold, p.connect_retry),
+        (&p.md5_password, p.ttl_security),
+    )
+}
+
+pub(super) fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, RefuseReload> {
+    let names = |c: &Config| c.peers.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+    if names(old) != names(new) {
+        return Err(RefuseReload::Peers(format!(
+            "{} -> {}",
+            names(old).join(","),
+            names(new).join(",")
+        )));
+    }
+    let mut plan = ReloadPlan::default();
+    let (g, h) = (&old.global, &new.global);
+    if (g.asn, g.router_id, &g.listen) != (h.asn, h.router_id, &h.listen) {
+        plan.not_applied
+            .push("global asn, router_id or listen changed: restart bgpsieve to apply".into());
+    }
+    if old.api != new.api {
+        plan.not_applied
+            .push("[api] changed: restart bgpsieve to apply".into());
+    }
+    if (&old.rpki.rtr, old.rpki.expire) != (&new.rpki.rtr, new.rpki.expire) {
+        plan.not_applied
+            .push("[rpki] rtr or expire changed: restart bgpsieve to apply".into());
+    }
+    let global_session = g.hold_time != h.hold_time;
+    for (i, (o, n)) in old.peers.iter().zip(&new.peers).enumerate() {
+        if (o.address, o.local_address) != (n.address, n.local_address) {
+            return Err(RefuseReload::Address(n.name.clone()));
+        }
+        let restart = global_session || session_key(o) != session_key(n);
+        if restart {
+            plan.restart.push(i);
+        }
+        if restart || o != n {
+            plan.policy.push(i);
+        }
+    }
+    plan.local = (&g.announce, &g.announce_irr, &old.bogons, &old.peerlock)
+        != (&h.announce, &h.announce_irr, &new.bogons, &new.peerlock);
+    let (r, s) = (&old.rpki, &new.rpki);
+    plan.rpki_files = (
+        &r.vrp_files,
+        &r.aspa_files,
+        &r.slurm_files,
+        r.max_shrink_percent,
+        r.max_shrink_hold,
+        r.fail_open,
+    ) != (
+        &s.vrp_files,
+        &s.aspa_files,
+        &s.slurm_files,
+        s.max_shrink_percent,
+        s.max_shrink_hold,
+        s.fail_open,
+    );
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[global]
+asn = 64500
+router_id = "192.0.2.1"
+listen = ["127.0.0.1:1179"]
+announce = ["203.0.113.0/24"]
+
+[[peer]]
+name = "a"
+role = "customer"
+asn = 64501
+address = "127.0.0.2"
+
+[[peer]]
+name = "r"
+role = "router"
+asn = 64500
+address = "127.0.0.3"
+"#;
+
+    fn cfg(text: &str) -> Config {
+        crate::config::parse_str(text, "t.toml").unwrap().config
+    }
+
+    #[test]
+    fn the_same_file_changes_nothing() {
+        assert_eq!(plan(&cfg(BASE), &cfg(BASE)), Ok(ReloadPlan::default()));
+    }
+
+    #[test]
+    fn a_policy_key_changes_the_policy_and_keeps_the_session() {
+        let new = BASE.replace(
+            "address = \"127.0.0.2\"",
+            "address = \"127.0.0.2\"\nprefix_length_v4 = [8, 25]",
+        );
+        let p = plan(&cfg(BASE), &cfg(&new)).unwrap();
+        assert_eq!((p.restart, p.policy, p.local), (vec![], vec![0], false));
+    }
+
+    #[test]
+    fn a_session_key_restarts_that_session() {
+        let new = BASE.replace("asn = 64501", "asn = 64502");
+        let p = plan(&cfg(BASE), &cfg(&new)).unwrap();
+        assert_eq!((p.restart, p.policy), (vec![0], vec![0]));
+    }
+
+    #[test]
+    fn the_announce_list_is_the_local_policy() {
+        let new = BASE.replace("203.0.113.0/24", "198.51.100.0/24");
+        let p = plan(&cfg(BASE), &cfg(&new)).unwrap();
+        assert!(p.local && p.restart.is_empty() && p.policy.is_empty());
+    }
+
+    #[test]
+    fn peers_added_or_moved_and_addresses_need_a_restart() {
+        let fewer = &BASE[..BASE.find("[[peer]]\nname = \"r\"").unwrap()];
+        assert!(matches!(
+            plan(&cfg(BASE), &cfg(fewer)),
+            Err(RefuseReload::Peers(_))
+        ));
+        let moved = BASE.replace("127.0.0.2", "127.0.0.9");
+        assert_eq!(
+            plan(&cfg(BASE), &cfg(&moved)),
+            Err(RefuseReload::Address("a".into()))
+        );
+        let id = BASE.replace("192.0.2.1", "192.0.2.9");
+        let p = plan(&cfg(BASE), &cfg(&id)).unwrap();
+        assert_eq!(p.not_applied.len(), 1);
+    }
+}
