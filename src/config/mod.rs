@@ -54,6 +54,7 @@ pub fn parse_str(text: &str, file_name: &str) -> Result<LoadedConfig, ConfigErro
 pub struct Config {
     pub global: GlobalConfig,
     pub api: ApiConfig,
+    pub incidents: IncidentsConfig,
     pub rpki: RpkiConfig,
     pub bogons: BogonsConfig,
     pub peerlock: PeerlockConfig,
@@ -108,6 +109,19 @@ pub struct PrefixRange {
 pub struct ApiConfig {
     /// Default `127.0.0.1:9179`.
     pub listen: SocketAddr,
+    /// How many of the latest rejected routes the API keeps. Default 10000.
+    pub rejected_routes: usize,
+}
+
+/// `[incidents]`: leak incidents (a limit or burst guard tripped, or a rejection spike).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IncidentsConfig {
+    /// `http://HOST:PORT/PATH` that each new incident is POSTed to as JSON; `None` = none.
+    /// Plain HTTP only.
+    pub webhook: Option<String>,
+    /// More rejections than this from one neighbor within a minute open an incident; `None`
+    /// = not watched.
+    pub rejections_per_min: Option<u32>,
 }
 
 /// `[rpki]`: VRP and ASPA sources.

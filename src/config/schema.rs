@@ -23,6 +23,8 @@ pub(super) struct RawConfig {
     pub bogons: RawBogons,
     #[serde(default)]
     pub peerlock: RawPeerlock,
+    #[serde(default)]
+    pub incidents: RawIncidents,
     #[serde(default, rename = "peer")]
     pub peers: Vec<RawPeer>,
 }
@@ -44,6 +46,14 @@ pub(super) struct RawGlobal {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawApi {
     pub listen: Option<Spanned<SocketAddr>>,
+    pub rejected_routes: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIncidents {
+    pub webhook: Option<Spanned<String>>,
+    pub rejections_per_min: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]

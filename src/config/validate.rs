@@ -5,8 +5,8 @@ use super::error::{line_col, ConfigError, ConfigErrors};
 use super::schema::{IntOrString, RawConfig, RawMaxPrefix, RawPeer};
 use super::{
     duration::parse_duration, ApiConfig, AsnRange, BogonsConfig, BurstGuardConfig, Config,
-    GlobalConfig, LoadedConfig, MaxPrefixConfig, PeerConfig, PeerlockConfig, PrefixRange,
-    RpkiConfig, RtrCacheConfig, Secret,
+    GlobalConfig, IncidentsConfig, LoadedConfig, MaxPrefixConfig, PeerConfig, PeerlockConfig,
+    PrefixRange, RpkiConfig, RtrCacheConfig, Secret,
 };
 use crate::irr::PrefixList;
 use crate::policy::Reason;
@@ -173,6 +173,36 @@ impl Validator<'_> {
                 }
                 None => SocketAddr::from((Ipv4Addr::LOCALHOST, 9179)),
             },
+            rejected_routes: match raw.api.rejected_routes {
+                Some(n) if *n.get_ref() == 0 => {
+                    self.err(
+                        n.span(),
+                        "api.rejected_routes must be at least 1".to_string(),
+                    );
+                    1
+                }
+                Some(n) => n.into_inner(),
+                None => 10_000,
+            },
+        };
+        let incidents = IncidentsConfig {
+            webhook: raw.incidents.webhook.and_then(|w| {
+                let url = w.get_ref();
+                if url.is_empty() {
+                    return None;
+                }
+                if !url.starts_with("http://") {
+                    self.err(
+                        w.span(),
+                        format!(
+                            "incidents.webhook {url:?} is not an http:// URL (for https, relay \
+                             through a local proxy)"
+                        ),
+                    );
+                }
+                Some(w.into_inner())
+            }),
+            rejections_per_min: raw.incidents.rejections_per_min.map(Spanned::into_inner),
         };
         let rpki = self.rpki(raw.rpki);
         let bogons = BogonsConfig {
@@ -209,6 +239,7 @@ impl Validator<'_> {
         Config {
             global,
             api,
+            incidents,
             rpki,
             bogons,
             peerlock,

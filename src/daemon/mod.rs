@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 
 mod data;
 mod reload;
+mod webhook;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +130,9 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         })
         .collect();
     let mut rib = Rib::new(peers, local, rpki);
+    rib.incidents.rejections_per_min = cfg.incidents.rejections_per_min;
+    let webhook = cfg.incidents.webhook.clone();
+    let runtime = tokio::runtime::Handle::current();
     rib.policy_generation = generation;
 
     // Listeners first: a peer may connect as soon as its session exists.
@@ -227,6 +231,15 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                     taken += 1;
                     if taken < 256 && stops.is_empty() {
                         ev = rib_rx.try_recv().ok();
+                    }
+                }
+                for incident in std::mem::take(&mut rib.new_incidents) {
+                    if let Some(url) = webhook.clone() {
+                        runtime.spawn(async move {
+                            if let Err(e) = webhook::post(&url, &incident.to_json()).await {
+                                tracing::warn!(%url, "incident webhook failed: {e}");
+                            }
+                        });
                     }
                 }
                 for (peer, batches) in sends.into_iter().enumerate() {

@@ -20,9 +20,11 @@ use crate::policy::{
 };
 use crate::rpki::RpkiData;
 
+mod incident;
 mod reevaluate;
 mod shared;
 use crate::types::{Afi, Asn, Direction, Role, Route};
+pub use incident::{Incident, Incidents};
 pub use reevaluate::{PeerReconfig, PolicyUpdate, Reconfigure, Reevaluation};
 use rustc_hash::FxHashMap as HashMap;
 pub use shared::{PolicySnapshot, SharedPolicy};
@@ -160,6 +162,10 @@ pub struct Rib {
     pub rpki: Arc<RpkiData>,
     /// Seconds since start, for the limits' timeline (set by the caller before `handle`).
     pub now: u64,
+    /// Leak incidents: trips and rejection spikes, with what came in before them.
+    pub incidents: Incidents,
+    /// Incidents opened since the caller last took them (for the webhook).
+    pub new_incidents: Vec<Incident>,
     /// The generation of the policy snapshot the RIB holds (see [`SharedPolicy`]); a session's
     /// verdicts made with another one are made again here.
     pub policy_generation: u64,
@@ -266,6 +272,19 @@ impl RouterBatches {
     }
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Logs a new incident as one JSON line (a NOC forwards it as it is) and queues it for the
+/// webhook.
+fn report_incident(queue: &mut Vec<Incident>, incident: Incident) {
+    tracing::warn!(target: "bgpsieve::incident", "leak incident {}", incident.to_json());
+    queue.push(incident);
+}
+
 fn encode_ctx(n: &Negotiated, ibgp: bool) -> EncodeCtx {
     EncodeCtx::new(n, ibgp)
 }
@@ -294,6 +313,8 @@ impl Rib {
         Rib {
             known: KnownPrefixes::default(),
             known_router: KnownPrefixes::default(),
+            incidents: Incidents::new(peers.len(), None),
+            new_incidents: Vec::new(),
             peers,
             local,
             rpki,
@@ -725,6 +746,12 @@ impl Rib {
                 if treat_as_withdraw {
                     verdict.reject(Reason::Malformed);
                 }
+                // Before the limits: a trip's incident lists the route that made it.
+                let origin = match attrs.attrs.as_path.origin() {
+                    Some(crate::types::PathOrigin::Asn(a)) => Some(a),
+                    _ => None,
+                };
+                self.incidents.announced(from, now, n.prefix, origin);
                 let more_specific = self.peers[from].mp_in.counts_more_specifics()
                     && self.known.more_specific_of_known(&n.prefix);
                 // A route dropped as excess was never counted: its re-announcement is new.
@@ -737,6 +764,15 @@ impl Rib {
                 {
                     teardown = Some(n);
                     restart_after = r;
+                }
+                let p = &mut self.peers[from];
+                if !verdict.accepted() {
+                    if let Some(i) = self
+                        .incidents
+                        .rejected(from, &p.name, p.asn, now, unix_now())
+                    {
+                        report_incident(&mut self.new_incidents, i);
+                    }
                 }
                 let p = &mut self.peers[from];
                 if !verdict.accepted() {
@@ -791,6 +827,17 @@ impl Rib {
         apply_limit(verdict, &step, Direction::In);
         let trip = step.trip?;
         tracing::warn!(peer = %p.name, ?trip, "max-prefix limit exceeded");
+        let incident = self.incidents.tripped(
+            from,
+            &p.name,
+            p.asn,
+            now,
+            unix_now(),
+            trip.kind,
+            trip.action,
+        );
+        report_incident(&mut self.new_incidents, incident);
+        let p = &mut self.peers[from];
         if step.teardown && p.policy.observe {
             // Observe mode is a rollout without risk: the trip is logged and counted, the
             // session stays.
@@ -1001,6 +1048,7 @@ impl Rib {
         };
         p.session = Some(neg);
         p.adj_out.clear();
+        self.incidents.session_up(&p.name, unix_now());
         p.mp_in.session_up(self.now);
         p.mp_out.session_up(self.now);
         self.full_table(peer)
@@ -1278,6 +1326,21 @@ mod tests {
             "Cease / maximum number of prefixes reached"
         );
         assert_eq!(restart, Some(std::time::Duration::from_secs(600)));
+        // The trip is an incident, with the more-specifics that made it.
+        let incidents = std::mem::take(&mut rib.new_incidents);
+        assert_eq!(incidents.len(), 1);
+        let i = &incidents[0];
+        assert_eq!(
+            (i.kind, i.action, i.peer.as_str()),
+            ("burst-more-specific", "teardown", "customer")
+        );
+        assert!(
+            i.prefixes.contains(&"21.0.1.0/24".parse().unwrap()),
+            "{:?}",
+            i.prefixes
+        );
+        assert_eq!(i.origins.first().map(|o| o.0), Some(20002));
+        assert_eq!(rib.incidents.list().len(), 1);
     }
 
     #[test]
