@@ -292,6 +292,7 @@ impl DataTask {
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let mut dirty = false;
+            let mut reloading = false;
             tokio::select! {
                 ev = next_rtr(&mut self.rtr) => match ev {
                     Some(ev) => {
@@ -304,6 +305,8 @@ impl DataTask {
                     None => self.rtr = None,
                 },
                 _ = next_hup(&mut hup) => {
+                    super::notify::reloading("reloading on SIGHUP");
+                    reloading = true;
                     tracing::info!("SIGHUP: reloading the configuration, the RPKI and IRR files, and asking the RTR cache");
                     if let Some((h, _)) = &self.rtr {
                         h.refresh();
@@ -346,6 +349,10 @@ impl DataTask {
                         return;
                     }
                 }
+            }
+            if reloading {
+                // Also after a refused reload: what was in force stays, the daemon runs on.
+                super::notify::ready("running; reloaded on SIGHUP");
             }
         }
     }

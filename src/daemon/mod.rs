@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 mod data;
+mod notify;
 mod reload;
 mod webhook;
 
@@ -268,7 +269,18 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         })
         .map_err(DaemonError::Runtime)?;
 
+    // Everything is up: config loaded, RPKI data in (or the RTR wait over), listeners bound,
+    // sessions and the RIB thread running. systemd's watchdog counts from READY=1 on.
+    tokio::spawn(notify::run_watchdog());
+    let listening: Vec<String> = cfg.global.listen.iter().map(|a| a.to_string()).collect();
+    notify::ready(&format!(
+        "running; peers configured: {}; listening on {}",
+        cfg.peers.len(),
+        listening.join(", ")
+    ));
+
     wait_for_signal().await;
+    notify::stopping();
     tracing::info!("shutting down: administrative shutdown to every peer");
     for tx in &sessions {
         let _ = tx.send(ToSession::Shutdown("bgpsieve is shutting down".into()));
