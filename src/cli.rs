@@ -1,5 +1,4 @@
-//! The command line (DESIGN §7): argument parsing with clap and each command's glue. `ctl` (over
-//! the HTTP API) is not built yet and not offered.
+//! The command line (DESIGN §7): argument parsing with clap and each command's glue.
 
 use crate::config;
 use crate::policy::{PeerPolicy, ReasonSet};
@@ -40,6 +39,8 @@ pub enum Command {
     CheckConfig { file: PathBuf },
     /// Replay MRT dumps (or BGPStream CSV) through the policy: what would bgpsieve have blocked?
     Replay(Box<ReplayArgs>),
+    /// Query and control a running daemon over its HTTP API.
+    Ctl(crate::ctl::CtlArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,6 +106,8 @@ pub enum CliError {
     Data(String),
     #[error("{0}")]
     Input(String),
+    #[error(transparent)]
+    Ctl(#[from] crate::ctl::CtlError),
 }
 
 impl CliError {
@@ -112,6 +115,7 @@ impl CliError {
         match self {
             CliError::Config(_) => 1,
             CliError::Data(_) | CliError::Input(_) => 2,
+            CliError::Ctl(e) => e.exit_code(),
         }
     }
 }
@@ -122,6 +126,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run { config } => run_daemon(&config),
         Command::CheckConfig { file } => check_config(&file),
         Command::Replay(args) => replay(*args),
+        Command::Ctl(args) => Ok(crate::ctl::run(args)?),
     }
 }
 

@@ -4,11 +4,14 @@
 //! exit codes. The policy engine (`policy`) is pure and shared by the live daemon and the offline
 //! `replay`; data sets (`rpki`, `irr`) are immutable snapshots the engine reads.
 
+pub mod api;
 pub mod bgp;
 pub mod cli;
 pub mod config;
+pub mod ctl;
 pub mod daemon;
 pub mod irr;
+pub mod metrics;
 pub mod policy;
 pub mod replay;
 pub mod rib;

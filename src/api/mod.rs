@@ -1,0 +1,370 @@
+//! The HTTP API (DESIGN §6): `/metrics` for Prometheus and a JSON API under `/api/v1` that
+//! `bgpsieve ctl` and scripts use. It serves what the daemon hands it: the policy snapshot in
+//! force, the recent rejections, peer and RPKI views refreshed by the RIB thread and the data
+//! task; reload and circuit-breaker requests go to the daemon as [`Control`] messages.
+//!
+//! It must not change routing state itself, hold a lock the RIB thread takes for longer than a
+//! copy or a scan of the rejected store, or bind anywhere: the daemon passes a bound listener
+//! (loopback unless configured otherwise). No query string can make it panic: every parameter
+//! is parsed here and a bad one is a 400 with a message saying which and why.
+//!
+//! Built on axum (over hyper 1 and the daemon's tokio runtime): path routing and JSON answers
+//! without a framework of our own; HTTP/1 only.
+
+pub mod explain;
+pub mod rejected;
+pub mod views;
+
+pub use explain::{CheckView, ExplainView};
+pub use rejected::{PrefixMatch, RejectedPage, RejectedQuery, RejectedRoute, RejectedStore};
+pub use views::{
+    AfiCounts, CacheStatus, CircuitBreakerStatus, FileStatus, LastTrip, LimitState, MaxPrefixView,
+    PeerView, RpkiStatus, SessionState,
+};
+
+use crate::metrics::Metrics;
+use crate::policy::Reason;
+use crate::rib::SharedPolicy;
+use crate::types::Direction;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a reload or accept request waits for the daemon's answer.
+pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A request to the daemon; it answers on the enclosed sender.
+#[derive(Debug)]
+pub enum Control {
+    /// Reload the configuration (as SIGHUP does): `Ok(summary)`, or `Err(errors)` with the
+    /// config's `file:line:col` errors (the config in force stays).
+    Reload(oneshot::Sender<Result<String, String>>),
+    /// Put in force the RPKI data the circuit breaker holds: `Ok(summary)` or `Err(why not)`.
+    RpkiAccept(oneshot::Sender<Result<String, String>>),
+}
+
+/// Everything the API reads.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The policy snapshot in force (RPKI data, local policy, every peer's policy by index).
+    pub policy: Arc<SharedPolicy>,
+    pub rejected: Arc<RejectedStore>,
+    /// Refreshed by the RIB thread.
+    pub peers: Arc<Mutex<Vec<PeerView>>>,
+    /// Refreshed by the data task.
+    pub rpki: Arc<Mutex<RpkiStatus>>,
+    pub metrics: Arc<Metrics>,
+    /// Requests to the daemon.
+    pub control: mpsc::Sender<Control>,
+}
+
+/// An error answer: `{"error": "..."}` with its status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A bad query parameter or path: 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such peer or endpoint: 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// A method the endpoint does not take: 405.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The daemon refused or failed the request, or did not answer: 500.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (
+            status,
+            Json(ErrorBody {
+                error: self.to_string(),
+            }),
+        )
+            .into_response()
+    }
+}
+
+/// `GET /api/v1/peers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeersBody {
+    pub peers: Vec<PeerView>,
+}
+
+/// The answer of `POST /api/v1/reload` and `POST /api/v1/rpki/accept`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageBody {
+    pub message: String,
+}
+
+/// Serves the API on `listener` until the task is dropped or the listener fails.
+pub async fn serve(listener: tokio::net::TcpListener, state: ApiState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
+}
+
+/// The routes, for [`serve`] (and for embedding in another server).
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/api/v1/peers", get(peers))
+        .route("/api/v1/peers/{name}", get(peer))
+        .route("/api/v1/rejected", get(rejected))
+        .route("/api/v1/explain", get(explain))
+        .route("/api/v1/rpki", get(rpki))
+        .route("/api/v1/reload", post(reload))
+        .route("/api/v1/rpki/accept", post(rpki_accept))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no such endpoint: {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// Query parameters, each at most once, empty values treated as absent (`?peer=&reason=`).
+struct Params(HashMap<String, String>);
+
+impl Params {
+    fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Params, ApiError> {
+        let mut map = HashMap::new();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            if !allowed.contains(&k.as_ref()) {
+                return Err(ApiError::BadRequest(if allowed.is_empty() {
+                    format!("unknown parameter {k:?} (this endpoint takes none)")
+                } else {
+                    format!("unknown parameter {k:?} (known: {})", allowed.join(", "))
+                }));
+            }
+            if map.contains_key(k.as_ref()) {
+                return Err(ApiError::BadRequest(format!("parameter {k:?} given twice")));
+            }
+            if !v.is_empty() {
+                map.insert(k.into_owned(), v.into_owned());
+            }
+        }
+        Ok(Params(map))
+    }
+
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str)
+    }
+
+    fn number<T: std::str::FromStr>(&self, k: &str) -> Result<Option<T>, ApiError> {
+        self.get(k)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::BadRequest(format!("{k}: {v:?} is not a non-negative integer"))
+                })
+            })
+            .transpose()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The views are plain data replaced whole by their writers: a poisoned one is still whole.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn metrics(State(s): State<ApiState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        s.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn peers(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<PeersBody>, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    let peers = lock(&s.peers).clone();
+    Ok(Json(PeersBody { peers }))
+}
+
+async fn peer(
+    State(s): State<ApiState>,
+    name: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<PeerView>, ApiError> {
+    let Path(name) = name.map_err(|e| ApiError::BadRequest(format!("peer name: {e}")))?;
+    Params::parse(q.as_deref(), &[])?;
+    lock(&s.peers)
+        .iter()
+        .find(|p| p.name == name)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no peer named {name:?}")))
+}
+
+/// Parses the parameters of `GET /api/v1/rejected`.
+pub fn rejected_query(raw: Option<&str>) -> Result<RejectedQuery, ApiError> {
+    let p = Params::parse(
+        raw,
+        &[
+            "peer",
+            "direction",
+            "reason",
+            "prefix",
+            "match",
+            "limit",
+            "offset",
+            "cursor",
+        ],
+    )?;
+    let mut q = RejectedQuery {
+        peer: p.get("peer").map(str::to_string),
+        ..RejectedQuery::default()
+    };
+    if let Some(d) = p.get("direction") {
+        q.direction = Some(match d {
+            "in" => Direction::In,
+            "out" => Direction::Out,
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "direction: {d:?} is neither \"in\" nor \"out\""
+                )))
+            }
+        });
+    }
+    if let Some(r) = p.get("reason") {
+        q.reason = Some(r.parse::<Reason>().map_err(|e| {
+            ApiError::BadRequest(format!(
+                "reason: {e} (one of: {})",
+                Reason::ALL
+                    .iter()
+                    .map(|r| r.code())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?);
+    }
+    if let Some(prefix) = p.get("prefix") {
+        q.prefix = Some(explain::parse_prefix("prefix", prefix)?);
+    }
+    if let Some(m) = p.get("match") {
+        if q.prefix.is_none() {
+            return Err(ApiError::BadRequest("match: needs a prefix".into()));
+        }
+        q.prefix_match = match m {
+            "exact" => PrefixMatch::Exact,
+            "more-specific" => PrefixMatch::MoreSpecific,
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "match: {m:?} is neither \"exact\" nor \"more-specific\""
+                )))
+            }
+        };
+    }
+    if let Some(limit) = p.number::<usize>("limit")? {
+        if !(1..=rejected::MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::BadRequest(format!(
+                "limit: {limit} is not between 1 and {}",
+                rejected::MAX_LIMIT
+            )));
+        }
+        q.limit = limit;
+    }
+    q.offset = p.number("offset")?.unwrap_or(0);
+    q.cursor = p.number("cursor")?;
+    Ok(q)
+}
+
+async fn rejected(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<RejectedPage>, ApiError> {
+    let q = rejected_query(q.as_deref())?;
+    Ok(Json(s.rejected.query(&q)))
+}
+
+async fn explain(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<ExplainView>, ApiError> {
+    let p = Params::parse(q.as_deref(), &["prefix", "path", "peer"])?;
+    let prefix = p
+        .get("prefix")
+        .ok_or_else(|| ApiError::BadRequest("prefix: required".into()))?;
+    // An empty path (a route the neighbor originates with no AS) is legal BGP inside an AS.
+    let path = p.get("path").unwrap_or("");
+    let snapshot = s.policy.load();
+    explain::explain(&snapshot, prefix, path, p.get("peer")).map(Json)
+}
+
+async fn rpki(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<RpkiStatus>, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    Ok(Json(lock(&s.rpki).clone()))
+}
+
+async fn ask(
+    s: &ApiState,
+    make: fn(oneshot::Sender<Result<String, String>>) -> Control,
+) -> Result<Json<MessageBody>, ApiError> {
+    let (tx, rx) = oneshot::channel();
+    let answer = async {
+        s.control
+            .send(make(tx))
+            .await
+            .map_err(|_| ApiError::Internal("the daemon is not taking requests".into()))?;
+        rx.await
+            .map_err(|_| ApiError::Internal("the daemon dropped the request".into()))
+    };
+    match tokio::time::timeout(CONTROL_TIMEOUT, answer).await {
+        Err(_) => Err(ApiError::Internal(format!(
+            "the daemon did not answer within {} s",
+            CONTROL_TIMEOUT.as_secs()
+        ))),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(Ok(message))) => Ok(Json(MessageBody { message })),
+        Ok(Ok(Err(e))) => Err(ApiError::Internal(e)),
+    }
+}
+
+async fn reload(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<MessageBody>, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    ask(&s, Control::Reload).await
+}
+
+async fn rpki_accept(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<MessageBody>, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    ask(&s, Control::RpkiAccept).await
+}
+
+#[cfg(test)]
+mod tests;

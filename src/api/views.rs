@@ -1,0 +1,223 @@
+//! What the API shows of the daemon's state, as plain data: the daemon fills these from the RIB
+//! thread and the data task, the API serializes them as they are, and `ctl` reads them back.
+//! No logic beyond small conversions; field names are part of the API (DESIGN §7).
+
+use crate::policy::{Action, Trip, TripKind};
+use crate::types::{Afi, Asn, Direction, Role};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Route counts by address family.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AfiCounts {
+    pub ipv4: u64,
+    pub ipv6: u64,
+}
+
+impl AfiCounts {
+    pub fn get(&self, afi: Afi) -> u64 {
+        match afi {
+            Afi::Ipv4 => self.ipv4,
+            Afi::Ipv6 => self.ipv6,
+        }
+    }
+    pub fn set(&mut self, afi: Afi, n: u64) {
+        match afi {
+            Afi::Ipv4 => self.ipv4 = n,
+            Afi::Ipv6 => self.ipv6 = n,
+        }
+    }
+}
+
+/// The BGP session's state as an operator sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionState {
+    Established,
+    /// Not Established: connecting, or waiting to reconnect.
+    #[default]
+    Down,
+    /// Held down on purpose (a max-prefix teardown without restart, or shut by config).
+    Stopped,
+}
+
+impl SessionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Established => "established",
+            SessionState::Down => "down",
+            SessionState::Stopped => "stopped",
+        }
+    }
+}
+
+/// The max-prefix / burst-guard state of a peer (both directions folded: the worse one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitState {
+    /// Below the warning threshold, or no limit.
+    #[default]
+    Ok,
+    /// Past `warn_at`.
+    Warned,
+    /// A limit is exceeded (routes dropped, or only logged with `action = "warn"`).
+    Tripped,
+    /// Torn down by a limit; see `down_until`.
+    Down,
+}
+
+impl LimitState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitState::Ok => "ok",
+            LimitState::Warned => "warned",
+            LimitState::Tripped => "tripped",
+            LimitState::Down => "down",
+        }
+    }
+}
+
+/// The last time a limit was exceeded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastTrip {
+    /// Unix seconds.
+    pub at: i64,
+    pub direction: Direction,
+    /// `limit`, `burst-new` or `burst-more-specific` (the `TripKind` names).
+    pub kind: String,
+    /// The family whose count passed its limit (`limit` trips only).
+    pub afi: Option<Afi>,
+    pub limit: u64,
+    pub count: u64,
+    pub action: Action,
+}
+
+impl LastTrip {
+    /// The view of a trip of the limit state machine (whose clock is unix seconds in the daemon).
+    pub fn from_trip(trip: &Trip, direction: Direction) -> LastTrip {
+        let (kind, afi, limit, count) = match trip.kind {
+            TripKind::Limit { afi, limit, count } => {
+                ("limit", Some(afi), limit as u64, count as u64)
+            }
+            TripKind::BurstNew { limit, count } => {
+                ("burst-new", None, u64::from(limit), u64::from(count))
+            }
+            TripKind::BurstMoreSpecific { limit, count } => (
+                "burst-more-specific",
+                None,
+                u64::from(limit),
+                u64::from(count),
+            ),
+        };
+        LastTrip {
+            at: i64::try_from(trip.at).unwrap_or(i64::MAX),
+            direction,
+            kind: kind.to_string(),
+            afi,
+            limit,
+            count,
+            action: trip.action,
+        }
+    }
+}
+
+/// `max_prefix` of a [`PeerView`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaxPrefixView {
+    pub state: LimitState,
+    /// When a session torn down by a limit may come back (unix s); `null` with state `down`
+    /// means: until `bgpsieve ctl clear`.
+    pub down_until: Option<i64>,
+    pub last_trip: Option<LastTrip>,
+}
+
+/// One configured peer: `GET /api/v1/peers` and `/api/v1/peers/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerView {
+    pub name: String,
+    pub role: Role,
+    pub asn: Asn,
+    pub address: IpAddr,
+    pub state: SessionState,
+    /// Unix seconds of the last state change (`null`: never up since start).
+    pub since: Option<i64>,
+    /// Routes held from the neighbor, before policy.
+    pub routes_in: AfiCounts,
+    /// Of those, the accepted ones.
+    pub accepted_in: AfiCounts,
+    /// Routes announced to the neighbor.
+    pub routes_out: AfiCounts,
+    /// Routes held from the neighbor that policy rejects.
+    pub rejected_in: u64,
+    /// Routes of the router withheld from this neighbor by export policy.
+    pub rejected_out: u64,
+    pub max_prefix: MaxPrefixView,
+}
+
+impl PeerView {
+    /// A peer as configured, before its session has done anything.
+    pub fn new(name: impl Into<String>, role: Role, asn: Asn, address: IpAddr) -> PeerView {
+        PeerView {
+            name: name.into(),
+            role,
+            asn,
+            address,
+            state: SessionState::Down,
+            since: None,
+            routes_in: AfiCounts::default(),
+            accepted_in: AfiCounts::default(),
+            routes_out: AfiCounts::default(),
+            rejected_in: 0,
+            rejected_out: 0,
+            max_prefix: MaxPrefixView::default(),
+        }
+    }
+}
+
+/// One RTR cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStatus {
+    /// As configured (`host:port`).
+    pub address: String,
+    pub up: bool,
+    /// Negotiated RTR protocol version.
+    pub version: Option<u8>,
+    pub session_id: Option<u16>,
+    pub serial: Option<u32>,
+    /// Unix seconds of the last state or serial change.
+    pub last_change: Option<i64>,
+}
+
+/// One RPKI file (VRPs, ASPAs, SLURM).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStatus {
+    pub path: String,
+    /// Unix seconds of the last successful load.
+    pub loaded_at: Option<i64>,
+    /// The last load's error; the data of the load before stays in use.
+    pub error: Option<String>,
+}
+
+/// The circuit breaker's state (DESIGN §4: `max_shrink_percent`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitBreakerStatus {
+    pub held: bool,
+    /// Unix seconds since when an update is held.
+    pub since: Option<i64>,
+    pub why: Option<String>,
+}
+
+/// `GET /api/v1/rpki`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RpkiStatus {
+    pub vrps_v4: u64,
+    pub vrps_v6: u64,
+    pub aspas: u64,
+    /// Generation of the RPKI data in force.
+    pub generation: u64,
+    /// Unix seconds when the data in force was put in force.
+    pub last_update: Option<i64>,
+    pub caches: Vec<CacheStatus>,
+    pub files: Vec<FileStatus>,
+    pub circuit_breaker: CircuitBreakerStatus,
+}

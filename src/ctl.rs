@@ -1,0 +1,759 @@
+//! `bgpsieve ctl`: the command line over the daemon's HTTP API (DESIGN §6, §7). Tables for
+//! people; `-j` prints the API's JSON as it came, indented.
+//!
+//! It only talks to the API: it must not read the daemon's config or files, and it changes
+//! nothing but through the API's POST endpoints. Exit codes: 0 done, 1 the API answered with an
+//! error (printed), 2 the API could not be reached (the URL and the error are printed).
+
+use crate::api::{
+    ErrorBody, ExplainView, MessageBody, PeerView, PeersBody, RejectedPage, RpkiStatus,
+};
+use clap::Subcommand;
+use serde::de::DeserializeOwned;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::Duration;
+
+/// Where the API listens unless `--api` says otherwise (`[api] listen`'s default).
+pub const DEFAULT_API: &str = "http://127.0.0.1:9179";
+
+#[derive(Debug, clap::Args)]
+pub struct CtlArgs {
+    /// Base URL of the daemon's API.
+    #[arg(long, global = true, default_value = DEFAULT_API, value_name = "URL")]
+    pub api: String,
+    /// Print the API's JSON answer (indented) instead of a table.
+    #[arg(short = 'j', long = "json", global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: CtlCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CtlCommand {
+    /// Every peer: session state, routes received, accepted and sent, limits.
+    Peers,
+    /// One peer in detail.
+    Peer { name: String },
+    /// The most recent rejected routes, newest first.
+    Rejected {
+        #[arg(long)]
+        peer: Option<String>,
+        /// A reason code, e.g. rpki-invalid.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Only this prefix (with --more-specific: and every more-specific of it).
+        #[arg(long)]
+        prefix: Option<String>,
+        #[arg(long, requires = "prefix")]
+        more_specific: bool,
+        /// in | out
+        #[arg(long)]
+        direction: Option<String>,
+        /// At most this many (1–1000; the API's default is 100).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Skip this many of the newest matches.
+        #[arg(long)]
+        offset: Option<usize>,
+    },
+    /// Every import check's outcome for a hypothetical route from a peer.
+    ///
+    /// PREFIX and the AS path ("64500 64501 {64502}"; several words are joined).
+    Explain {
+        prefix: String,
+        #[arg(required = true, num_args = 1.., value_name = "PATH")]
+        path: Vec<String>,
+        /// The peer the route would come from (required when several are configured).
+        #[arg(long)]
+        peer: Option<String>,
+    },
+    /// RPKI data in force, RTR caches, files and the circuit breaker.
+    Rpki {
+        #[command(subcommand)]
+        action: Option<RpkiAction>,
+    },
+    /// Reload the configuration (as SIGHUP does).
+    Reload,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RpkiAction {
+    /// Put in force the data the circuit breaker holds back.
+    Accept,
+}
+
+/// Why `ctl` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CtlError {
+    /// The API answered with an error.
+    #[error("error: {0}")]
+    Api(String),
+    /// No answer from the API.
+    #[error("cannot reach the bgpsieve API at {url}: {error}")]
+    Unreachable { url: String, error: String },
+    #[error("stdout: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl CtlError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CtlError::Api(_) | CtlError::Output(_) => 1,
+            CtlError::Unreachable { .. } => 2,
+        }
+    }
+}
+
+/// The API client: base URL and one agent.
+struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    fn new(base: &str) -> Client {
+        let config = ureq::Agent::config_builder()
+            // Error answers carry a JSON body we want to print.
+            .http_status_as_error(false)
+            // The API is on loopback: an http_proxy from the environment must not apply.
+            .proxy(None)
+            .timeout_connect(Some(Duration::from_secs(5)))
+            // Longer than the API's own wait for the daemon's answer to a reload.
+            .timeout_global(Some(crate::api::CONTROL_TIMEOUT + Duration::from_secs(10)))
+            .build();
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            agent: config.into(),
+        }
+    }
+
+    /// The body of a successful answer; an error answer's message as `CtlError::Api`.
+    fn call(&self, post: bool, path: &str, query: &[(&str, String)]) -> Result<String, CtlError> {
+        let url = format!("{}{path}", self.base);
+        let unreachable = |e: ureq::Error| CtlError::Unreachable {
+            url: url.clone(),
+            error: e.to_string(),
+        };
+        let result = if post {
+            let mut req = self.agent.post(&url);
+            for (k, v) in query {
+                req = req.query(k, v);
+            }
+            req.send_empty()
+        } else {
+            let mut req = self.agent.get(&url);
+            for (k, v) in query {
+                req = req.query(k, v);
+            }
+            req.call()
+        };
+        let mut resp = result.map_err(unreachable)?;
+        let status = resp.status();
+        let body = resp.body_mut().read_to_string().map_err(unreachable)?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        Err(CtlError::Api(
+            match serde_json::from_str::<ErrorBody>(&body) {
+                Ok(e) => e.error,
+                Err(_) => format!("HTTP {status} from {url}: {}", body.trim()),
+            },
+        ))
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, CtlError> {
+    serde_json::from_str(body)
+        .map_err(|e| CtlError::Api(format!("unexpected answer to {what}: {e}")))
+}
+
+/// Runs `bgpsieve ctl`, printing to stdout.
+pub fn run(args: CtlArgs) -> Result<(), CtlError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let client = Client::new(&args.api);
+    let (post, path, query, render): (bool, String, Vec<(&str, String)>, Render) = match args
+        .command
+    {
+        CtlCommand::Peers => (false, "/api/v1/peers".into(), vec![], Render::Peers),
+        CtlCommand::Peer { name } => (
+            false,
+            format!("/api/v1/peers/{}", percent_encode_segment(&name)),
+            vec![],
+            Render::Peer,
+        ),
+        CtlCommand::Rejected {
+            peer,
+            reason,
+            prefix,
+            more_specific,
+            direction,
+            limit,
+            offset,
+        } => {
+            let mut q = Vec::new();
+            let mut add = |k, v: Option<String>| {
+                if let Some(v) = v {
+                    q.push((k, v));
+                }
+            };
+            add("peer", peer);
+            add("direction", direction);
+            add("reason", reason);
+            add("prefix", prefix);
+            add("match", more_specific.then(|| "more-specific".to_string()));
+            add("limit", limit.map(|n| n.to_string()));
+            add("offset", offset.map(|n| n.to_string()));
+            (false, "/api/v1/rejected".into(), q, Render::Rejected)
+        }
+        CtlCommand::Explain { prefix, path, peer } => {
+            let mut q = vec![("prefix", prefix), ("path", path.join(" "))];
+            if let Some(p) = peer {
+                q.push(("peer", p));
+            }
+            (false, "/api/v1/explain".into(), q, Render::Explain)
+        }
+        CtlCommand::Rpki { action: None } => (false, "/api/v1/rpki".into(), vec![], Render::Rpki),
+        CtlCommand::Rpki {
+            action: Some(RpkiAction::Accept),
+        } => (true, "/api/v1/rpki/accept".into(), vec![], Render::Message),
+        CtlCommand::Reload => (true, "/api/v1/reload".into(), vec![], Render::Message),
+    };
+    let body = client.call(post, &path, &query)?;
+    let text = if args.json {
+        pretty_json(&body).ok_or_else(|| {
+            CtlError::Api(format!(
+                "unexpected answer to {path}: not JSON: {}",
+                body.trim()
+            ))
+        })?
+    } else {
+        match render {
+            Render::Peers => peers_table(&parse::<PeersBody>(&body, &path)?.peers, now),
+            Render::Peer => peer_detail(&parse::<PeerView>(&body, &path)?, now),
+            Render::Rejected => rejected_table(&parse::<RejectedPage>(&body, &path)?),
+            Render::Explain => explain_table(&parse::<ExplainView>(&body, &path)?),
+            Render::Rpki => rpki_text(&parse::<RpkiStatus>(&body, &path)?),
+            Render::Message => {
+                let mut m = parse::<MessageBody>(&body, &path)?.message;
+                if !m.ends_with('\n') {
+                    m.push('\n');
+                }
+                m
+            }
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if args.json {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+enum Render {
+    Peers,
+    Peer,
+    Rejected,
+    Explain,
+    Rpki,
+    Message,
+}
+
+/// A peer name as one URL path segment.
+fn percent_encode_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Indents JSON text like `serde_json::to_string_pretty`, keeping its keys in the order the
+/// API wrote them (a `serde_json::Value` would sort them). `None` if it is not JSON.
+pub fn pretty_json(text: &str) -> Option<String> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    let chars: Vec<char> = text.trim().chars().collect();
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let (mut in_str, mut escaped) = (false, false);
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                let close = if c == '{' { '}' } else { ']' };
+                let mut j = i;
+                while chars.get(j).is_some_and(|c| c.is_whitespace()) {
+                    j += 1;
+                }
+                out.push(c);
+                if chars.get(j) == Some(&close) {
+                    out.push(close);
+                    i = j + 1;
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(',');
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// A table: columns padded to their widest cell, two spaces apart; numbers right-aligned.
+struct Table {
+    headers: Vec<&'static str>,
+    right: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(cols: &[(&'static str, bool)]) -> Table {
+        Table {
+            headers: cols.iter().map(|c| c.0).collect(),
+            right: cols.iter().map(|c| c.1).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    fn render(&self, header: bool) -> String {
+        let n = self.headers.len();
+        let mut widths: Vec<usize> = self
+            .headers
+            .iter()
+            .map(|h| if header { h.chars().count() } else { 0 })
+            .collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+        let mut out = String::new();
+        let mut line = |cells: &[String]| {
+            let mut l = String::new();
+            for (i, c) in cells.iter().enumerate().take(n) {
+                if i > 0 {
+                    l.push_str("  ");
+                }
+                let pad = widths[i].saturating_sub(c.chars().count());
+                if self.right[i] {
+                    l.extend(std::iter::repeat_n(' ', pad));
+                    l.push_str(c);
+                } else {
+                    l.push_str(c);
+                    l.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            out.push_str(l.trim_end());
+            out.push('\n');
+        };
+        if header {
+            let h: Vec<String> = self.headers.iter().map(|h| h.to_string()).collect();
+            line(&h);
+        }
+        for r in &self.rows {
+            line(r);
+        }
+        out
+    }
+}
+
+/// `3d4h`, `5h12m`, `7m3s`, `42s`.
+pub fn humanize(secs: i64) -> String {
+    let s = secs.max(0);
+    let (d, h, m, s) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+    if d > 0 {
+        format!("{d}d{h}h")
+    } else if h > 0 {
+        format!("{h}h{m}m")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// `2023-11-14 22:13:20` (UTC) from unix seconds.
+pub fn utc(t: i64) -> String {
+    // Howard Hinnant's days-to-civil algorithm (proleptic Gregorian calendar).
+    let days = t.div_euclid(86400);
+    let secs = t.rem_euclid(86400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+fn peers_table(peers: &[PeerView], now: i64) -> String {
+    let mut t = Table::new(&[
+        ("NAME", false),
+        ("ROLE", false),
+        ("ASN", true),
+        ("ADDRESS", false),
+        ("STATE", false),
+        ("FOR", true),
+        ("RECV4", true),
+        ("RECV6", true),
+        ("ACPT4", true),
+        ("ACPT6", true),
+        ("SENT4", true),
+        ("SENT6", true),
+        ("REJ-IN", true),
+        ("REJ-OUT", true),
+        ("MAX-PREFIX", false),
+    ]);
+    for p in peers {
+        t.row(vec![
+            p.name.clone(),
+            p.role.to_string(),
+            p.asn.0.to_string(),
+            p.address.to_string(),
+            p.state.as_str().to_string(),
+            opt(p.since.map(|s| humanize(now - s))),
+            p.routes_in.ipv4.to_string(),
+            p.routes_in.ipv6.to_string(),
+            p.accepted_in.ipv4.to_string(),
+            p.accepted_in.ipv6.to_string(),
+            p.routes_out.ipv4.to_string(),
+            p.routes_out.ipv6.to_string(),
+            p.rejected_in.to_string(),
+            p.rejected_out.to_string(),
+            p.max_prefix.state.as_str().to_string(),
+        ]);
+    }
+    t.render(true)
+}
+
+fn peer_detail(p: &PeerView, now: i64) -> String {
+    let mut t = Table::new(&[("", false), ("", false)]);
+    let mut kv = |k: &str, v: String| t.row(vec![format!("{k}:"), v]);
+    kv("name", p.name.clone());
+    kv("role", p.role.to_string());
+    kv("asn", p.asn.0.to_string());
+    kv("address", p.address.to_string());
+    kv(
+        "state",
+        match p.since {
+            Some(s) => format!(
+                "{} for {} (since {} UTC)",
+                p.state.as_str(),
+                humanize(now - s),
+                utc(s)
+            ),
+            None => p.state.as_str().to_string(),
+        },
+    );
+    let afis = |c: &crate::api::AfiCounts| format!("ipv4 {}, ipv6 {}", c.ipv4, c.ipv6);
+    kv("received", afis(&p.routes_in));
+    kv("accepted", afis(&p.accepted_in));
+    kv("rejected in", p.rejected_in.to_string());
+    kv("sent", afis(&p.routes_out));
+    kv("rejected out", p.rejected_out.to_string());
+    let mp = &p.max_prefix;
+    kv(
+        "max-prefix",
+        match mp.down_until {
+            Some(u) => format!("{} until {} UTC", mp.state.as_str(), utc(u)),
+            None => mp.state.as_str().to_string(),
+        },
+    );
+    if let Some(trip) = &mp.last_trip {
+        let what = match trip.afi {
+            Some(afi) => format!("{} {afi}", trip.kind),
+            None => trip.kind.clone(),
+        };
+        kv(
+            "last trip",
+            format!(
+                "{} UTC, {}, {what} {}/{}, {}",
+                utc(trip.at),
+                trip.direction.as_str(),
+                trip.count,
+                trip.limit,
+                serde_json::to_value(trip.action)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    t.render(false)
+}
+
+fn rejected_table(page: &RejectedPage) -> String {
+    let mut t = Table::new(&[
+        ("TIME (UTC)", false),
+        ("PEER", false),
+        ("DIR", false),
+        ("PREFIX", false),
+        ("PATH", false),
+        ("REASONS", false),
+        ("RPKI", false),
+        ("ASPA", false),
+    ]);
+    for r in &page.routes {
+        t.row(vec![
+            utc(r.time),
+            r.peer.clone(),
+            r.direction.as_str().to_string(),
+            match r.path_id {
+                Some(id) => format!("{} (path id {id})", r.prefix),
+                None => r.prefix.to_string(),
+            },
+            r.path.clone(),
+            r.reasons
+                .iter()
+                .map(|r| r.code())
+                .collect::<Vec<_>>()
+                .join(","),
+            opt(r.rpki.map(|s| s.as_str())),
+            opt(r.aspa.map(|s| s.as_str())),
+        ]);
+    }
+    let mut out = t.render(true);
+    let _ = write!(
+        out,
+        "{} of {} matching rejected routes",
+        page.routes.len(),
+        page.total
+    );
+    if page.offset > 0 {
+        let _ = write!(out, " (after the newest {})", page.offset);
+    }
+    if page.dropped > 0 {
+        let _ = write!(out, "; {} older ones no longer kept", page.dropped);
+    }
+    out.push('\n');
+    out
+}
+
+fn explain_table(e: &ExplainView) -> String {
+    let mut out = String::new();
+    let failed: Vec<&str> = e
+        .checks
+        .iter()
+        .filter(|c| c.failed && c.enabled)
+        .map(|c| c.reason.code())
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} path {} from {}: {}",
+        e.prefix,
+        if e.path.is_empty() {
+            "(empty)"
+        } else {
+            &e.path
+        },
+        e.peer,
+        if e.accepted {
+            "accepted".to_string()
+        } else {
+            format!("REJECTED ({})", failed.join(","))
+        }
+    );
+    let _ = writeln!(
+        out,
+        "rpki {}, aspa {}",
+        e.rpki.map_or("(no data)", |s| s.as_str()),
+        e.aspa.map_or("(no data)", |s| s.as_str())
+    );
+    out.push('\n');
+    let mut t = Table::new(&[
+        ("CHECK", false),
+        ("NUM", true),
+        ("ENABLED", false),
+        ("RESULT", false),
+    ]);
+    for c in &e.checks {
+        t.row(vec![
+            c.reason.code().to_string(),
+            c.number.to_string(),
+            if c.enabled { "yes" } else { "no" }.to_string(),
+            if c.failed { "FAIL" } else { "pass" }.to_string(),
+        ]);
+    }
+    out.push_str(&t.render(true));
+    out
+}
+
+fn rpki_text(s: &RpkiStatus) -> String {
+    let mut head = Table::new(&[("", false), ("", false)]);
+    let mut kv = |k: &str, v: String| head.row(vec![format!("{k}:"), v]);
+    kv("VRPs", format!("ipv4 {}, ipv6 {}", s.vrps_v4, s.vrps_v6));
+    kv("ASPAs", s.aspas.to_string());
+    kv("generation", s.generation.to_string());
+    kv(
+        "last update",
+        s.last_update
+            .map_or_else(|| "never".to_string(), |t| format!("{} UTC", utc(t))),
+    );
+    let cb = &s.circuit_breaker;
+    kv(
+        "circuit breaker",
+        if cb.held {
+            let mut v = "HOLDING an update".to_string();
+            if let Some(since) = cb.since {
+                let _ = write!(v, " since {} UTC", utc(since));
+            }
+            if let Some(why) = &cb.why {
+                let _ = write!(v, ": {why}");
+            }
+            v.push_str(" (bgpsieve ctl rpki accept puts it in force)");
+            v
+        } else {
+            "not holding".to_string()
+        },
+    );
+    let mut out = head.render(false);
+    if !s.caches.is_empty() {
+        let mut t = Table::new(&[
+            ("CACHE", false),
+            ("UP", false),
+            ("VERSION", true),
+            ("SESSION", true),
+            ("SERIAL", true),
+            ("LAST CHANGE (UTC)", false),
+        ]);
+        for c in &s.caches {
+            t.row(vec![
+                c.address.clone(),
+                if c.up { "yes" } else { "no" }.to_string(),
+                opt(c.version),
+                opt(c.session_id),
+                opt(c.serial),
+                opt(c.last_change.map(utc)),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&t.render(true));
+    }
+    if !s.files.is_empty() {
+        let mut t = Table::new(&[("FILE", false), ("LOADED (UTC)", false), ("ERROR", false)]);
+        for f in &s.files {
+            t.row(vec![
+                f.path.clone(),
+                opt(f.loaded_at.map(utc)),
+                opt(f.error.clone()),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&t.render(true));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_humanized_to_two_units() {
+        assert_eq!(humanize(3 * 86400 + 4 * 3600 + 59 * 60), "3d4h");
+        assert_eq!(humanize(5 * 3600 + 12 * 60 + 1), "5h12m");
+        assert_eq!(humanize(7 * 60 + 3), "7m3s");
+        assert_eq!(humanize(42), "42s");
+        assert_eq!(humanize(-5), "0s");
+    }
+
+    #[test]
+    fn utc_dates_match_known_timestamps() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13:20");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(utc(1_203_878_361), "2008-02-24 18:39:21");
+    }
+
+    #[test]
+    fn pretty_json_keeps_key_order_and_matches_serde_json_layout() {
+        let text = r#"{"z":1,"a":[],"m":{},"s":"a,{b}:\"c\"","l":[1,{"k":null}]}"#;
+        assert_eq!(
+            pretty_json(text).unwrap(),
+            "{\n  \"z\": 1,\n  \"a\": [],\n  \"m\": {},\n  \"s\": \"a,{b}:\\\"c\\\"\",\n  \"l\": [\n    1,\n    {\n      \"k\": null\n    }\n  ]\n}"
+        );
+        // Same layout as serde_json where the key order is the same.
+        let v = serde_json::json!({"a": [1, 2], "b": {"c": "d"}});
+        assert_eq!(
+            pretty_json(&v.to_string()).unwrap(),
+            serde_json::to_string_pretty(&v).unwrap()
+        );
+        assert_eq!(pretty_json("{nope"), None);
+    }
+
+    #[test]
+    fn tables_pad_and_right_align_numbers() {
+        let mut t = Table::new(&[("NAME", false), ("N", true), ("NOTE", false)]);
+        t.row(vec!["a".into(), "1000".into(), "x".into()]);
+        t.row(vec!["longer".into(), "7".into(), "".into()]);
+        assert_eq!(
+            t.render(true),
+            "NAME       N  NOTE\na       1000  x\nlonger     7\n"
+        );
+    }
+
+    #[test]
+    fn peer_names_are_one_path_segment() {
+        assert_eq!(percent_encode_segment("transit-a"), "transit-a");
+        assert_eq!(percent_encode_segment("a b/c"), "a%20b%2Fc");
+    }
+}
