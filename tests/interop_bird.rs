@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::interop::{available, bgpsieve_daemon, wait_for, write_vrps, Bird};
+use common::interop::{
+    api_address, available, bgpsieve_daemon, ctl, http_get, wait_for, write_vrps, Bird,
+};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
@@ -164,6 +166,114 @@ fn bird_neighbor_to_bird_router_import_export_and_withdrawals() {
     // customer (RFC 9234: only routes from providers, peers and RSes get it).
     let all = router.cli("show route 1.0.0.0/24 all");
     assert!(all.contains("(20001, 1003, 20002)"), "{all}");
+
+    // Operators see why: the API and `bgpsieve ctl` show each rejected route with its reasons,
+    // explain a route check by check, and a live /metrics scrape passes promtool.
+    let address = api_address(&bgpsieve_config(&vrps));
+    let api = format!("http://{address}");
+    let args = [
+        "rejected",
+        "--peer",
+        "customer-bird",
+        "--direction",
+        "in",
+        "-j",
+    ];
+    let (code, out, err) = ctl(&api, &args);
+    assert_eq!(code, 0, "{err}");
+    let page: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut rejected: Vec<(String, Vec<String>)> = page["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let reasons = r["reasons"].as_array().unwrap();
+            let reasons = reasons.iter().map(|x| x.as_str().unwrap().to_string());
+            (r["prefix"].as_str().unwrap().to_string(), reasons.collect())
+        })
+        .collect();
+    rejected.sort();
+    let want = |p: &str, r: &[&str]| (p.to_string(), r.iter().map(|x| x.to_string()).collect());
+    assert_eq!(
+        rejected,
+        vec![
+            want("10.1.0.0/24", &["bogon-prefix"]),
+            want("2.0.0.0/24", &["rpki-invalid"]),
+            want("3.0.0.0/25", &["prefix-length"]),
+            want("4.0.0.0/24", &["otc-leak"]),
+        ],
+        "{out}"
+    );
+    let (code, table, _) = ctl(&api, &["rejected", "--reason", "rpki-invalid"]);
+    assert_eq!(code, 0);
+    assert!(
+        table.contains("2.0.0.0/24") && table.contains("rpki-invalid"),
+        "{table}"
+    );
+    assert!(!table.contains("10.1.0.0/24"), "{table}");
+    let (code, out, err) = ctl(
+        &api,
+        &[
+            "explain",
+            "2.0.0.0/24",
+            "20002",
+            "--peer",
+            "customer-bird",
+            "-j",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (e["accepted"].as_bool(), e["rpki"].as_str()),
+        (Some(false), Some("invalid")),
+        "{out}"
+    );
+    wait_for(
+        T,
+        || {
+            let (_, out, _) = ctl(&api, &["peers", "-j"]);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+            let peer = v["peers"]
+                .as_array()
+                .and_then(|a| a.iter().find(|p| p["name"] == "customer-bird").cloned())
+                .unwrap_or_default();
+            peer["state"] == "established"
+                && peer["routes_in"]["ipv4"] == 8
+                && peer["accepted_in"]["ipv4"] == 4
+        },
+        || ctl(&api, &["peers", "-j"]).1,
+    );
+    let metrics = http_get(&address, "/metrics");
+    assert!(
+        metrics.contains(
+            "bgpsieve_routes_rejected_total{direction=\"in\",peer=\"customer-bird\",reason=\"rpki-invalid\"} 1"
+        ),
+        "{metrics}"
+    );
+    if available("promtool") {
+        let mut check = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        check
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(metrics.as_bytes())
+            .unwrap();
+        let out = check.wait_with_output().unwrap();
+        assert!(
+            out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     // Withdrawals: the neighbor withdraws two routes; the router loses exactly those.
     neighbor.cli("disable transient");

@@ -51,6 +51,9 @@ asn = 20001
 router_id = "127.0.0.50"
 listen = ["127.0.0.50:11379"]
 
+[api]
+listen = "127.0.0.50:9179"
+
 [[peer]]
 name = "customer-bird"
 role = "customer"

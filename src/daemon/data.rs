@@ -178,6 +178,81 @@ impl IrrFiles {
     }
 }
 
+/// What the data task reports to operators, and the API's orders it answers.
+pub(super) struct DataOps {
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub status: Arc<std::sync::Mutex<crate::api::views::RpkiStatus>>,
+    pub control: mpsc::Receiver<crate::api::Control>,
+    /// The configured RTR caches in preference order (the client's cache indices).
+    pub caches: Vec<String>,
+}
+
+impl DataOps {
+    fn status(&self) -> std::sync::MutexGuard<'_, crate::api::views::RpkiStatus> {
+        self.status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The data now in force.
+    fn in_force(&self, data: &RpkiData, generation: u64) {
+        let (v4, v6) = data.vrp_count();
+        self.metrics.vrps(crate::types::Afi::Ipv4, v4 as u64);
+        self.metrics.vrps(crate::types::Afi::Ipv6, v6 as u64);
+        self.metrics.aspas(data.aspa_count() as u64);
+        let mut s = self.status();
+        s.vrps_v4 = v4 as u64;
+        s.vrps_v6 = v6 as u64;
+        s.aspas = data.aspa_count() as u64;
+        s.generation = generation;
+        s.last_update = Some(unix_now());
+    }
+
+    fn breaker(&self, held: Option<&crate::rpki::feed::Held>, started: i64) {
+        self.metrics.circuit_breaker_held(held.is_some());
+        let mut s = self.status();
+        s.circuit_breaker = crate::api::views::CircuitBreakerStatus {
+            held: held.is_some(),
+            since: held.map(|h| started + h.since as i64),
+            why: held.map(|h| h.why.clone()),
+        };
+    }
+
+    fn rtr(&self, st: &crate::rpki::rtr::RtrStatus) {
+        let Some(address) = self.caches.get(st.cache).cloned() else {
+            return;
+        };
+        self.metrics.rtr(&address, st.up, st.serial);
+        let mut s = self.status();
+        let now = Some(unix_now());
+        let entry = crate::api::views::CacheStatus {
+            address: address.clone(),
+            up: st.up,
+            version: st.version,
+            session_id: st.session_id,
+            serial: st.serial,
+            last_change: now,
+        };
+        match s.caches.iter_mut().find(|c| c.address == address) {
+            Some(c) => *c = entry,
+            None => s.caches.push(entry),
+        }
+    }
+
+    fn files(&self, files: &Files, error: Option<&str>) {
+        let now = unix_now();
+        let mut s = self.status();
+        s.files = files
+            .all()
+            .map(|p| crate::api::views::FileStatus {
+                path: p.display().to_string(),
+                loaded_at: error.is_none().then_some(now),
+                error: error.map(str::to_string),
+            })
+            .collect();
+    }
+}
+
 /// What a configuration reload needs: where the file is, what runs, and the sessions to tell.
 pub(super) struct ReloadCtx {
     pub path: PathBuf,
@@ -286,7 +361,21 @@ impl DataTask {
         shared: Arc<SharedPolicy>,
         rib: mpsc::Sender<RibEvent>,
         mut reload: Option<ReloadCtx>,
+        mut ops: DataOps,
     ) {
+        let started = unix_now() - self.started.elapsed().as_secs() as i64;
+        ops.in_force(&self.initial.0, self.initial.1);
+        ops.files(&self.files, None);
+        for (cache, address) in ops.caches.clone().iter().enumerate() {
+            ops.rtr(&crate::rpki::rtr::RtrStatus {
+                cache,
+                up: false,
+                version: None,
+                session_id: None,
+                serial: None,
+                message: format!("{address}: not connected yet"),
+            });
+        }
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut poll = tokio::time::interval(FILE_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -296,13 +385,57 @@ impl DataTask {
             tokio::select! {
                 ev = next_rtr(&mut self.rtr) => match ev {
                     Some(ev) => {
+                        if let RtrEvent::Status(st) = &ev {
+                            ops.rtr(st);
+                        }
                         dirty = handle_rtr(&mut self.feed, ev);
                         // Take every End of Data already waiting: one rebuild for all of them.
                         while let Some(ev) = self.rtr.as_mut().and_then(|(_, rx)| rx.try_recv().ok()) {
+                            if let RtrEvent::Status(st) = &ev {
+                                ops.rtr(st);
+                            }
                             dirty |= handle_rtr(&mut self.feed, ev);
                         }
                     }
                     None => self.rtr = None,
+                },
+                order = ops.control.recv() => match order {
+                    Some(crate::api::Control::Reload(answer)) => {
+                        super::notify::reloading("reloading on request of the API");
+                        reloading = true;
+                        if let Some((h, _)) = &self.rtr {
+                            h.refresh();
+                        }
+                        let result = match reload.as_mut() {
+                            Some(ctx) => self.reload_config(ctx, &shared, &rib).await,
+                            None => Ok("data files reloaded (no configuration file to read)".into()),
+                        };
+                        if let Err(e) = &result {
+                            ops.metrics.reload_error("config");
+                            tracing::error!("configuration reload refused, the running configuration stays: {e}");
+                        }
+                        dirty = self.reload_files(&ops);
+                        if !self.reload_irr(&shared, &rib, &ops).await {
+                            return;
+                        }
+                        let _ = answer.send(result);
+                    }
+                    Some(crate::api::Control::RpkiAccept(answer)) => {
+                        match self.feed.accept_held() {
+                            Some(u) => {
+                                let summary = format!("held update accepted: generation {}", self.generation + 1);
+                                if !self.put_in_force(u, &shared, &rib, &ops).await {
+                                    return;
+                                }
+                                let _ = answer.send(Ok(summary));
+                            }
+                            None => {
+                                let _ = answer.send(Err("the circuit breaker holds nothing".into()));
+                            }
+                        }
+                        ops.breaker(self.feed.held(), started);
+                    }
+                    None => {}
                 },
                 _ = next_hup(&mut hup) => {
                     super::notify::reloading("reloading on SIGHUP");
@@ -314,30 +447,34 @@ impl DataTask {
                     if let Some(ctx) = reload.as_mut() {
                         match self.reload_config(ctx, &shared, &rib).await {
                             Ok(summary) => tracing::info!("configuration reloaded: {summary}"),
-                            Err(e) => tracing::error!("configuration reload refused, the running configuration stays: {e}"),
+                            Err(e) => {
+                                ops.metrics.reload_error("config");
+                                tracing::error!("configuration reload refused, the running configuration stays: {e}");
+                            }
                         }
                     }
-                    dirty = self.reload_files();
-                    if !self.reload_irr(&shared, &rib).await {
+                    dirty = self.reload_files(&ops);
+                    if !self.reload_irr(&shared, &rib, &ops).await {
                         return;
                     }
                 }
                 _ = poll.tick() => {
                     if self.files.changed() {
                         tracing::info!("an RPKI data file changed: reloading");
-                        dirty = self.reload_files();
+                        dirty = self.reload_files(&ops);
                     }
                     if self.irr.changed() {
                         tracing::info!("an IRR file changed: reloading");
-                        if !self.reload_irr(&shared, &rib).await {
+                        if !self.reload_irr(&shared, &rib, &ops).await {
                             return;
                         }
                     }
                     let now = self.started.elapsed().as_secs();
                     if let Some(u) = self.feed.tick(now) {
-                        if !self.put_in_force(u, &shared, &rib).await {
+                        if !self.put_in_force(u, &shared, &rib, &ops).await {
                             return;
                         }
+                        ops.breaker(self.feed.held(), started);
                     }
                 }
             }
@@ -345,10 +482,11 @@ impl DataTask {
                 let now = self.started.elapsed().as_secs();
                 let outcome = tokio::task::block_in_place(|| self.feed.rebuild(now));
                 if let Outcome::Apply(u) = outcome {
-                    if !self.put_in_force(u, &shared, &rib).await {
+                    if !self.put_in_force(u, &shared, &rib, &ops).await {
                         return;
                     }
                 }
+                ops.breaker(self.feed.held(), started);
             }
             if reloading {
                 // Also after a refused reload: what was in force stays, the daemon runs on.
@@ -358,14 +496,17 @@ impl DataTask {
     }
 
     /// Loads the files into the feed; on error keeps what was loaded before.
-    fn reload_files(&mut self) -> bool {
+    fn reload_files(&mut self, ops: &DataOps) -> bool {
         match tokio::task::block_in_place(|| self.files.load()) {
             Ok(f) => {
                 self.feed.set_files(f);
+                ops.files(&self.files, None);
                 true
             }
             Err(e) => {
                 tracing::error!("RPKI file reload failed, the data in force stays: {e}");
+                ops.metrics.reload_error("rpki-files");
+                ops.files(&self.files, Some(&e.to_string()));
                 false
             }
         }
@@ -465,7 +606,12 @@ impl DataTask {
 
     /// Loads the IRR files and puts what changed in force; a bad file keeps the lists in
     /// force. `false` when the RIB is gone.
-    async fn reload_irr(&mut self, shared: &SharedPolicy, rib: &mpsc::Sender<RibEvent>) -> bool {
+    async fn reload_irr(
+        &mut self,
+        shared: &SharedPolicy,
+        rib: &mpsc::Sender<RibEvent>,
+        ops: &DataOps,
+    ) -> bool {
         let snap = shared.load();
         match tokio::task::block_in_place(|| self.irr.reload(&snap)) {
             Ok(Some(mut u)) => {
@@ -485,6 +631,7 @@ impl DataTask {
             Ok(None) => true,
             Err(e) => {
                 tracing::error!("IRR file reload failed, the lists in force stay: {e}");
+                ops.metrics.reload_error("irr-files");
                 true
             }
         }
@@ -496,9 +643,11 @@ impl DataTask {
         mut u: Update,
         shared: &SharedPolicy,
         rib: &mpsc::Sender<RibEvent>,
+        ops: &DataOps,
     ) -> bool {
         self.generation += 1;
         u.generation = self.generation;
+        ops.in_force(&u.data, u.generation);
         let (v4, v6) = u.data.vrp_count();
         tracing::info!(
             generation = u.generation,

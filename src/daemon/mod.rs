@@ -1,19 +1,25 @@
-//! The daemon: wires sessions, listeners and the RIB together.
+//! The daemon: wires sessions, listeners, the data task, the API and the RIB together.
 //!
 //! ```text
 //!  listener task(s) ──Incoming(TcpStream)──▶ session task (one per [[peer]])
-//!                                             │  owns socket, FSM, timers, codec
-//!                                             │  writer task per connection
-//!            FromSession::{Up,Down,Update} ──▼  (bounded channel: back-pressure on reads)
-//!                                     RIB thread (std thread, owns every route)
-//!                                             │  import checks, Adj-RIB-In, best path /
-//!                                             │  ADD-PATH, export checks, Adj-RIB-Out
-//!            ToSession::{Send,Stop,…}  ◀──────┘  (unbounded per session)
+//!                                             │  owns socket, FSM, timers, codec, writer task;
+//!                                             │  runs the stateless import checks with the
+//!                                             │  SharedPolicy snapshot in force
+//!     RibEvent::Session(Up,Down,Update,…) ────▼  (bounded channel: back-pressure on reads)
+//!  data task ──RibEvent::{Rpki,Policy,Reconfigure}──▶ RIB thread (std thread, owns every route)
+//!   RTR client, file polls, SIGHUP,          │  Adj-RIB-In, limits, best path / ADD-PATH,
+//!   config reload; swaps SharedPolicy         │  export checks, Adj-RIB-Out, re-checks,
+//!   ▲ Control::{Reload,RpkiAccept}           │  incidents, metrics, rejected store, peer views
+//!   │                                         │
+//!  API task (axum on [api] listen) ◀── reads metrics, rejected store, peer views, RPKI status
+//!  ticker ──RibEvent::Tick (1 s)──▶ RIB       │
+//!            ToSession::{Send,Stop,Reconfigure,…} ◀─┘  (unbounded per session)
 //!  signal task: SIGTERM/SIGINT ──Shutdown(RFC 8203 message)──▶ every session
 //! ```
 //!
-//! The RIB runs on its own thread because policy evaluation of a full table is CPU work that
-//! must not stall the sessions' keepalives. No lock is shared between tasks: only messages.
+//! The RIB runs on its own thread because applying a full table is CPU work that must not
+//! stall the sessions' keepalives. Tasks talk by messages; what they share is read-mostly and
+//! swapped whole (the policy snapshot) or behind short locks (the API's views and store).
 
 use crate::bgp::fsm::FsmConfig;
 use crate::bgp::open::{LocalSpeaker, Open, PeerExpectation};
@@ -130,11 +136,58 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
             })
         })
         .collect();
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        &cfg.peers
+            .iter()
+            .map(|p| crate::metrics::PeerLabel {
+                name: p.name.clone(),
+            })
+            .collect::<Vec<_>>(),
+    ));
+    let rejected = Arc::new(crate::api::rejected::RejectedStore::new(
+        cfg.api.rejected_routes,
+    ));
+    let peer_views = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rpki_status = Arc::new(std::sync::Mutex::new(
+        crate::api::views::RpkiStatus::default(),
+    ));
+    let (control_tx, control_rx) = mpsc::channel(8);
+    let peer_count = peers.len();
     let mut rib = Rib::new(peers, local, rpki);
+    rib.ops = Some(crate::rib::Ops::new(
+        metrics.clone(),
+        rejected.clone(),
+        peer_views.clone(),
+        peer_count,
+    ));
+    rib.refresh_ops(true);
     rib.incidents.rejections_per_min = cfg.incidents.rejections_per_min;
     let webhook = cfg.incidents.webhook.clone();
     let runtime = tokio::runtime::Handle::current();
     rib.policy_generation = generation;
+
+    // The API on its (loopback) listener: /metrics and /api/v1.
+    let api_listener =
+        TcpListener::bind(cfg.api.listen)
+            .await
+            .map_err(|source| DaemonError::Listen {
+                addr: cfg.api.listen,
+                source,
+            })?;
+    tracing::info!(addr = %cfg.api.listen, "API listening");
+    let api_state = crate::api::ApiState {
+        policy: shared.clone(),
+        rejected,
+        peers: peer_views,
+        rpki: rpki_status.clone(),
+        metrics: metrics.clone(),
+        control: control_tx,
+    };
+    tokio::spawn(async move {
+        if let Err(e) = crate::api::serve(api_listener, api_state).await {
+            tracing::error!("API server ended: {e}");
+        }
+    });
 
     // Listeners first: a peer may connect as soon as its session exists.
     let mut listeners = Vec::new();
@@ -164,7 +217,30 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         sessions: sessions.clone(),
         imports: imports.clone(),
     });
-    let data_task = tokio::spawn(data.run(shared, rib_tx.clone(), reload));
+    let data_ops = data::DataOps {
+        metrics,
+        status: rpki_status,
+        control: control_rx,
+        caches: cfg
+            .rpki
+            .rtr_in_preference_order()
+            .into_iter()
+            .map(|c| c.address.clone())
+            .collect(),
+    };
+    let data_task = tokio::spawn(data.run(shared, rib_tx.clone(), reload, data_ops));
+    let ticker = {
+        let rib_tx = rib_tx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                if let Err(mpsc::error::TrySendError::Closed(_)) = rib_tx.try_send(RibEvent::Tick) {
+                    return;
+                }
+            }
+        })
+    };
     drop(rib_tx);
 
     let peers: Vec<(std::net::IpAddr, Option<std::net::IpAddr>)> = cfg
@@ -234,6 +310,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                         ev = rib_rx.try_recv().ok();
                     }
                 }
+                rib.refresh_ops(false);
                 for incident in std::mem::take(&mut rib.new_incidents) {
                     if let Some(url) = webhook.clone() {
                         runtime.spawn(async move {
@@ -291,7 +368,9 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     drop(sessions);
     // The data task holds a sender of the RIB channel: the RIB thread ends when it is gone.
     data_task.abort();
+    ticker.abort();
     let _ = data_task.await;
+    let _ = ticker.await;
     let _ = tokio::task::spawn_blocking(move || rib_thread.join()).await;
     Ok(())
 }

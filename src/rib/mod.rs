@@ -21,10 +21,12 @@ use crate::policy::{
 use crate::rpki::RpkiData;
 
 mod incident;
+mod ops;
 mod reevaluate;
 mod shared;
 use crate::types::{Afi, Asn, Direction, Role, Route};
 pub use incident::{Incident, Incidents};
+pub use ops::Ops;
 pub use reevaluate::{PeerReconfig, PolicyUpdate, Reconfigure, Reevaluation};
 use rustc_hash::FxHashMap as HashMap;
 pub use shared::{PolicySnapshot, SharedPolicy};
@@ -128,6 +130,8 @@ pub enum RibEvent {
     Policy(PolicyUpdate),
     /// A reloaded configuration's policy changes.
     Reconfigure(Reconfigure),
+    /// A second has passed (the peer views are refreshed even when nothing else happens).
+    Tick,
 }
 
 impl From<FromSession> for RibEvent {
@@ -164,6 +168,8 @@ pub struct Rib {
     pub now: u64,
     /// Leak incidents: trips and rejection spikes, with what came in before them.
     pub incidents: Incidents,
+    /// Metrics, the rejected-route store and the peer views (`None`: nobody is watching).
+    pub ops: Option<Ops>,
     /// Incidents opened since the caller last took them (for the webhook).
     pub new_incidents: Vec<Incident>,
     /// The generation of the policy snapshot the RIB holds (see [`SharedPolicy`]); a session's
@@ -314,6 +320,7 @@ impl Rib {
             known: KnownPrefixes::default(),
             known_router: KnownPrefixes::default(),
             incidents: Incidents::new(peers.len(), None),
+            ops: None,
             new_incidents: Vec::new(),
             peers,
             local,
@@ -338,7 +345,15 @@ impl Rib {
     /// Handles one event of the RIB thread.
     pub fn handle_event(&mut self, ev: RibEvent) -> Vec<Output> {
         match ev {
-            RibEvent::Session(ev) => self.handle(ev),
+            RibEvent::Session(ev) => {
+                let update = matches!(ev, FromSession::Update { .. });
+                let started = std::time::Instant::now();
+                let out = self.handle(ev);
+                if let (true, Some(ops)) = (update, &self.ops) {
+                    ops.metrics.observe_update(started.elapsed().as_secs_f64());
+                }
+                out
+            }
             RibEvent::Rpki(u) => {
                 let started = std::time::Instant::now();
                 let (out, stats) = self.set_rpki(u.data, &u.delta, u.generation);
@@ -352,7 +367,12 @@ impl Rib {
                     ms = started.elapsed().as_millis() as u64,
                     "RPKI data changed: routes re-checked"
                 );
+                self.count_reevaluation("rpki", stats);
                 out
+            }
+            RibEvent::Tick => {
+                self.incidents.tick(unix_now());
+                Vec::new()
             }
             RibEvent::Reconfigure(r) => {
                 let started = std::time::Instant::now();
@@ -365,6 +385,7 @@ impl Rib {
                     ms = started.elapsed().as_millis() as u64,
                     "configuration reloaded: routes re-checked"
                 );
+                self.count_reevaluation("policy", stats);
                 out
             }
             RibEvent::Policy(u) => {
@@ -378,8 +399,17 @@ impl Rib {
                     ms = started.elapsed().as_millis() as u64,
                     "policy changed: routes re-checked"
                 );
+                self.count_reevaluation("policy", stats);
                 out
             }
+        }
+    }
+
+    fn count_reevaluation(&self, cause: &str, stats: Reevaluation) {
+        if let Some(ops) = &self.ops {
+            ops.metrics
+                .reevaluation(cause, stats.checked as u64, stats.changed as u64);
+            ops.metrics.policy_generation(self.policy_generation);
         }
     }
 
@@ -725,6 +755,15 @@ impl Rib {
                 }
             }
         }
+        if let Some(ops) = &self.ops {
+            let v6 = u.announced.iter().filter(|n| n.afi() == Afi::Ipv6).count() as u64;
+            let v4 = u.announced.len() as u64 - v6;
+            for (afi, n) in [(Afi::Ipv4, v4), (Afi::Ipv6, v6)] {
+                if n > 0 {
+                    ops.metrics.received(from, afi, n);
+                }
+            }
+        }
         if let Some(attrs) = &u.attrs {
             let route_attrs = attrs.attrs.clone();
             let mut teardown: Option<Notification> = None;
@@ -776,6 +815,10 @@ impl Rib {
                 }
                 let p = &mut self.peers[from];
                 if !verdict.accepted() {
+                    if let Some(ops) = &self.ops {
+                        let path = &attrs.attrs.as_path;
+                        ops.rejected(from, &p.name, Direction::In, n, path, &verdict);
+                    }
                     p.rejected_in += 1;
                     tracing::debug!(peer = %p.name, prefix = %n.prefix, reasons = ?verdict.reasons().collect::<Vec<_>>(), "rejected");
                 }
@@ -827,6 +870,9 @@ impl Rib {
         apply_limit(verdict, &step, Direction::In);
         let trip = step.trip?;
         tracing::warn!(peer = %p.name, ?trip, "max-prefix limit exceeded");
+        if let Some(ops) = self.ops.as_mut() {
+            ops.tripped(from, Direction::In, &trip);
+        }
         let incident = self.incidents.tripped(
             from,
             &p.name,
@@ -937,6 +983,9 @@ impl Rib {
                 apply_limit(&mut v, &step, Direction::Out);
                 if let Some(trip) = step.trip {
                     tracing::warn!(peer = %p.name, ?trip, "export max-prefix limit exceeded");
+                    if let Some(ops) = self.ops.as_mut() {
+                        ops.tripped(to, Direction::Out, &trip);
+                    }
                     if step.teardown && !p.policy.observe && batch.stop.is_none() {
                         // We are the one about to leak: close the session rather than send a
                         // table the neighbor should never get (Cease/2 names the reason).
@@ -980,6 +1029,10 @@ impl Rib {
                 let p = &mut self.peers[to];
                 p.rejected_out += 1;
                 tracing::debug!(peer = %p.name, prefix = %key.prefix, reasons = ?v.reasons().collect::<Vec<_>>(), "export rejected");
+                if let Some(ops) = &self.ops {
+                    let path = &attrs.attrs.as_path;
+                    ops.rejected(to, &p.name, Direction::Out, &key, path, &v);
+                }
                 if p.adj_out.remove(&key).is_some() {
                     batch.withdraw.push(key);
                 }
@@ -1049,6 +1102,10 @@ impl Rib {
         p.session = Some(neg);
         p.adj_out.clear();
         self.incidents.session_up(&p.name, unix_now());
+        if let Some(ops) = self.ops.as_mut() {
+            ops.session(peer, true);
+        }
+        let p = &mut self.peers[peer];
         p.mp_in.session_up(self.now);
         p.mp_out.session_up(self.now);
         self.full_table(peer)
@@ -1118,6 +1175,10 @@ impl Rib {
             return out;
         };
         tracing::info!(peer = %p.name, ?reason, routes = p.adj_in.len(), "session down: withdrawing its routes");
+        if let Some(ops) = self.ops.as_mut() {
+            ops.session(peer, false);
+        }
+        let p = &mut self.peers[peer];
         if p.is_router() {
             p.session = None;
             p.adj_out.clear();

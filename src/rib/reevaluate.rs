@@ -398,6 +398,10 @@ impl Rib {
             );
             if !verdict.accepted() && old.verdict.accepted() {
                 p.rejected_in += 1;
+                if let Some(ops) = &self.ops {
+                    let path = &old.attrs.attrs.as_path;
+                    ops.rejected(from, &p.name, Direction::In, &nlri, path, &verdict);
+                }
             }
             let new = InRoute {
                 attrs: old.attrs.clone(),

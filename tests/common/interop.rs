@@ -345,9 +345,38 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool, msg: impl Fn(
     panic!("timed out: {}", msg());
 }
 
-/// bgpsieve's daemon as a child process.
+/// The API address of a daemon config: its `[api] listen`, else port 9179 on its router id
+/// (each test's daemon has a loopback address of its own), which [`bgpsieve_daemon`] adds.
+pub fn api_address(config: &str) -> String {
+    let value = |key: &str| {
+        config
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|v| {
+                v.trim_start_matches([' ', '='])
+                    .trim()
+                    .trim_matches('"')
+                    .to_string()
+            })
+    };
+    if config.contains("[api]") {
+        return value("listen").unwrap_or_default();
+    }
+    format!(
+        "{}:9179",
+        value("router_id").unwrap_or_else(|| "127.0.0.1".into())
+    )
+}
+
+/// bgpsieve's daemon as a child process. A config without `[api]` gets one on its router id
+/// (see [`api_address`]), so daemons of tests running side by side do not share a port.
 pub fn bgpsieve_daemon(dir: &Path, config: &str) -> Proc {
     let conf = dir.join("bgpsieve.toml");
+    let config = if config.contains("[api]") {
+        config.to_string()
+    } else {
+        format!("{config}\n[api]\nlisten = \"{}\"\n", api_address(config))
+    };
     std::fs::write(&conf, config).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bgpsieve"));
     cmd.arg("run")
@@ -422,4 +451,37 @@ pub fn stayrtr(dir: &Path, name: &str, address: &str, json: &Path, extra: &[&str
         || format!("{name} did not start: {}", p.log_text()),
     );
     p
+}
+
+/// `bgpsieve ctl --api URL ARGS…`: (exit code, stdout, stderr).
+pub fn ctl(api: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bgpsieve"))
+        .arg("ctl")
+        .arg("--api")
+        .arg(api)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The body of `GET http://ADDRESS/PATH` (plain HTTP/1.1 over std, for scraping `/metrics`).
+pub fn http_get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(address).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_string()
 }

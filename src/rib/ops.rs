@@ -1,0 +1,213 @@
+//! What the RIB tells operators: Prometheus counters at the points where verdicts are made
+//! (DESIGN §8), every rejected route into the API's bounded store, and a view of each peer
+//! (state, routes per family, limits) refreshed at most once a second. Owned by the RIB thread;
+//! the API reads the shared parts.
+
+use super::{Rib, RibPeer};
+use crate::api::rejected::{RejectedRoute, RejectedStore};
+use crate::api::views::{LastTrip, LimitState, PeerView, SessionState};
+use crate::metrics::Metrics;
+use crate::policy::{Trip, Verdict};
+use crate::types::{Afi, Direction};
+use ipnet::IpNet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How often the peer views and the route gauges are recomputed (a walk of the tables).
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// The RIB's handles on the operator-facing state.
+pub struct Ops {
+    pub metrics: Arc<Metrics>,
+    pub rejected: Arc<RejectedStore>,
+    pub peers: Arc<Mutex<Vec<PeerView>>>,
+    last_refresh: Option<Instant>,
+    /// Per peer: unix time of the last session state change, and the last limit trip.
+    since: Vec<Option<i64>>,
+    trips: Vec<Option<LastTrip>>,
+    /// Unix time at the RIB's clock zero (its `now` counts seconds from there).
+    epoch: i64,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Ops {
+    pub fn new(
+        metrics: Arc<Metrics>,
+        rejected: Arc<RejectedStore>,
+        peers: Arc<Mutex<Vec<PeerView>>>,
+        n: usize,
+    ) -> Ops {
+        Ops {
+            metrics,
+            rejected,
+            peers,
+            last_refresh: None,
+            since: vec![None; n],
+            trips: vec![None; n],
+            epoch: unix_now(),
+        }
+    }
+
+    /// A route was rejected (import or export): count every failing reason, keep the route.
+    pub fn rejected(
+        &self,
+        peer: usize,
+        name: &str,
+        dir: Direction,
+        nlri: &crate::bgp::update::Nlri,
+        path: &crate::types::AsPath,
+        v: &Verdict,
+    ) {
+        for r in v.reasons() {
+            self.metrics.rejected(peer, dir, r);
+        }
+        self.rejected.push(RejectedRoute {
+            time: unix_now(),
+            peer: name.to_string(),
+            direction: dir,
+            prefix: nlri.prefix,
+            path_id: nlri.path_id,
+            path: path.to_string(),
+            reasons: v.reasons().collect(),
+            rpki: v.rov,
+            aspa: v.aspa,
+        });
+    }
+
+    pub fn tripped(&mut self, peer: usize, dir: Direction, trip: &Trip) {
+        self.metrics.max_prefix_trip(peer, dir);
+        let mut t = LastTrip::from_trip(trip, dir);
+        t.at += self.epoch;
+        if let Some(slot) = self.trips.get_mut(peer) {
+            *slot = Some(t);
+        }
+    }
+
+    pub fn session(&mut self, peer: usize, up: bool) {
+        self.metrics.peer_up(peer, up);
+        if let Some(slot) = self.since.get_mut(peer) {
+            *slot = Some(unix_now());
+        }
+    }
+}
+
+/// Routes per family: (held, accepted) from a neighbor.
+fn held(p: &RibPeer) -> ([u64; 2], [u64; 2]) {
+    let (mut all, mut ok) = ([0u64; 2], [0u64; 2]);
+    for (n, r) in &p.adj_in {
+        let i = usize::from(n.afi() == Afi::Ipv6);
+        all[i] += 1;
+        ok[i] += u64::from(r.verdict.accepted());
+    }
+    (all, ok)
+}
+
+impl Rib {
+    /// Recomputes the peer views and the route gauges when a second has passed since the last
+    /// time (or `force`).
+    pub fn refresh_ops(&mut self, force: bool) {
+        let Some(ops) = self.ops.as_ref() else {
+            return;
+        };
+        if !force && ops.last_refresh.is_some_and(|t| t.elapsed() < REFRESH) {
+            return;
+        }
+        // What the routers have: every passing path (ADD-PATH) or one per prefix.
+        let mut passing = [0u64; 2];
+        let mut prefixes: rustc_hash::FxHashSet<IpNet> = Default::default();
+        for p in self
+            .peers
+            .iter()
+            .filter(|p| !p.is_router() && p.session.is_some())
+        {
+            for (n, r) in &p.adj_in {
+                if r.passes(p.policy.observe) {
+                    passing[usize::from(n.afi() == Afi::Ipv6)] += 1;
+                    prefixes.insert(n.prefix);
+                }
+            }
+        }
+        let best = [
+            prefixes
+                .iter()
+                .filter(|p| matches!(p, IpNet::V4(_)))
+                .count() as u64,
+            prefixes
+                .iter()
+                .filter(|p| matches!(p, IpNet::V6(_)))
+                .count() as u64,
+        ];
+        let now = self.now;
+        let mut views = Vec::with_capacity(self.peers.len());
+        for (i, p) in self.peers.iter_mut().enumerate() {
+            let (all, ok) = held(p);
+            let out = if p.is_router() {
+                let add_path = p
+                    .session
+                    .as_ref()
+                    .map(|s| s.add_path_send.clone())
+                    .unwrap_or_default();
+                [Afi::Ipv4, Afi::Ipv6].map(|afi| {
+                    let k = usize::from(afi == Afi::Ipv6);
+                    match p.session {
+                        None => 0,
+                        Some(_) if add_path.contains(&afi) => passing[k],
+                        Some(_) => best[k],
+                    }
+                })
+            } else {
+                [Afi::Ipv4, Afi::Ipv6]
+                    .map(|afi| p.adj_out.keys().filter(|n| n.afi() == afi).count() as u64)
+            };
+            let mut v = PeerView::new(
+                p.name.clone(),
+                p.role,
+                p.asn,
+                p.policy
+                    .address
+                    .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+            );
+            v.state = if p.session.is_some() {
+                SessionState::Established
+            } else if p.mp_in.is_down(now) {
+                SessionState::Stopped
+            } else {
+                SessionState::Down
+            };
+            for (k, afi) in [Afi::Ipv4, Afi::Ipv6].into_iter().enumerate() {
+                v.routes_in.set(afi, all[k]);
+                v.accepted_in.set(afi, ok[k]);
+                v.routes_out.set(afi, out[k]);
+            }
+            v.rejected_in = p.rejected_in;
+            v.rejected_out = p.rejected_out;
+            if let Some(ops) = self.ops.as_ref() {
+                v.since = ops.since.get(i).copied().flatten();
+                v.max_prefix.last_trip = ops.trips.get(i).cloned().flatten();
+                let dir_in = crate::types::Direction::In;
+                let dir_out = crate::types::Direction::Out;
+                for (k, afi) in [Afi::Ipv4, Afi::Ipv6].into_iter().enumerate() {
+                    ops.metrics.routes_current(i, dir_in, afi, ok[k] as i64);
+                    ops.metrics.routes_current(i, dir_out, afi, out[k] as i64);
+                }
+                v.max_prefix.state = match (&v.state, &v.max_prefix.last_trip) {
+                    (SessionState::Stopped, _) => LimitState::Down,
+                    (_, Some(t)) if unix_now() - t.at < 60 => LimitState::Tripped,
+                    _ => LimitState::Ok,
+                };
+                v.max_prefix.down_until =
+                    p.mp_in.down_until().flatten().map(|t| ops.epoch + t as i64);
+            }
+            views.push(v);
+        }
+        if let Some(ops) = self.ops.as_mut() {
+            *ops.peers.lock().unwrap_or_else(PoisonError::into_inner) = views;
+            ops.last_refresh = Some(Instant::now());
+        }
+    }
+}
