@@ -75,6 +75,76 @@ pub enum CtlCommand {
     },
     /// Reload the configuration (as SIGHUP does).
     Reload,
+    /// The latest leak incidents (limits or burst guards tripped, rejection spikes).
+    Incidents,
+}
+
+/// An incident as the API writes it.
+#[derive(Debug, serde::Deserialize)]
+struct IncidentRow {
+    id: u64,
+    start: i64,
+    peer: String,
+    peer_asn: u32,
+    kind: String,
+    detail: String,
+    action: String,
+    announcements_last_minute: usize,
+    prefixes: Vec<String>,
+    origins: Vec<(u32, usize)>,
+    state: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct IncidentsRows {
+    incidents: Vec<IncidentRow>,
+}
+
+fn incidents_table(rows: &[IncidentRow]) -> String {
+    let mut t = Table::new(&[
+        ("ID", true),
+        ("START (UTC)", false),
+        ("PEER", false),
+        ("KIND", false),
+        ("ACTION", false),
+        ("STATE", false),
+        ("ROUTES/MIN", true),
+        ("TOP ORIGINS", false),
+        ("DETAIL", false),
+    ]);
+    for r in rows {
+        let origins: Vec<String> = r
+            .origins
+            .iter()
+            .take(3)
+            .map(|(asn, n)| format!("AS{asn} ({n})"))
+            .collect();
+        t.row(vec![
+            r.id.to_string(),
+            utc(r.start),
+            format!("{} (AS{})", r.peer, r.peer_asn),
+            r.kind.clone(),
+            r.action.clone(),
+            r.state.clone(),
+            r.announcements_last_minute.to_string(),
+            origins.join(", "),
+            r.detail.clone(),
+        ]);
+    }
+    let mut out = t.render(true);
+    if let Some(latest) = rows.first() {
+        let sample: Vec<&str> = latest
+            .prefixes
+            .iter()
+            .take(10)
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(out, "latest incident's prefixes: {}", sample.join(" "));
+    }
+    if rows.is_empty() {
+        out = "no incidents\n".into();
+    }
+    out
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +290,7 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
             action: Some(RpkiAction::Accept),
         } => (true, "/api/v1/rpki/accept".into(), vec![], Render::Message),
         CtlCommand::Reload => (true, "/api/v1/reload".into(), vec![], Render::Message),
+        CtlCommand::Incidents => (false, "/api/v1/incidents".into(), vec![], Render::Incidents),
     };
     let body = client.call(post, &path, &query)?;
     let text = if args.json {
@@ -236,6 +307,7 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
             Render::Rejected => rejected_table(&parse::<RejectedPage>(&body, &path)?),
             Render::Explain => explain_table(&parse::<ExplainView>(&body, &path)?),
             Render::Rpki => rpki_text(&parse::<RpkiStatus>(&body, &path)?),
+            Render::Incidents => incidents_table(&parse::<IncidentsRows>(&body, &path)?.incidents),
             Render::Message => {
                 let mut m = parse::<MessageBody>(&body, &path)?.message;
                 if !m.ends_with('\n') {
@@ -255,6 +327,7 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
 }
 
 enum Render {
+    Incidents,
     Peers,
     Peer,
     Rejected,

@@ -206,6 +206,7 @@ fn start() -> Server {
         rpki: Arc::new(Mutex::new(rpki_status)),
         metrics: Arc::new(metrics),
         control,
+        incidents: Arc::new(Mutex::new(Vec::new())),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     // The server's runtime lives on its own thread for the whole test process.

@@ -39,6 +39,9 @@ announce = ["20.0.0.0/24"]
 [api]
 listen = "127.0.0.{sieve}:{}"
 
+[incidents]
+webhook = "http://127.0.0.{sieve}:{}/incident"
+
 [[peer]]
 name = "{name}"
 role = "customer"
@@ -59,6 +62,7 @@ port = {}
 idle_hold = "1s"
 "#,
         port + 10,
+        port + 20,
         port + 1,
         RESTART_AFTER.as_secs(),
         port + 2,
@@ -114,9 +118,39 @@ fn max_prefix_teardown_seen_by_bird_neighbor_and_restart_after() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    // The NOC's webhook: takes one POST and hands over its body.
+    let hook = std::net::TcpListener::bind("127.0.0.50:12220").unwrap();
+    let (posted_tx, posted) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut s, _)) = hook.accept() {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got);
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .and_then(|v| v.trim().parse::<usize>().ok());
+                    if len.is_some_and(|len| body.len() >= len) {
+                        break;
+                    }
+                }
+            }
+            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            let _ = posted_tx.send(String::from_utf8_lossy(&got).into_owned());
+        }
+    });
     let neighbor = Bird::start(dir.path(), "neighbor", BIRD_NEIGHBOR);
     let router = Bird::start(dir.path(), "router", BIRD_ROUTER);
     let sieve = bgpsieve_daemon(dir.path(), &config(50, 12200, "customer-bird", 20002));
+    let api = "http://127.0.0.50:12210";
     let logs = || {
         format!(
             "bgpsieve:\n{}\nneighbor:\n{}\nrouter:\n{}{}",
@@ -148,6 +182,45 @@ fn max_prefix_teardown_seen_by_bird_neighbor_and_restart_after() {
     // The router loses every route of that neighbor.
     wait_for(T, || router.prefixes_from("sieve").is_empty(), logs);
 
+    // A leak incident: logged as one JSON line, POSTed to the webhook, shown by ctl.
+    let request = posted
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the webhook was called");
+    assert!(
+        request.starts_with("POST /incident HTTP/1.1\r\n"),
+        "{request}"
+    );
+    let body = request
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or_default();
+    let incident: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(incident["kind"], "max-prefix", "{body}");
+    assert_eq!(incident["action"], "teardown");
+    assert_eq!(incident["peer"], "customer-bird");
+    assert_eq!(incident["peer_asn"], 20002);
+    assert_eq!(incident["detail"], "ipv4 prefixes 6 over the limit of 5");
+    let prefixes = incident["prefixes"].as_array().unwrap();
+    assert!(
+        prefixes
+            .iter()
+            .any(|p| p.as_str().unwrap().starts_with("1.1.")),
+        "{body}"
+    );
+    assert!(sieve.log_text().contains("leak incident {\"id\":1,"));
+    // The API's view is refreshed every second.
+    wait_for(
+        T,
+        || {
+            let (code, table, _) = common::interop::ctl(api, &["incidents"]);
+            code == 0
+                && table.contains("max-prefix")
+                && table.contains("teardown")
+                && table.contains("open")
+        },
+        || common::interop::ctl(api, &["incidents"]).1,
+    );
+
     // The neighbor's operator fixes the leak; bgpsieve restarts the session by itself after
     // `restart_after` (BIRD is passive: nobody else could), and not before.
     neighbor.cli("disable excess");
@@ -159,6 +232,15 @@ fn max_prefix_teardown_seen_by_bird_neighbor_and_restart_after() {
         logs()
     );
     wait_for(T, || router.prefixes_from("sieve") == STEADY, logs);
+    // The session is back: the incident is resolved.
+    wait_for(
+        T,
+        || {
+            let (_, out, _) = common::interop::ctl(api, &["incidents", "-j"]);
+            out.contains("\"state\": \"resolved\"")
+        },
+        || common::interop::ctl(api, &["incidents", "-j"]).1,
+    );
     drop(sieve);
 }
 

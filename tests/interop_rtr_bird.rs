@@ -303,3 +303,233 @@ fn an_irr_list_change_is_applied_without_a_session_reset() {
     assert!(log.contains("policy changed: routes re-checked"), "{log}");
     assert!(log.contains("SIGHUP: reloading"), "{log}");
 }
+
+/// A bgpsieve config with one customer (BIRD) and one router, its VRPs over RTR from `cache`,
+/// on `sieve` (its listen port `port`; the neighbor's `port + 1`, the router's `port + 2`).
+fn rtr_config(
+    sieve: &str,
+    neighbor: &str,
+    router: &str,
+    port: u16,
+    cache: &str,
+    extra: &str,
+) -> String {
+    format!(
+        r#"
+[global]
+asn = 20001
+router_id = "{sieve}"
+listen = ["{sieve}:{port}"]
+
+[rpki]
+rtr = [{{ address = "{cache}" }}]
+{extra}
+
+[[peer]]
+name = "customer-bird"
+role = "customer"
+asn = 20002
+address = "{neighbor}"
+local_address = "{sieve}"
+port = {}
+idle_hold = "1s"
+
+[[peer]]
+name = "router"
+role = "router"
+asn = 20001
+address = "{router}"
+local_address = "{sieve}"
+port = {}
+idle_hold = "1s"
+"#,
+        port + 1,
+        port + 2
+    )
+}
+
+/// The neighbor (announcing 1.0.0.0/24, 5.0.0.0/24, 6.0.0.0/24) and the router of a test.
+fn birds(
+    dir: &std::path::Path,
+    sieve: &str,
+    neighbor: &str,
+    router: &str,
+    port: u16,
+) -> (Bird, Bird) {
+    let n = format!(
+        r#"
+router id {neighbor};
+protocol device {{}}
+protocol static announced {{
+  ipv4;
+  route 1.0.0.0/24 blackhole;
+  route 5.0.0.0/24 blackhole;
+  route 6.0.0.0/24 blackhole;
+}}
+protocol bgp up {{
+  local {neighbor} port {} as 20002;
+  neighbor {sieve} port {port} as 20001;
+  passive on;
+  multihop;
+  hold time 30;
+  ipv4 {{ import none; export all; next hop address 192.0.2.41; }};
+}}
+"#,
+        port + 1
+    );
+    let r = format!(
+        r#"
+router id {router};
+protocol device {{}}
+protocol static lo {{ ipv4; route 192.0.2.0/24 via "lo"; }}
+protocol bgp sieve {{
+  local {router} port {} as 20001;
+  neighbor {sieve} port {port} as 20001;
+  passive on;
+  hold time 30;
+  ipv4 {{ import all; export none; }};
+}}
+"#,
+        port + 2
+    );
+    (
+        Bird::start(dir, "neighbor", &n),
+        Bird::start(dir, "router", &r),
+    )
+}
+
+#[test]
+fn when_the_rtr_cache_is_gone_past_expire_its_data_is_dropped_and_routes_are_not_found() {
+    if !available("bird") || !available("birdc") || !available("stayrtr") {
+        return;
+    }
+    let (sieve_ip, cache) = ("127.0.0.53", "127.0.0.56:11293");
+    let dir = tempfile::tempdir().unwrap();
+    let json = write_vrps(dir.path(), WITHOUT_ROA);
+    let mut stayrtr_proc = stayrtr(dir.path(), "stayrtr", cache, &json, &[]);
+    let (_neighbor, router) = birds(dir.path(), sieve_ip, "127.0.0.54", "127.0.0.55", 11290);
+    let cfg = rtr_config(
+        sieve_ip,
+        "127.0.0.54",
+        "127.0.0.55",
+        11290,
+        cache,
+        "expire = \"3s\"",
+    );
+    let sieve = bgpsieve_daemon(dir.path(), &cfg);
+    let shown = || {
+        format!(
+            "router has {:?}\n{}",
+            router.prefixes_from("sieve"),
+            sieve.log_text()
+        )
+    };
+    // 1.0.0.0/24 is invalid (only the covering /16 of AS999 exists).
+    wait_for(
+        T,
+        || router.prefixes_from("sieve") == strings(&["5.0.0.0/24", "6.0.0.0/24"]),
+        shown,
+    );
+
+    // The cache goes away: the data stays in force until `expire`, then (fail_open, the
+    // default) it is dropped and every route is NotFound.
+    let t = Instant::now();
+    stayrtr_proc.terminate();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        router.prefixes_from("sieve"),
+        strings(&["5.0.0.0/24", "6.0.0.0/24"]),
+        "kept until expiry"
+    );
+    let all = strings(&["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24"]);
+    wait_for(T, || router.prefixes_from("sieve") == all, shown);
+    let after = t.elapsed();
+    assert!(
+        after >= Duration::from_secs(2),
+        "not before the expire interval: {after:?}"
+    );
+    let log = sieve.log_text();
+    assert!(log.contains("RTR data expired"), "{log}");
+    assert!(!log.contains("session down"), "{log}");
+}
+
+#[test]
+fn the_circuit_breaker_holds_a_60_percent_shrink_until_ctl_rpki_accept() {
+    if !available("bird") || !available("birdc") || !available("stayrtr") {
+        return;
+    }
+    let (sieve_ip, cache) = ("127.0.0.57", "127.0.0.61:11297");
+    let dir = tempfile::tempdir().unwrap();
+    // 100 VRPs: the three of WITH_ROA and 97 others.
+    let fillers: Vec<String> = (0..97).map(|i| format!("11.0.{i}.0/24")).collect();
+    let mut full: Vec<(u32, &str, u8)> = WITH_ROA.to_vec();
+    full.extend(fillers.iter().map(|p| (64999, p.as_str(), 24)));
+    let json = write_vrps(dir.path(), &full);
+    let _cache = stayrtr(dir.path(), "stayrtr", cache, &json, &[]);
+    let (_neighbor, router) = birds(dir.path(), sieve_ip, "127.0.0.58", "127.0.0.59", 11294);
+    let sieve = bgpsieve_daemon(
+        dir.path(),
+        &rtr_config(sieve_ip, "127.0.0.58", "127.0.0.59", 11294, cache, ""),
+    );
+    let api_addr = common::interop::api_address(&rtr_config(sieve_ip, "", "", 11294, cache, ""));
+    let api = format!("http://{api_addr}");
+    let rpki = || -> serde_json::Value {
+        serde_json::from_str(&common::interop::ctl(&api, &["rpki", "-j"]).1).unwrap_or_default()
+    };
+    let all = strings(&["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24"]);
+    let shown = || {
+        format!(
+            "router has {:?}\n{}",
+            router.prefixes_from("sieve"),
+            sieve.log_text()
+        )
+    };
+    wait_for(T, || router.prefixes_from("sieve") == all, shown);
+    wait_for(T, || rpki()["vrps_v4"] == 100, || rpki().to_string());
+
+    // 60 of the 100 VRPs go, among them the ROA of 1.0.0.0/24: held, nothing changes.
+    let kept: Vec<(u32, &str, u8)> = full
+        .iter()
+        .filter(|(_, p, _)| *p != "1.0.0.0/24")
+        .take(40)
+        .copied()
+        .collect();
+    write_vrps(dir.path(), &kept);
+    wait_for(
+        T,
+        || rpki()["circuit_breaker"]["held"] == true,
+        || rpki().to_string(),
+    );
+    let status = rpki();
+    assert_eq!(status["vrps_v4"], 100, "the data in force stays: {status}");
+    let why = status["circuit_breaker"]["why"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.contains("60% of the VRPs (100 -> 40)"), "{why}");
+    let metrics = common::interop::http_get(&api_addr, "/metrics");
+    assert!(
+        metrics.contains("bgpsieve_rpki_circuit_breaker_held 1"),
+        "{metrics}"
+    );
+    assert_eq!(router.prefixes_from("sieve"), all, "no route moved");
+
+    // The operator accepts it: it goes in force, and the route it invalidates leaves.
+    let (code, out, err) = common::interop::ctl(&api, &["rpki", "accept"]);
+    assert_eq!(code, 0, "{out}{err}");
+    wait_for(
+        T,
+        || router.prefixes_from("sieve") == strings(&["5.0.0.0/24", "6.0.0.0/24"]),
+        shown,
+    );
+    let status = rpki();
+    assert_eq!(
+        (
+            status["vrps_v4"].clone(),
+            status["circuit_breaker"]["held"].clone()
+        ),
+        (40.into(), false.into()),
+        "{status}"
+    );
+    let (code, _, _) = common::interop::ctl(&api, &["rpki", "accept"]);
+    assert_eq!(code, 1, "nothing is held any more");
+}

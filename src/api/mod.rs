@@ -63,6 +63,14 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Requests to the daemon.
     pub control: mpsc::Sender<Control>,
+    /// The latest leak incidents, newest first; refreshed by the RIB thread.
+    pub incidents: Arc<Mutex<Vec<crate::rib::Incident>>>,
+}
+
+/// `GET /api/v1/incidents`.
+#[derive(Debug, Serialize)]
+pub struct IncidentsBody {
+    pub incidents: Vec<crate::rib::Incident>,
 }
 
 /// An error answer: `{"error": "..."}` with its status.
@@ -132,6 +140,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/rejected", get(rejected))
         .route("/api/v1/explain", get(explain))
         .route("/api/v1/rpki", get(rpki))
+        .route("/api/v1/incidents", get(incidents))
         .route("/api/v1/reload", post(reload))
         .route("/api/v1/rpki/accept", post(rpki_accept))
         .fallback(not_found)
@@ -197,6 +206,15 @@ async fn metrics(State(s): State<ApiState>) -> Response {
         s.metrics.render(),
     )
         .into_response()
+}
+
+async fn incidents(
+    State(s): State<ApiState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<IncidentsBody>, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    let incidents = lock(&s.incidents).clone();
+    Ok(Json(IncidentsBody { incidents }))
 }
 
 async fn peers(

@@ -148,6 +148,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         cfg.api.rejected_routes,
     ));
     let peer_views = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let incidents = Arc::new(std::sync::Mutex::new(Vec::new()));
     let rpki_status = Arc::new(std::sync::Mutex::new(
         crate::api::views::RpkiStatus::default(),
     ));
@@ -158,6 +159,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         metrics.clone(),
         rejected.clone(),
         peer_views.clone(),
+        incidents.clone(),
         peer_count,
     ));
     rib.refresh_ops(true);
@@ -182,6 +184,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         rpki: rpki_status.clone(),
         metrics: metrics.clone(),
         control: control_tx,
+        incidents,
     };
     tokio::spawn(async move {
         if let Err(e) = crate::api::serve(api_listener, api_state).await {

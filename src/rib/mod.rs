@@ -372,6 +372,10 @@ impl Rib {
             }
             RibEvent::Tick => {
                 self.incidents.tick(unix_now());
+                let names: Vec<String> = self.peers.iter().map(|p| p.name.clone()).collect();
+                if let Some(ops) = self.ops.as_mut() {
+                    ops.summarize(&names);
+                }
                 Vec::new()
             }
             RibEvent::Reconfigure(r) => {

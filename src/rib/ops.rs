@@ -9,24 +9,31 @@ use crate::api::views::{LastTrip, LimitState, PeerView, SessionState};
 use crate::metrics::Metrics;
 use crate::policy::{Trip, Verdict};
 use crate::types::{Afi, Direction};
-use ipnet::IpNet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How often the peer views and the route gauges are recomputed (a walk of the tables).
 const REFRESH: Duration = Duration::from_secs(1);
 
+/// Each rejection is logged at debug; at info, one summary line per peer this often.
+const SUMMARY: Duration = Duration::from_secs(60);
+
 /// The RIB's handles on the operator-facing state.
 pub struct Ops {
     pub metrics: Arc<Metrics>,
     pub rejected: Arc<RejectedStore>,
     pub peers: Arc<Mutex<Vec<PeerView>>>,
+    /// The latest leak incidents, newest first, for the API.
+    pub incidents: Arc<Mutex<Vec<super::Incident>>>,
     last_refresh: Option<Instant>,
     /// Per peer: unix time of the last session state change, and the last limit trip.
     since: Vec<Option<i64>>,
     trips: Vec<Option<LastTrip>>,
     /// Unix time at the RIB's clock zero (its `now` counts seconds from there).
     epoch: i64,
+    /// Rejections since the last summary, per peer and direction, by primary reason.
+    counts: std::cell::RefCell<Vec<[Vec<u32>; 2]>>,
+    last_summary: Instant,
 }
 
 fn unix_now() -> i64 {
@@ -40,16 +47,61 @@ impl Ops {
         metrics: Arc<Metrics>,
         rejected: Arc<RejectedStore>,
         peers: Arc<Mutex<Vec<PeerView>>>,
+        incidents: Arc<Mutex<Vec<super::Incident>>>,
         n: usize,
     ) -> Ops {
         Ops {
             metrics,
             rejected,
             peers,
+            incidents,
             last_refresh: None,
             since: vec![None; n],
             trips: vec![None; n],
             epoch: unix_now(),
+            counts: std::cell::RefCell::new(
+                (0..n)
+                    .map(|_| {
+                        let zero = vec![0u32; crate::policy::Reason::ALL.len()];
+                        [zero.clone(), zero]
+                    })
+                    .collect(),
+            ),
+            last_summary: Instant::now(),
+        }
+    }
+
+    /// Logs, at info and at most once a minute, how many routes each peer had rejected and
+    /// why (each rejection itself is at debug).
+    pub fn summarize(&mut self, names: &[String]) {
+        if self.last_summary.elapsed() < SUMMARY {
+            return;
+        }
+        let minutes = self.last_summary.elapsed().as_secs().div_ceil(60);
+        self.last_summary = Instant::now();
+        for (i, dirs) in self.counts.get_mut().iter_mut().enumerate() {
+            for (d, counts) in dirs.iter_mut().enumerate() {
+                let total: u32 = counts.iter().sum();
+                if total == 0 {
+                    continue;
+                }
+                let by_reason: Vec<String> = crate::policy::Reason::ALL
+                    .iter()
+                    .zip(counts.iter())
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(r, n)| format!("{} {n}", r.code()))
+                    .collect();
+                let direction = if d == 0 { "in" } else { "out" };
+                let peer = names.get(i).map_or("?", String::as_str);
+                tracing::info!(
+                    peer,
+                    direction,
+                    rejected = total,
+                    "rejected {total} routes in the last {minutes} min: {}",
+                    by_reason.join(", ")
+                );
+                counts.iter_mut().for_each(|n| *n = 0);
+            }
         }
     }
 
@@ -65,6 +117,17 @@ impl Ops {
     ) {
         for r in v.reasons() {
             self.metrics.rejected(peer, dir, r);
+        }
+        if let Some(primary) = v.primary() {
+            let d = usize::from(dir == Direction::Out);
+            let at = crate::policy::Reason::ALL
+                .iter()
+                .position(|r| *r == primary);
+            if let (Some(slot), Some(at)) = (self.counts.borrow_mut().get_mut(peer), at) {
+                if let Some(n) = slot.get_mut(d).and_then(|c| c.get_mut(at)) {
+                    *n += 1;
+                }
+            }
         }
         self.rejected.push(RejectedRoute {
             time: unix_now(),
@@ -117,31 +180,34 @@ impl Rib {
         if !force && ops.last_refresh.is_some_and(|t| t.elapsed() < REFRESH) {
             return;
         }
-        // What the routers have: every passing path (ADD-PATH) or one per prefix.
+        // What the routers have: every passing path (ADD-PATH) or one per prefix. A prefix is
+        // counted once, at the first neighbor (by index) that passes a route for it; no set
+        // of a full table is built.
         let mut passing = [0u64; 2];
-        let mut prefixes: rustc_hash::FxHashSet<IpNet> = Default::default();
-        for p in self
-            .peers
-            .iter()
-            .filter(|p| !p.is_router() && p.session.is_some())
-        {
+        let mut best = [0u64; 2];
+        let live: Vec<usize> = (0..self.peers.len())
+            .filter(|i| !self.peers[*i].is_router() && self.peers[*i].session.is_some())
+            .collect();
+        for (k, &i) in live.iter().enumerate() {
+            let p = &self.peers[i];
             for (n, r) in &p.adj_in {
-                if r.passes(p.policy.observe) {
-                    passing[usize::from(n.afi() == Afi::Ipv6)] += 1;
-                    prefixes.insert(n.prefix);
+                if !r.passes(p.policy.observe) {
+                    continue;
+                }
+                let f = usize::from(n.afi() == Afi::Ipv6);
+                passing[f] += 1;
+                let key = crate::bgp::update::Nlri::new(n.prefix);
+                let earlier = live.iter().take(k).any(|&j| {
+                    let q = &self.peers[j];
+                    q.adj_in
+                        .get(&key)
+                        .is_some_and(|r| r.passes(q.policy.observe))
+                });
+                if !earlier && (n.path_id.is_none() || !p.adj_in.contains_key(&key)) {
+                    best[f] += 1;
                 }
             }
         }
-        let best = [
-            prefixes
-                .iter()
-                .filter(|p| matches!(p, IpNet::V4(_)))
-                .count() as u64,
-            prefixes
-                .iter()
-                .filter(|p| matches!(p, IpNet::V6(_)))
-                .count() as u64,
-        ];
         let now = self.now;
         let mut views = Vec::with_capacity(self.peers.len());
         for (i, p) in self.peers.iter_mut().enumerate() {
@@ -205,8 +271,10 @@ impl Rib {
             }
             views.push(v);
         }
+        let incidents = self.incidents.list();
         if let Some(ops) = self.ops.as_mut() {
             *ops.peers.lock().unwrap_or_else(PoisonError::into_inner) = views;
+            *ops.incidents.lock().unwrap_or_else(PoisonError::into_inner) = incidents;
             ops.last_refresh = Some(Instant::now());
         }
     }
