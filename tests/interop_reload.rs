@@ -159,6 +159,13 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
         .unwrap_or_default();
     assert!(refused.contains("bgpsieve.toml:"), "{refused}");
     assert!(refused.contains("no_such_key"), "{refused}");
+    // `bgpsieve ctl reload` says the same to the operator, and exits 1.
+    let (code, out, err) = common::interop::ctl("http://127.0.0.50:9179", &["reload"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("bgpsieve.toml:") && err.contains("no_such_key"),
+        "{err}"
+    );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(router.prefixes_from("sieve"), both);
     assert_eq!(
