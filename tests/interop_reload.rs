@@ -6,42 +6,12 @@
 
 mod common;
 
-use common::interop::{available, bgpsieve_daemon, wait_for, Bird, Proc};
+use common::interop::{
+    available, bgpsieve_daemon, bird_neighbor, bird_router, wait_for, Bird, Proc,
+};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
-
-const NEIGHBOR: &str = r#"
-router id 127.0.0.51;
-log stderr all;
-protocol device {}
-protocol static announced {
-  ipv4;
-  route 1.0.0.0/24 blackhole;
-  route 3.0.0.0/25 blackhole;    # longer than /24: rejected until the reload allows /25
-}
-protocol bgp up {
-  local 127.0.0.51 port 11380 as 20002;
-  neighbor 127.0.0.50 port 11379 as 20001;
-  passive on;
-  multihop;
-  hold time 30;
-  ipv4 { import none; export all; next hop address 192.0.2.51; };
-}
-"#;
-
-const ROUTER: &str = r#"
-router id 127.0.0.52;
-protocol device {}
-protocol static lo { ipv4; route 192.0.2.0/24 via "lo"; }
-protocol bgp sieve {
-  local 127.0.0.52 port 11381 as 20001;
-  neighbor 127.0.0.50 port 11379 as 20001;
-  passive on;
-  hold time 30;
-  ipv4 { import all; export none; };
-}
-"#;
 
 fn config(neighbor_extra: &str) -> String {
     format!(
@@ -102,8 +72,17 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let neighbor = Bird::start(dir.path(), "neighbor", NEIGHBOR);
-    let router = Bird::start(dir.path(), "router", ROUTER);
+    // 3.0.0.0/25 is longer than /24: rejected until the reload allows /25.
+    let routes = ["1.0.0.0/24", "3.0.0.0/25"];
+    let neighbor = bird_neighbor(
+        dir.path(),
+        "127.0.0.51",
+        11380,
+        "127.0.0.50",
+        11379,
+        &routes,
+    );
+    let router = bird_router(dir.path(), "127.0.0.52", 11381, "127.0.0.50", 11379);
     let sieve = bgpsieve_daemon(dir.path(), &config("idle_hold = \"1s\""));
     let conf = dir.path().join("bgpsieve.toml");
     let shown = || {

@@ -8,10 +8,28 @@
 
 mod common;
 
-use common::interop::{available, bgpsieve_daemon, stayrtr, wait_for, write_vrps, Bird};
+use common::interop::{
+    available, bgpsieve_daemon, bird_neighbor, bird_router, stayrtr, wait_for, write_vrps, Bird,
+};
 use std::time::{Duration, Instant};
 
 const T: Duration = Duration::from_secs(30);
+
+/// The neighbor (announcing 1.0.0.0/24, 5.0.0.0/24 and 6.0.0.0/24) and the router of a test,
+/// with bgpsieve at `sieve`:`port`, the neighbor at `port + 1`, the router at `port + 2`.
+fn birds(
+    dir: &std::path::Path,
+    sieve: &str,
+    neighbor: &str,
+    router: &str,
+    port: u16,
+) -> (Bird, Bird) {
+    let routes = ["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24"];
+    (
+        bird_neighbor(dir, neighbor, port + 1, sieve, port, &routes),
+        bird_router(dir, router, port + 2, sieve, port),
+    )
+}
 
 /// 1.0.0.0/24 is valid only by its own ROA: the /16 covering it names another AS.
 const WITH_ROA: &[(u32, &str, u8)] = &[
@@ -20,38 +38,6 @@ const WITH_ROA: &[(u32, &str, u8)] = &[
     (20002, "6.0.0.0/24", 24),
 ];
 const WITHOUT_ROA: &[(u32, &str, u8)] = &[(999, "1.0.0.0/16", 16), (20002, "6.0.0.0/24", 24)];
-
-const NEIGHBOR: &str = r#"
-router id 127.0.0.41;
-protocol device {}
-protocol static announced {
-  ipv4;
-  route 1.0.0.0/24 blackhole;    # valid while its ROA exists, invalid without it
-  route 5.0.0.0/24 blackhole;    # no ROA: NotFound
-  route 6.0.0.0/24 blackhole;    # valid throughout
-}
-protocol bgp up {
-  local 127.0.0.41 port 11280 as 20002;
-  neighbor 127.0.0.40 port 11279 as 20001;
-  passive on;
-  multihop;
-  hold time 30;
-  ipv4 { import none; export all; next hop address 192.0.2.41; };
-}
-"#;
-
-const ROUTER: &str = r#"
-router id 127.0.0.42;
-protocol device {}
-protocol static lo { ipv4; route 192.0.2.0/24 via "lo"; }
-protocol bgp sieve {
-  local 127.0.0.42 port 11281 as 20001;
-  neighbor 127.0.0.40 port 11279 as 20001;
-  passive on;
-  hold time 30;
-  ipv4 { import all; export none; };
-}
-"#;
 
 const BGPSIEVE: &str = r#"
 [global]
@@ -102,8 +88,7 @@ fn a_roa_disappearing_at_the_rtr_cache_withdraws_the_route_without_a_session_res
     let dir = tempfile::tempdir().unwrap();
     let json = write_vrps(dir.path(), WITH_ROA);
     let _cache = stayrtr(dir.path(), "stayrtr", "127.0.0.43:11283", &json, &[]);
-    let neighbor = Bird::start(dir.path(), "neighbor", NEIGHBOR);
-    let router = Bird::start(dir.path(), "router", ROUTER);
+    let (neighbor, router) = birds(dir.path(), "127.0.0.40", "127.0.0.41", "127.0.0.42", 11279);
     let sieve = bgpsieve_daemon(dir.path(), BGPSIEVE);
 
     let all = strings(&["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24"]);
@@ -186,38 +171,6 @@ fn write_irr(dir: &std::path::Path, prefixes: &[&str]) -> std::path::PathBuf {
     f
 }
 
-const IRR_NEIGHBOR: &str = r#"
-router id 127.0.0.45;
-protocol device {}
-protocol static announced {
-  ipv4;
-  route 1.0.0.0/24 blackhole;
-  route 5.0.0.0/24 blackhole;
-  route 6.0.0.0/24 blackhole;
-}
-protocol bgp up {
-  local 127.0.0.45 port 11285 as 20002;
-  neighbor 127.0.0.44 port 11284 as 20001;
-  passive on;
-  multihop;
-  hold time 30;
-  ipv4 { import none; export all; next hop address 192.0.2.45; };
-}
-"#;
-
-const IRR_ROUTER: &str = r#"
-router id 127.0.0.46;
-protocol device {}
-protocol static lo { ipv4; route 192.0.2.0/24 via "lo"; }
-protocol bgp sieve {
-  local 127.0.0.46 port 11286 as 20001;
-  neighbor 127.0.0.44 port 11284 as 20001;
-  passive on;
-  hold time 30;
-  ipv4 { import all; export none; };
-}
-"#;
-
 fn irr_bgpsieve(irr: &std::path::Path) -> String {
     format!(
         r#"
@@ -256,8 +209,7 @@ fn an_irr_list_change_is_applied_without_a_session_reset() {
     }
     let dir = tempfile::tempdir().unwrap();
     let irr = write_irr(dir.path(), &["1.0.0.0/24", "6.0.0.0/24"]);
-    let neighbor = Bird::start(dir.path(), "neighbor", IRR_NEIGHBOR);
-    let router = Bird::start(dir.path(), "router", IRR_ROUTER);
+    let (neighbor, router) = birds(dir.path(), "127.0.0.44", "127.0.0.45", "127.0.0.46", 11284);
     let sieve = bgpsieve_daemon(dir.path(), &irr_bgpsieve(&irr));
     let shown = || {
         format!(
@@ -345,56 +297,6 @@ idle_hold = "1s"
 "#,
         port + 1,
         port + 2
-    )
-}
-
-/// The neighbor (announcing 1.0.0.0/24, 5.0.0.0/24, 6.0.0.0/24) and the router of a test.
-fn birds(
-    dir: &std::path::Path,
-    sieve: &str,
-    neighbor: &str,
-    router: &str,
-    port: u16,
-) -> (Bird, Bird) {
-    let n = format!(
-        r#"
-router id {neighbor};
-protocol device {{}}
-protocol static announced {{
-  ipv4;
-  route 1.0.0.0/24 blackhole;
-  route 5.0.0.0/24 blackhole;
-  route 6.0.0.0/24 blackhole;
-}}
-protocol bgp up {{
-  local {neighbor} port {} as 20002;
-  neighbor {sieve} port {port} as 20001;
-  passive on;
-  multihop;
-  hold time 30;
-  ipv4 {{ import none; export all; next hop address 192.0.2.41; }};
-}}
-"#,
-        port + 1
-    );
-    let r = format!(
-        r#"
-router id {router};
-protocol device {{}}
-protocol static lo {{ ipv4; route 192.0.2.0/24 via "lo"; }}
-protocol bgp sieve {{
-  local {router} port {} as 20001;
-  neighbor {sieve} port {port} as 20001;
-  passive on;
-  hold time 30;
-  ipv4 {{ import all; export none; }};
-}}
-"#,
-        port + 2
-    );
-    (
-        Bird::start(dir, "neighbor", &n),
-        Bird::start(dir, "router", &r),
     )
 }
 

@@ -42,7 +42,8 @@ pub struct SessionConfig {
     pub expect: PeerExpectation,
     /// The neighbor's import policy: when set (neighbors, not the router), the session runs the
     /// stateless checks on each UPDATE it decodes, so policy work spreads over the I/O threads
-    /// and the RIB thread only applies state. Data swaps (RTR, reload) will replace it whole.
+    /// and the RIB thread only applies state. It reads the policy snapshot in force, which data
+    /// and configuration changes swap.
     pub import: Option<Arc<ImportContext>>,
 }
 
@@ -121,7 +122,7 @@ pub enum FromSession {
         peer: usize,
         update: DecodedUpdate,
         /// The stateless import verdicts, one per announced prefix, when the session made them,
-        /// and the generation of the RPKI data they were made with.
+        /// and the generation of the policy snapshot they were made with.
         verdicts: Option<(u64, Vec<Verdict>)>,
     },
     /// The neighbor asked for our routes again (RFC 2918).

@@ -344,6 +344,9 @@ impl Rib {
 
     /// Handles one event of the RIB thread.
     pub fn handle_event(&mut self, ev: RibEvent) -> Vec<Output> {
+        if let (false, Some(ops)) = (matches!(ev, RibEvent::Tick), self.ops.as_mut()) {
+            ops.dirty = true;
+        }
         match ev {
             RibEvent::Session(ev) => {
                 let update = matches!(ev, FromSession::Update { .. });

@@ -12,8 +12,10 @@ use crate::types::{Afi, Direction};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// How often the peer views and the route gauges are recomputed (a walk of the tables).
+/// How often the peer views and the route gauges are recomputed (a walk of the tables) while
+/// routes change, and how often when nothing did (the views carry times).
 const REFRESH: Duration = Duration::from_secs(1);
+const REFRESH_IDLE: Duration = Duration::from_secs(30);
 
 /// Each rejection is logged at debug; at info, one summary line per peer this often.
 const SUMMARY: Duration = Duration::from_secs(60);
@@ -26,6 +28,8 @@ pub struct Ops {
     /// The latest leak incidents, newest first, for the API.
     pub incidents: Arc<Mutex<Vec<super::Incident>>>,
     last_refresh: Option<Instant>,
+    /// Something the views show has changed since the last refresh.
+    pub dirty: bool,
     /// Per peer: unix time of the last session state change, and the last limit trip.
     since: Vec<Option<i64>>,
     trips: Vec<Option<LastTrip>>,
@@ -56,6 +60,7 @@ impl Ops {
             peers,
             incidents,
             last_refresh: None,
+            dirty: true,
             since: vec![None; n],
             trips: vec![None; n],
             epoch: unix_now(),
@@ -177,7 +182,8 @@ impl Rib {
         let Some(ops) = self.ops.as_ref() else {
             return;
         };
-        if !force && ops.last_refresh.is_some_and(|t| t.elapsed() < REFRESH) {
+        let wait = if ops.dirty { REFRESH } else { REFRESH_IDLE };
+        if !force && ops.last_refresh.is_some_and(|t| t.elapsed() < wait) {
             return;
         }
         // What the routers have: every passing path (ADD-PATH) or one per prefix. A prefix is
@@ -276,6 +282,7 @@ impl Rib {
             *ops.peers.lock().unwrap_or_else(PoisonError::into_inner) = views;
             *ops.incidents.lock().unwrap_or_else(PoisonError::into_inner) = incidents;
             ops.last_refresh = Some(Instant::now());
+            ops.dirty = false;
         }
     }
 }

@@ -485,3 +485,58 @@ pub fn http_get(address: &str, path: &str) -> String {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     body.to_string()
 }
+
+/// A BIRD neighbor, AS20002 at `ip`:`port`, passive, announcing `routes` (blackholes) to
+/// bgpsieve at `sieve`:`sieve_port` with next hop 192.0.2.41 (loopback next hops are martians).
+pub fn bird_neighbor(
+    dir: &Path,
+    ip: &str,
+    port: u16,
+    sieve: &str,
+    sieve_port: u16,
+    routes: &[&str],
+) -> Bird {
+    let routes: String = routes
+        .iter()
+        .map(|r| format!("  route {r} blackhole;\n"))
+        .collect();
+    let config = format!(
+        r#"
+log stderr all;
+router id {ip};
+protocol device {{}}
+protocol static announced {{
+  ipv4;
+{routes}}}
+protocol bgp up {{
+  local {ip} port {port} as 20002;
+  neighbor {sieve} port {sieve_port} as 20001;
+  passive on;
+  multihop;
+  hold time 30;
+  ipv4 {{ import none; export all; next hop address 192.0.2.41; }};
+}}
+"#
+    );
+    Bird::start(dir, "neighbor", &config)
+}
+
+/// A BIRD router, AS20001 (iBGP with bgpsieve at `sieve`:`sieve_port`) at `ip`:`port`,
+/// passive, importing everything bgpsieve sends (its protocol is `sieve`).
+pub fn bird_router(dir: &Path, ip: &str, port: u16, sieve: &str, sieve_port: u16) -> Bird {
+    let config = format!(
+        r#"
+router id {ip};
+protocol device {{}}
+protocol static lo {{ ipv4; route 192.0.2.0/24 via "lo"; }}
+protocol bgp sieve {{
+  local {ip} port {port} as 20001;
+  neighbor {sieve} port {sieve_port} as 20001;
+  passive on;
+  hold time 30;
+  ipv4 {{ import all; export none; }};
+}}
+"#
+    );
+    Bird::start(dir, "router", &config)
+}
