@@ -7,7 +7,7 @@
 mod common;
 
 use common::interop::{
-    available, bgpsieve_daemon, bird_neighbor, bird_router, wait_for, Bird, Proc,
+    available, bgpsieve_daemon, bird_neighbor, bird_router, strings, wait_for, Proc,
 };
 use std::time::Duration;
 
@@ -43,18 +43,6 @@ port = 11381
 idle_hold = "1s"
 "#
     )
-}
-
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-fn since(bird: &Bird, protocol: &str) -> String {
-    bird.cli(&format!("show protocols {protocol}"))
-        .lines()
-        .find(|l| l.starts_with(protocol))
-        .and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
-        .unwrap_or_default()
 }
 
 fn hup(p: &Proc) {
@@ -98,7 +86,7 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
         || router.prefixes_from("sieve") == strings(&["1.0.0.0/24"]),
         shown,
     );
-    let (router_since, neighbor_since) = (since(&router, "sieve"), since(&neighbor, "up"));
+    let (router_since, neighbor_since) = (router.since("sieve"), neighbor.since("up"));
 
     // A policy change: /25 is now accepted from this customer.
     std::fs::write(
@@ -109,9 +97,9 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
     hup(&sieve);
     let both = strings(&["1.0.0.0/24", "3.0.0.0/25"]);
     wait_for(T, || router.prefixes_from("sieve") == both, shown);
-    assert_eq!(since(&router, "sieve"), router_since, "router session kept");
+    assert_eq!(router.since("sieve"), router_since, "router session kept");
     assert_eq!(
-        since(&neighbor, "up"),
+        neighbor.since("up"),
         neighbor_since,
         "neighbor session kept"
     );
@@ -148,7 +136,7 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(router.prefixes_from("sieve"), both);
     assert_eq!(
-        since(&neighbor, "up"),
+        neighbor.since("up"),
         neighbor_since,
         "neighbor session kept"
     );
@@ -170,7 +158,7 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
         T,
         || {
             neighbor.established("up")
-                && since(&neighbor, "up") != neighbor_since
+                && neighbor.since("up") != neighbor_since
                 && router.prefixes_from("sieve") == both
         },
         shown,
@@ -180,7 +168,7 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
         bird_log.contains("Received: Other configuration change"),
         "the neighbor saw Cease/6:\n{bird_log}"
     );
-    assert_eq!(since(&router, "sieve"), router_since, "router session kept");
+    assert_eq!(router.since("sieve"), router_since, "router session kept");
     assert!(sieve
         .log_text()
         .contains("session parameters changed: restarting the session"));

@@ -9,7 +9,8 @@
 mod common;
 
 use common::interop::{
-    available, bgpsieve_daemon, bird_neighbor, bird_router, stayrtr, wait_for, write_vrps, Bird,
+    available, bgpsieve_daemon, bird_neighbor, bird_router, stayrtr, strings, wait_for, write_vrps,
+    Bird,
 };
 use std::time::{Duration, Instant};
 
@@ -67,19 +68,6 @@ port = 11281
 idle_hold = "1s"
 "#;
 
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-/// The "established since" column of `birdc show protocols sieve`.
-fn since(bird: &Bird, protocol: &str) -> String {
-    bird.cli(&format!("show protocols {protocol}"))
-        .lines()
-        .find(|l| l.starts_with(protocol))
-        .and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_roa_disappearing_at_the_rtr_cache_withdraws_the_route_without_a_session_reset() {
     if !available("bird") || !available("birdc") || !available("stayrtr") {
@@ -108,7 +96,7 @@ fn a_roa_disappearing_at_the_rtr_cache_withdraws_the_route_without_a_session_res
         "the data came over RTR:\n{}",
         sieve.log_text()
     );
-    let (router_since, neighbor_since) = (since(&router, "sieve"), since(&neighbor, "up"));
+    let (router_since, neighbor_since) = (router.since("sieve"), neighbor.since("up"));
 
     // The ROA of 1.0.0.0/24 disappears at the cache: the route turns invalid.
     let t = Instant::now();
@@ -140,9 +128,9 @@ fn a_roa_disappearing_at_the_rtr_cache_withdraws_the_route_without_a_session_res
     assert!(gone_after < Duration::from_secs(10) && back_after < Duration::from_secs(10));
 
     // No session was reset on either side.
-    assert_eq!(since(&router, "sieve"), router_since, "router session kept");
+    assert_eq!(router.since("sieve"), router_since, "router session kept");
     assert_eq!(
-        since(&neighbor, "up"),
+        neighbor.since("up"),
         neighbor_since,
         "neighbor session kept"
     );
@@ -224,7 +212,7 @@ fn an_irr_list_change_is_applied_without_a_session_reset() {
         || router.prefixes_from("sieve") == strings(&["1.0.0.0/24", "6.0.0.0/24"]),
         shown,
     );
-    let (router_since, neighbor_since) = (since(&router, "sieve"), since(&neighbor, "up"));
+    let (router_since, neighbor_since) = (router.since("sieve"), neighbor.since("up"));
 
     // The customer registers 5.0.0.0/24: the file changes, bgpsieve sees it by itself.
     write_irr(dir.path(), &["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24"]);
@@ -244,9 +232,9 @@ fn an_irr_list_change_is_applied_without_a_session_reset() {
         shown,
     );
 
-    assert_eq!(since(&router, "sieve"), router_since, "router session kept");
+    assert_eq!(router.since("sieve"), router_since, "router session kept");
     assert_eq!(
-        since(&neighbor, "up"),
+        neighbor.since("up"),
         neighbor_since,
         "neighbor session kept"
     );

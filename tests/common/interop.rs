@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Owned strings, to compare with a BIRD table.
+pub fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
 /// Whether `bin` can be run; panics if it cannot and interop is required.
 pub fn available(bin: &str) -> bool {
     let found = Command::new("sh")
@@ -129,6 +134,16 @@ impl Bird {
         v.sort();
         v.dedup();
         v
+    }
+
+    /// When `protocol` last changed state (the Since column of `show protocols`): the same
+    /// value before and after means its session was not reset in between.
+    pub fn since(&self, protocol: &str) -> String {
+        self.cli(&format!("show protocols {protocol}"))
+            .lines()
+            .find(|l| l.starts_with(protocol))
+            .and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
+            .unwrap_or_default()
     }
 
     /// Whether `protocol` is Established.
