@@ -10,4 +10,5 @@ pub mod notification;
 pub mod open;
 pub mod rfc7606;
 pub mod session;
+pub mod sockopt;
 pub mod update;

@@ -45,6 +45,10 @@ pub struct SessionConfig {
     /// and the RIB thread only applies state. It reads the policy snapshot in force, which data
     /// and configuration changes swap.
     pub import: Option<Arc<ImportContext>>,
+    /// TCP-MD5 key (RFC 2385) for this peer's connections.
+    pub md5: Option<crate::config::Secret>,
+    /// GTSM (RFC 5082) on this peer's connections.
+    pub gtsm: bool,
 }
 
 /// What the stateless import checks of one neighbor read: its policy in the snapshot in force.
@@ -264,11 +268,22 @@ fn attach_with(stream: TcpStream, send_hold: Duration) -> Conn {
     }
 }
 
-async fn connect(remote: SocketAddr, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
+async fn connect(
+    remote: SocketAddr,
+    local: Option<IpAddr>,
+    md5: Option<crate::config::Secret>,
+    gtsm: bool,
+) -> std::io::Result<TcpStream> {
     let socket = match remote {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
     };
+    if let Some(key) = &md5 {
+        super::sockopt::set_md5(&socket, remote.ip(), key.expose().as_bytes())?;
+    }
+    if gtsm {
+        super::sockopt::set_gtsm(&socket, remote.is_ipv6())?;
+    }
     if let Some(ip) = local {
         socket.bind(SocketAddr::new(ip, 0))?;
     }
@@ -354,7 +369,8 @@ impl Session {
         match action {
             Action::Connect => {
                 let (remote, local) = (self.cfg.remote, self.cfg.local_address);
-                self.connecting = Some(tokio::spawn(connect(remote, local)));
+                let (md5, gtsm) = (self.cfg.md5.clone(), self.cfg.gtsm);
+                self.connecting = Some(tokio::spawn(connect(remote, local, md5, gtsm)));
             }
             Action::CloseConnection => {
                 self.conn = None;
@@ -471,11 +487,27 @@ impl Session {
     /// A connection accepted for this peer.
     async fn incoming(&mut self, stream: TcpStream) {
         use super::fsm::State;
+        if self.cfg.gtsm {
+            if let Err(e) = super::sockopt::set_gtsm(&stream, self.cfg.remote.is_ipv6()) {
+                tracing::warn!(peer = %self.cfg.name, "cannot set GTSM: {e}");
+            }
+        }
         match self.fsm.state() {
             State::Idle | State::Connect | State::Active if self.conn.is_none() => {
                 if let Some(c) = self.connecting.take() {
                     c.abort();
                 }
+                self.conn = Some(attach(stream));
+                self.outgoing = false;
+                self.event(Event::TcpConnectionConfirmed).await;
+            }
+            State::OpenSent if !self.outgoing => {
+                // The neighbor opened this connection too and has sent no OPEN on it: a peer
+                // has one connection attempt at a time, so it gave the old one up (its FIN may
+                // never have reached us, e.g. dropped by GTSM). Take the new one.
+                tracing::info!(peer = %self.cfg.name, "a new connection replaces one without an OPEN");
+                self.conn = None;
+                self.event(Event::TcpConnectionFails).await;
                 self.conn = Some(attach(stream));
                 self.outgoing = false;
                 self.event(Event::TcpConnectionConfirmed).await;

@@ -92,6 +92,8 @@ pub(super) fn session_config(
         local_open: Open::new(&LocalSpeaker::for_peer(&cfg.global, p)),
         expect: PeerExpectation::for_peer(&cfg.global, p),
         import,
+        md5: p.md5_password.clone(),
+        gtsm: p.ttl_security,
     }
 }
 
@@ -202,6 +204,21 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                 source,
             })?;
         tracing::info!(%addr, "listening");
+        // RFC 2385: the listening socket knows each peer's key, so the handshake is signed.
+        for p in cfg
+            .peers
+            .iter()
+            .filter(|p| p.address.is_ipv6() == addr.is_ipv6())
+        {
+            if let Some(key) = &p.md5_password {
+                crate::bgp::sockopt::set_md5(&l, p.address, key.expose().as_bytes()).map_err(
+                    |source| DaemonError::Listen {
+                        addr: *addr,
+                        source,
+                    },
+                )?;
+            }
+        }
         listeners.push(l);
     }
 

@@ -41,6 +41,8 @@ fn session_config(remote: SocketAddr, hold_time: u16) -> SessionConfig {
             role_strict: false,
         },
         import: None,
+        md5: None,
+        gtsm: false,
     }
 }
 
