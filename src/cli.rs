@@ -194,11 +194,7 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
         None => crate::policy::LocalPolicy::new(Asn(0)),
     };
     let opts = LoadOptions {
-        now: a.drop_expired.then(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64)
-        }),
+        now: a.drop_expired.then(crate::unix_now),
     };
     let (mut vrps, mut aspas, slurm) = (a.vrps.clone(), a.aspa.clone(), a.slurm.clone());
     let mut slurm = slurm;

@@ -240,9 +240,7 @@ fn parse<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, CtlError> {
 
 /// Runs `bgpsieve ctl`, printing to stdout.
 pub fn run(args: CtlArgs) -> Result<(), CtlError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = crate::unix_now();
     let client = Client::new(&args.api);
     let (post, path, query, render): (bool, String, Vec<(&str, String)>, Render) = match args
         .command

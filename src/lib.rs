@@ -23,6 +23,14 @@ pub mod types;
 /// default is 10 ms; `libmimalloc-sys` exports no name for it).
 pub const MI_OPTION_PURGE_DELAY: std::os::raw::c_int = 15;
 
+/// Seconds since the Unix epoch (0 if the clock is before it): the time stamps of logs,
+/// incidents, the API and `expires` checks.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Tunes the global allocator (mimalloc, set by the binary and the benches): freed memory is
 /// returned to the OS after 1 s instead of 10 ms. Replay and the daemon free and allocate batches
 /// of records continuously; purging every 10 ms made the kernel zero the same pages again and

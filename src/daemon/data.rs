@@ -14,6 +14,7 @@ use crate::rpki::feed::{FeedConfig, Outcome, RpkiFeed, RtrChange, Update};
 use crate::rpki::rtr::{self, RtrCache, RtrClientConfig, RtrEvent, RtrHandle};
 use crate::rpki::{load_files, LoadError, LoadOptions, RpkiData};
 use crate::setup;
+use crate::unix_now;
 use ipnet::IpNet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,12 +27,6 @@ const INITIAL_RTR_WAIT: Duration = Duration::from_secs(10);
 
 /// How often the data files' modification times are looked at.
 const FILE_POLL: Duration = Duration::from_secs(5);
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
 
 /// Modification times of a set of files, to see when one changed.
 struct Stamps(Vec<Option<SystemTime>>);
@@ -567,20 +562,18 @@ impl DataTask {
             }
         );
         if local.is_some() || !peers.is_empty() {
-            self.generation += 1;
-            let mut next = (*shared.load()).clone();
-            next.generation = self.generation;
-            if let Some(l) = &local {
-                next.local = l.clone();
-            }
-            for pr in &peers {
-                if let Some(slot) = next.peers.get_mut(pr.peer) {
-                    *slot = pr.policy.clone();
+            let changed: Vec<(usize, crate::policy::PeerPolicy)> = peers
+                .iter()
+                .map(|pr| (pr.peer, pr.policy.clone()))
+                .collect();
+            let generation = self.publish(shared, |next| {
+                if let Some(l) = &local {
+                    next.local = l.clone();
                 }
-            }
-            shared.store(next);
+                set_peers(next, &changed);
+            });
             let event = RibEvent::Reconfigure(crate::rib::Reconfigure {
-                generation: self.generation,
+                generation,
                 local,
                 peers,
             });
@@ -615,17 +608,10 @@ impl DataTask {
         let snap = shared.load();
         match tokio::task::block_in_place(|| self.irr.reload(&snap)) {
             Ok(Some(mut u)) => {
-                self.generation += 1;
-                u.generation = self.generation;
-                let mut next = (*snap).clone();
-                next.generation = self.generation;
-                next.local = u.local.clone();
-                for (i, p) in &u.peers {
-                    if let Some(slot) = next.peers.get_mut(*i) {
-                        *slot = p.clone();
-                    }
-                }
-                shared.store(next);
+                u.generation = self.publish(shared, |next| {
+                    next.local = u.local.clone();
+                    set_peers(next, &u.peers);
+                });
                 rib.send(RibEvent::Policy(u)).await.is_ok()
             }
             Ok(None) => true,
@@ -645,8 +631,7 @@ impl DataTask {
         rib: &mpsc::Sender<RibEvent>,
         ops: &DataOps,
     ) -> bool {
-        self.generation += 1;
-        u.generation = self.generation;
+        u.generation = self.publish(shared, |next| next.rpki = u.data.clone());
         ops.in_force(&u.data, u.generation);
         let (v4, v6) = u.data.vrp_count();
         tracing::info!(
@@ -656,11 +641,27 @@ impl DataTask {
             aspas = u.data.aspa_count(),
             "new RPKI data in force"
         );
+        rib.send(RibEvent::Rpki(u)).await.is_ok()
+    }
+
+    /// Puts in force, for the sessions, the snapshot in force changed by `change`, under the
+    /// next generation; returns it (what the RIB is to be told).
+    fn publish(&mut self, shared: &SharedPolicy, change: impl FnOnce(&mut PolicySnapshot)) -> u64 {
+        self.generation += 1;
         let mut next = (*shared.load()).clone();
         next.generation = self.generation;
-        next.rpki = u.data.clone();
+        change(&mut next);
         shared.store(next);
-        rib.send(RibEvent::Rpki(u)).await.is_ok()
+        self.generation
+    }
+}
+
+/// Replaces the policies of the given peers in a snapshot.
+fn set_peers(snap: &mut PolicySnapshot, peers: &[(usize, crate::policy::PeerPolicy)]) {
+    for (i, p) in peers {
+        if let Some(slot) = snap.peers.get_mut(*i) {
+            *slot = p.clone();
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use crate::policy::{
     LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict,
 };
 use crate::rpki::RpkiData;
+use crate::unix_now;
 
 mod incident;
 mod ops;
@@ -276,12 +277,6 @@ impl RouterBatches {
             }
         }
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Logs a new incident as one JSON line (a NOC forwards it as it is) and queues it for the

@@ -9,6 +9,7 @@ use crate::api::views::{LastTrip, LimitState, PeerView, SessionState};
 use crate::metrics::Metrics;
 use crate::policy::{Trip, Verdict};
 use crate::types::{Afi, Direction};
+use crate::unix_now;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -38,12 +39,6 @@ pub struct Ops {
     /// Rejections since the last summary, per peer and direction, by primary reason.
     counts: std::cell::RefCell<Vec<[Vec<u32>; 2]>>,
     last_summary: Instant,
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Ops {
