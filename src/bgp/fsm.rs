@@ -30,9 +30,8 @@ use std::time::Duration;
 /// §8.2.2 suggests.
 pub const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
 
-/// The longest wait before an automatic restart, however often the session failed (BIRD's
-/// default `error wait time 60, 300` caps at the same 300 s). A configured `idle_hold` above it
-/// is used as the cap instead.
+/// The default longest wait before an automatic restart, however often the session failed
+/// (BIRD's default `error wait time 60, 300` caps at the same 300 s; peer key `idle_hold_max`).
 pub const IDLE_HOLD_MAX: Duration = Duration::from_secs(300);
 
 /// How long a session must stay Established before its restart backoff is forgotten (BIRD
@@ -88,6 +87,9 @@ pub struct FsmConfig {
     /// The wait before restarting after an error (peer key `idle_hold`); the first step of the
     /// restart backoff.
     pub idle_hold: Duration,
+    /// The cap of the restart backoff (peer key `idle_hold_max`); `idle_hold` if that is
+    /// larger.
+    pub idle_hold_max: Duration,
     /// DelayOpen: wait this long for the neighbor's OPEN before sending ours.
     pub delay_open: Option<Duration>,
 }
@@ -99,6 +101,7 @@ impl Default for FsmConfig {
             connect_retry: DEFAULT_CONNECT_RETRY,
             hold_time: 90,
             idle_hold: Duration::from_secs(5),
+            idle_hold_max: IDLE_HOLD_MAX,
             delay_open: None,
         }
     }
@@ -861,7 +864,7 @@ impl Fsm {
             // DampPeerOscillations); one that cannot be reached is paced by the same wait
             // without growing it.
             if was >= State::OpenSent {
-                let cap = self.cfg.idle_hold.max(IDLE_HOLD_MAX);
+                let cap = self.cfg.idle_hold.max(self.cfg.idle_hold_max);
                 self.idle_hold = self
                     .idle_hold
                     .saturating_mul(2)
@@ -979,6 +982,7 @@ mod tests {
             connect_retry: CR,
             hold_time: 90,
             idle_hold: IDLE,
+            idle_hold_max: IDLE_HOLD_MAX,
             delay_open: None,
         }
     }
@@ -1696,6 +1700,38 @@ mod tests {
         assert_eq!(fsm.handle(E::IdleHoldTimerExpires), []);
         let actions = fsm.handle(E::AutomaticStop(cease_1()));
         assert_eq!(idle_hold_scheduled(&actions), Some(IDLE));
+    }
+
+    #[test]
+    fn idle_hold_max_caps_the_backoff() {
+        let waits_with = |idle_hold: Duration, idle_hold_max: Duration| {
+            let mut fsm = fsm_with(FsmConfig {
+                idle_hold,
+                idle_hold_max,
+                ..cfg()
+            });
+            fsm.handle(E::AutomaticStart);
+            establish(&mut fsm);
+            (0..5)
+                .map(|_| {
+                    let actions = fsm.handle(E::AutomaticStop(cease_1()));
+                    fsm.handle(E::IdleHoldTimerExpires);
+                    establish(&mut fsm);
+                    idle_hold_scheduled(&actions).expect("restart scheduled")
+                })
+                .collect::<Vec<_>>()
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(
+            waits_with(ms(0), ms(200)),
+            [ms(0), ms(200), ms(200), ms(200), ms(200)]
+        );
+        assert_eq!(
+            waits_with(ms(5000), ms(12_000)),
+            [ms(5000), ms(10_000), ms(12_000), ms(12_000), ms(12_000)]
+        );
+        // A cap below idle_hold means no growth.
+        assert_eq!(waits_with(ms(5000), ms(1000)), [ms(5000); 5]);
     }
 
     #[test]

@@ -304,6 +304,9 @@ pub struct PeerConfig {
     pub role_strict: bool,
     /// Wait before reconnecting after an error. Default 5 s.
     pub idle_hold: Duration,
+    /// The cap of the restart backoff: each failure after the OPEN exchange doubles the wait,
+    /// up to this. Default 300 s; a value below `idle_hold` means `idle_hold` (no growth).
+    pub idle_hold_max: Duration,
     /// ConnectRetryTime (RFC 4271 §10): the wait before the next connection attempt after one
     /// failed or was closed before the OPEN exchange. Default 30 s (the RFC suggests 120 s,
     /// which leaves a neighbor that briefly refuses connections down for two minutes).

@@ -117,6 +117,7 @@ pub(super) struct RawPeer {
     pub burst_guard: Option<Spanned<RawBurstGuard>>,
     pub role_strict: Option<bool>,
     pub idle_hold: Option<Spanned<String>>,
+    pub idle_hold_max: Option<Spanned<String>>,
     pub connect_retry: Option<Spanned<String>>,
     pub md5_password: Option<Spanned<String>>,
     pub ttl_security: Option<bool>,

@@ -236,6 +236,7 @@ fn minimal_config_takes_every_documented_default() {
             burst_guard: None,
             role_strict: false,
             idle_hold: Duration::from_secs(5),
+            idle_hold_max: Duration::from_secs(300),
             connect_retry: Duration::from_secs(30),
             md5_password: None,
             ttl_security: false,

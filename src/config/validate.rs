@@ -506,6 +506,10 @@ impl Validator<'_> {
             Some(d) => self.duration(d, "idle_hold").unwrap_or_default(),
             None => Duration::from_secs(5),
         };
+        let idle_hold_max = match &p.idle_hold_max {
+            Some(d) => self.duration(d, "idle_hold_max").unwrap_or_default(),
+            None => crate::bgp::fsm::IDLE_HOLD_MAX,
+        };
         let connect_retry = match &p.connect_retry {
             Some(d) => self.positive_duration(d, "connect_retry"),
             None => Duration::from_secs(30),
@@ -595,6 +599,7 @@ impl Validator<'_> {
             burst_guard,
             role_strict: p.role_strict.unwrap_or(false),
             idle_hold,
+            idle_hold_max,
             connect_retry,
             md5_password,
             ttl_security: p.ttl_security.unwrap_or(false),

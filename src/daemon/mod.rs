@@ -86,6 +86,7 @@ pub(super) fn session_config(
             passive: p.passive,
             hold_time: cfg.global.hold_time,
             idle_hold: p.idle_hold,
+            idle_hold_max: p.idle_hold_max,
             connect_retry: p.connect_retry,
             ..FsmConfig::default()
         },

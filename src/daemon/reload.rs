@@ -35,7 +35,7 @@ pub(super) enum RefuseReload {
 fn session_key(p: &PeerConfig) -> impl PartialEq + '_ {
     (
         (p.role, p.asn, p.port, p.passive, &p.afi),
-        (p.role_strict, p.idle_hold, p.connect_retry),
+        (p.role_strict, p.idle_hold, p.idle_hold_max, p.connect_retry),
         (&p.md5_password, p.ttl_security),
     )
 }
