@@ -362,8 +362,7 @@ pub fn pretty_json(text: &str) -> Option<String> {
         }
     };
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(&c) = chars.get(i) {
         i += 1;
         if in_str {
             out.push(c);
@@ -434,26 +433,25 @@ impl Table {
     }
 
     fn render(&self, header: bool) -> String {
-        let n = self.headers.len();
         let mut widths: Vec<usize> = self
             .headers
             .iter()
             .map(|h| if header { h.chars().count() } else { 0 })
             .collect();
         for r in &self.rows {
-            for (i, c) in r.iter().enumerate().take(n) {
-                widths[i] = widths[i].max(c.chars().count());
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
             }
         }
         let mut out = String::new();
         let mut line = |cells: &[String]| {
             let mut l = String::new();
-            for (i, c) in cells.iter().enumerate().take(n) {
+            for (i, ((c, w), right)) in cells.iter().zip(&widths).zip(&self.right).enumerate() {
                 if i > 0 {
                     l.push_str("  ");
                 }
-                let pad = widths[i].saturating_sub(c.chars().count());
-                if self.right[i] {
+                let pad = w.saturating_sub(c.chars().count());
+                if *right {
                     l.extend(std::iter::repeat_n(' ', pad));
                     l.push_str(c);
                 } else {

@@ -4,6 +4,22 @@
 //! exit codes. The policy engine (`policy`) is pure and shared by the live daemon and the offline
 //! `replay`; data sets (`rpki`, `irr`) are immutable snapshots the engine reads.
 
+// Nothing on the wire, in a data file or on the command line may panic the daemon: reads go
+// through `get`, fixed tables are indexed by enums (`PerAfi`), and the few places that index by
+// an id bgpsieve assigned itself say why that cannot fail. Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod api;
 pub mod bgp;
 pub mod cli;

@@ -1,5 +1,15 @@
 //! The `bgpsieve` binary: parse the command line, set up logging, run, map errors to exit codes.
 
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
+
 use bgpsieve::cli::{self, Cli, LogFormat};
 use clap::Parser;
 use std::io::IsTerminal;

@@ -12,7 +12,7 @@
 //! `/proc/self` for the process metrics when rendering.
 
 use crate::policy::Reason;
-use crate::types::{Afi, Direction};
+use crate::types::{Afi, Direction, PerAfi, PerDirection};
 use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
@@ -45,23 +45,6 @@ pub struct PeerLabel {
 #[error("metrics registry: {0}")]
 pub struct MetricsError(#[from] prometheus::Error);
 
-const DIRECTIONS: [Direction; 2] = [Direction::In, Direction::Out];
-const AFIS: [Afi; 2] = [Afi::Ipv4, Afi::Ipv6];
-
-fn dir_index(d: Direction) -> usize {
-    match d {
-        Direction::In => 0,
-        Direction::Out => 1,
-    }
-}
-
-fn afi_index(a: Afi) -> usize {
-    match a {
-        Afi::Ipv4 => 0,
-        Afi::Ipv6 => 1,
-    }
-}
-
 /// Position of a reason in `Reason::ALL` (import reasons 1–15, then export reasons 101–106),
 /// computed without a search; a search only if the list ever stops having that shape.
 fn reason_index(r: Reason) -> usize {
@@ -84,12 +67,12 @@ fn reason_applies(r: Reason, d: Direction) -> bool {
 struct PeerHandles {
     name: String,
     up: IntGauge,
-    received: [IntCounter; 2],
+    received: PerAfi<IntCounter>,
     /// `[direction][reason index]`; the series of reasons that do not apply to a direction are
     /// created on first use.
-    rejected: [Vec<OnceLock<IntCounter>>; 2],
-    current: [[IntGauge; 2]; 2],
-    trips: [IntCounter; 2],
+    rejected: PerDirection<Vec<OnceLock<IntCounter>>>,
+    current: PerDirection<PerAfi<IntGauge>>,
+    trips: PerDirection<IntCounter>,
 }
 
 /// Every bgpsieve metric, in one registry.
@@ -98,7 +81,7 @@ pub struct Metrics {
     peers: Vec<PeerHandles>,
     rejected_vec: IntCounterVec,
     update_seconds: Histogram,
-    vrps: [IntGauge; 2],
+    vrps: PerAfi<IntGauge>,
     aspas: IntGauge,
     rtr_up: IntGaugeVec,
     rtr_serial: IntGaugeVec,
@@ -122,7 +105,9 @@ impl Metrics {
     ///
     /// Registration can fail only on a duplicate or malformed metric name, and every name is a
     /// constant of this module that the unit tests register: a failure is a bug here, not
-    /// something input can cause, so it panics ([`Metrics::try_new`] returns it instead).
+    /// something input can cause, so it panics. The daemon calls [`Metrics::try_new`], which
+    /// returns it instead.
+    #[allow(clippy::panic)]
     pub fn new(peers: &[PeerLabel]) -> Metrics {
         match Metrics::try_new(peers) {
             Ok(m) => m,
@@ -258,15 +243,15 @@ impl Metrics {
             handles.push(PeerHandles {
                 name: name.to_string(),
                 up: peer_up.with_label_values(&[name]),
-                received: AFIS.map(|a| received.with_label_values(&[name, a.as_str()])),
-                rejected: DIRECTIONS.map(per_dir),
-                current: DIRECTIONS.map(|d| {
-                    AFIS.map(|a| current.with_label_values(&[name, d.as_str(), a.as_str()]))
+                received: PerAfi::new(|a| received.with_label_values(&[name, a.as_str()])),
+                rejected: PerDirection::new(per_dir),
+                current: PerDirection::new(|d| {
+                    PerAfi::new(|a| current.with_label_values(&[name, d.as_str(), a.as_str()]))
                 }),
-                trips: DIRECTIONS.map(|d| trips.with_label_values(&[name, d.as_str()])),
+                trips: PerDirection::new(|d| trips.with_label_values(&[name, d.as_str()])),
             });
         }
-        let vrps = AFIS.map(|a| vrps_vec.with_label_values(&[a.as_str()]));
+        let vrps = PerAfi::new(|a| vrps_vec.with_label_values(&[a.as_str()]));
         for cause in CAUSES {
             reevaluations.with_label_values(&[cause]);
             for outcome in ["checked", "changed"] {
@@ -337,14 +322,14 @@ impl Metrics {
     /// `n` routes received from `peer` (pre-policy).
     pub fn received(&self, peer: usize, afi: Afi, n: u64) {
         if let Some(p) = self.peer(peer) {
-            p.received[afi_index(afi)].inc_by(n);
+            p.received[afi].inc_by(n);
         }
     }
 
     /// A route to or from `peer` failed `reason` (call once per failing reason).
     pub fn rejected(&self, peer: usize, dir: Direction, reason: Reason) {
         let Some(p) = self.peer(peer) else { return };
-        let Some(cell) = p.rejected[dir_index(dir)].get(reason_index(reason)) else {
+        let Some(cell) = p.rejected[dir].get(reason_index(reason)) else {
             return;
         };
         cell.get_or_init(|| {
@@ -358,14 +343,14 @@ impl Metrics {
     /// Routes held for `peer`: `In` = accepted from it, `Out` = announced to it.
     pub fn routes_current(&self, peer: usize, dir: Direction, afi: Afi, n: i64) {
         if let Some(p) = self.peer(peer) {
-            p.current[dir_index(dir)][afi_index(afi)].set(n);
+            p.current[dir][afi].set(n);
         }
     }
 
     /// A max-prefix limit or the burst guard of `peer` was exceeded.
     pub fn max_prefix_trip(&self, peer: usize, dir: Direction) {
         if let Some(p) = self.peer(peer) {
-            p.trips[dir_index(dir)].inc();
+            p.trips[dir].inc();
         }
     }
 
@@ -376,7 +361,7 @@ impl Metrics {
 
     /// VRPs of one family in the policy in force.
     pub fn vrps(&self, afi: Afi, n: u64) {
-        self.vrps[afi_index(afi)].set(saturating_i64(n));
+        self.vrps[afi].set(saturating_i64(n));
     }
 
     /// ASPA records in the policy in force.

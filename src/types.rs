@@ -69,6 +69,41 @@ impl Afi {
     }
 }
 
+/// One value per address family: `counts[afi]` with no bounds to get wrong.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PerAfi<T> {
+    pub ipv4: T,
+    pub ipv6: T,
+}
+
+impl<T> PerAfi<T> {
+    pub fn new(mut f: impl FnMut(Afi) -> T) -> PerAfi<T> {
+        PerAfi {
+            ipv4: f(Afi::Ipv4),
+            ipv6: f(Afi::Ipv6),
+        }
+    }
+}
+
+impl<T> std::ops::Index<Afi> for PerAfi<T> {
+    type Output = T;
+    fn index(&self, afi: Afi) -> &T {
+        match afi {
+            Afi::Ipv4 => &self.ipv4,
+            Afi::Ipv6 => &self.ipv6,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Afi> for PerAfi<T> {
+    fn index_mut(&mut self, afi: Afi) -> &mut T {
+        match afi {
+            Afi::Ipv4 => &mut self.ipv4,
+            Afi::Ipv6 => &mut self.ipv6,
+        }
+    }
+}
+
 impl fmt::Display for Afi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -137,6 +172,32 @@ pub enum Direction {
     In,
     /// Announced by the router, going to a neighbor.
     Out,
+}
+
+/// One value per direction: `trips[direction]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PerDirection<T> {
+    pub inbound: T,
+    pub outbound: T,
+}
+
+impl<T> PerDirection<T> {
+    pub fn new(mut f: impl FnMut(Direction) -> T) -> PerDirection<T> {
+        PerDirection {
+            inbound: f(Direction::In),
+            outbound: f(Direction::Out),
+        }
+    }
+}
+
+impl<T> std::ops::Index<Direction> for PerDirection<T> {
+    type Output = T;
+    fn index(&self, d: Direction) -> &T {
+        match d {
+            Direction::In => &self.inbound,
+            Direction::Out => &self.outbound,
+        }
+    }
 }
 
 impl Direction {

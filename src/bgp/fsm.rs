@@ -130,8 +130,9 @@ impl Timer {
         Timer::DelayOpen,
     ];
 
-    fn index(self) -> usize {
-        self as usize
+    /// The timer's bit in [`Fsm`]'s set of running timers.
+    fn bit(self) -> u8 {
+        1 << (self as u8)
     }
 }
 
@@ -336,7 +337,8 @@ pub struct Fsm {
     state: State,
     connect_retry_counter: u32,
     negotiated: Option<Box<Negotiated>>,
-    running: [bool; Timer::ALL.len()],
+    /// One bit per running timer ([`Timer::bit`]).
+    running: u8,
     /// The wait before the next automatic restart.
     idle_hold: Duration,
 }
@@ -354,7 +356,7 @@ impl Fsm {
             state: State::Idle,
             connect_retry_counter: 0,
             negotiated: None,
-            running: [false; Timer::ALL.len()],
+            running: 0,
         }
     }
 
@@ -379,7 +381,7 @@ impl Fsm {
 
     /// Whether the FSM considers this timer running (started and neither stopped nor expired).
     pub fn timer_running(&self, timer: Timer) -> bool {
-        self.running[timer.index()]
+        self.running & timer.bit() != 0
     }
 
     /// Processes one event and returns what the caller must do, in order. Never panics.
@@ -392,7 +394,7 @@ impl Fsm {
                 // already be queued when the FSM stops the timer; it is stale, not an error.
                 return out;
             }
-            self.running[timer.index()] = false;
+            self.running &= !timer.bit();
         }
         match self.state {
             State::Idle => self.idle(ev, &mut out),
@@ -890,13 +892,13 @@ impl Fsm {
     }
 
     fn start(&mut self, out: &mut Vec<Action>, timer: Timer, duration: Duration) {
-        self.running[timer.index()] = true;
+        self.running |= timer.bit();
         out.push(Action::StartTimer(timer, duration));
     }
 
     fn stop(&mut self, out: &mut Vec<Action>, timer: Timer) {
         if self.timer_running(timer) {
-            self.running[timer.index()] = false;
+            self.running &= !timer.bit();
             out.push(Action::StopTimer(timer));
         }
     }
@@ -2051,9 +2053,9 @@ mod tests {
                 );
                 let before = fsm.state();
                 let was_connected = fsm.connected();
-                let stale = ev.timer().is_some_and(|t| !timers[t.index()]);
+                let stale = ev.timer().is_some_and(|t| !timers[t as usize]);
                 if let Some(t) = ev.timer() {
-                    timers[t.index()] = false;
+                    timers[t as usize] = false;
                 }
                 let actions = fsm.handle(ev);
                 let after = fsm.state();
@@ -2068,11 +2070,11 @@ mod tests {
                     match a {
                         A::StartTimer(t, d) => {
                             assert!(*t == T::IdleHold || !d.is_zero(), "{context}: {a:?}");
-                            timers[t.index()] = true;
+                            timers[*t as usize] = true;
                         }
                         A::StopTimer(t) => {
-                            assert!(timers[t.index()], "{context}: stops a stopped timer");
-                            timers[t.index()] = false;
+                            assert!(timers[*t as usize], "{context}: stops a stopped timer");
+                            timers[*t as usize] = false;
                         }
                         A::Connect => assert!(!cfg.passive && after == S::Connect, "{context}"),
                         A::SendOpen => {
@@ -2115,7 +2117,7 @@ mod tests {
                     "{context}"
                 );
                 for t in Timer::ALL {
-                    assert_eq!(timers[t.index()], fsm.timer_running(t), "{context}: {t:?}");
+                    assert_eq!(timers[t as usize], fsm.timer_running(t), "{context}: {t:?}");
                 }
                 assert_consistent(&fsm, &cfg, &context);
             }

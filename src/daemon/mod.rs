@@ -139,14 +139,17 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
             })
         })
         .collect();
-    let metrics = Arc::new(crate::metrics::Metrics::new(
-        &cfg.peers
-            .iter()
-            .map(|p| crate::metrics::PeerLabel {
-                name: p.name.clone(),
-            })
-            .collect::<Vec<_>>(),
-    ));
+    let metrics = Arc::new(
+        crate::metrics::Metrics::try_new(
+            &cfg.peers
+                .iter()
+                .map(|p| crate::metrics::PeerLabel {
+                    name: p.name.clone(),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| DaemonError::Data(e.to_string()))?,
+    );
     let rejected = Arc::new(crate::api::rejected::RejectedStore::new(
         cfg.api.rejected_routes,
     ));

@@ -118,10 +118,8 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, IrrError> {
     let mut file = File::open(path).map_err(|source| io_error(path, source))?;
     let mut magic = [0u8; 3];
     let mut got = 0;
-    while got < magic.len() {
-        let n = file
-            .read(&mut magic[got..])
-            .map_err(|source| io_error(path, source))?;
+    while let Some(rest) = magic.get_mut(got..).filter(|r| !r.is_empty()) {
+        let n = file.read(rest).map_err(|source| io_error(path, source))?;
         if n == 0 {
             break;
         }
@@ -130,7 +128,7 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, IrrError> {
     file.seek(SeekFrom::Start(0))
         .map_err(|source| io_error(path, source))?;
     const CAP: usize = 64 * 1024;
-    Ok(match &magic[..got] {
+    Ok(match magic.get(..got).unwrap_or_default() {
         [0x1f, 0x8b, ..] => Box::new(BufReader::with_capacity(
             CAP,
             flate2::read::MultiGzDecoder::new(file),

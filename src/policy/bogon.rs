@@ -98,10 +98,10 @@ impl Bogons {
     fn index(&mut self) {
         self.v4_octets = [false; 256];
         for n in &self.v4 {
-            let first = n.network().octets()[0];
+            let first = usize::from(n.network().octets()[0]);
             let span = 1usize << (8 - n.prefix_len().min(8));
-            for o in usize::from(first)..(usize::from(first) + span).min(256) {
-                self.v4_octets[o] = true;
+            for o in self.v4_octets.iter_mut().skip(first).take(span) {
+                *o = true;
             }
         }
     }
@@ -122,7 +122,8 @@ impl Bogons {
         match prefix {
             IpNet::V4(p) => {
                 // A prefix shorter than /8 spans several first octets; check those the slow way.
-                (p.prefix_len() < 8 || self.v4_octets[usize::from(p.network().octets()[0])])
+                (p.prefix_len() < 8
+                    || self.v4_octets.get(usize::from(p.network().octets()[0])) != Some(&false))
                     && self.v4.iter().any(|b| b.contains(p))
             }
             IpNet::V6(p) => {

@@ -3,7 +3,7 @@
 //! replay). It does no I/O and keeps no routes: the caller owns the Adj-RIB-In and tells it, per
 //! announcement, whether the prefix is new and whether the stateless checks passed.
 
-use crate::types::Afi;
+use crate::types::{Afi, PerAfi};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -141,9 +141,9 @@ pub struct MaxPrefixState {
     limits: Option<Limits>,
     burst: Option<BurstLimits>,
     /// The counted routes per family (received or accepted, per `Limits::count`).
-    count: [usize; 2],
-    over: [bool; 2],
-    warned: [bool; 2],
+    count: PerAfi<usize>,
+    over: PerAfi<bool>,
+    warned: PerAfi<bool>,
     session: Session,
     /// Burst counting starts here (end of the initial table).
     burst_from: u64,
@@ -157,21 +157,14 @@ pub struct MaxPrefixState {
 /// session came up (DESIGN §7 `burst_guard`).
 pub const INITIAL_TABLE_GRACE_SECS: u64 = 120;
 
-fn idx(afi: Afi) -> usize {
-    match afi {
-        Afi::Ipv4 => 0,
-        Afi::Ipv6 => 1,
-    }
-}
-
 impl MaxPrefixState {
     pub fn new(limits: Option<Limits>, burst: Option<BurstLimits>) -> Self {
         MaxPrefixState {
             limits,
             burst,
-            count: [0; 2],
-            over: [false; 2],
-            warned: [false; 2],
+            count: PerAfi::default(),
+            over: PerAfi::default(),
+            warned: PerAfi::default(),
             session: Session::Up,
             burst_from: 0,
             window: VecDeque::new(),
@@ -181,22 +174,22 @@ impl MaxPrefixState {
     }
 
     /// New limits from a configuration reload. The caller gives the routes it holds per family
-    /// as the new limits count them (`Limits::count`), `[received, accepted]` for IPv4 and
-    /// IPv6; the session state and the burst window stay.
+    /// as the new limits count them (`Limits::count`), `[received, accepted]` per family; the
+    /// session state and the burst window stay.
     pub fn set_limits(
         &mut self,
         limits: Option<Limits>,
         burst: Option<BurstLimits>,
-        held: [[usize; 2]; 2],
+        held: PerAfi<[usize; 2]>,
     ) {
         let mode = limits.as_ref().map_or(CountMode::Received, |l| l.count);
         let pick = |[received, accepted]: [usize; 2]| match mode {
             CountMode::Received => received,
             CountMode::Accepted => accepted,
         };
-        self.count = [pick(held[0]), pick(held[1])];
-        self.over = [false; 2];
-        self.warned = [false; 2];
+        self.count = PerAfi::new(|afi| pick(held[afi]));
+        self.over = PerAfi::default();
+        self.warned = PerAfi::default();
         self.limits = limits;
         self.burst = burst;
     }
@@ -223,9 +216,9 @@ impl MaxPrefixState {
 
     /// The session came up at `now`: counters restart, the burst guard waits for the table.
     pub fn session_up(&mut self, now: u64) {
-        self.count = [0; 2];
-        self.over = [false; 2];
-        self.warned = [false; 2];
+        self.count = PerAfi::default();
+        self.over = PerAfi::default();
+        self.warned = PerAfi::default();
         self.session = Session::Up;
         self.window.clear();
         self.burst_over = false;
@@ -265,7 +258,7 @@ impl MaxPrefixState {
     }
 
     pub fn counted(&self, afi: Afi) -> usize {
-        self.count[idx(afi)]
+        self.count[afi]
     }
 
     /// Feeds one announcement.
@@ -286,7 +279,7 @@ impl MaxPrefixState {
         let Some(limits) = self.limits.clone() else {
             return step;
         };
-        let i = idx(a.afi);
+        let i = a.afi;
         let delta: isize = match limits.count {
             CountMode::Received => isize::from(a.is_new),
             CountMode::Accepted => match (a.is_new || !a.was_accepted, a.passes_policy) {
@@ -297,7 +290,7 @@ impl MaxPrefixState {
         };
         if delta < 0 {
             self.count[i] = self.count[i].saturating_sub(1);
-            self.rearm(i, &limits, a.afi);
+            self.rearm(&limits, i);
             return step;
         }
         if delta == 0 {
@@ -343,15 +336,15 @@ impl MaxPrefixState {
         let Some(limits) = self.limits.clone() else {
             return;
         };
-        let i = idx(afi);
+        let i = afi;
         if limits.count == CountMode::Received || was_accepted {
             self.count[i] = self.count[i].saturating_sub(1);
         }
-        self.rearm(i, &limits, afi);
+        self.rearm(&limits, afi);
     }
 
-    fn rearm(&mut self, i: usize, limits: &Limits, afi: Afi) {
-        if let Some(limit) = limits.limit(afi) {
+    fn rearm(&mut self, limits: &Limits, i: Afi) {
+        if let Some(limit) = limits.limit(i) {
             // Hysteresis: a limit re-arms (and may trip again) only once the count has fallen
             // below the warning threshold, so a table hovering at the limit trips once.
             if self.count[i] * 100 < limit * usize::from(limits.warn_at) {

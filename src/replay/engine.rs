@@ -12,7 +12,7 @@ use crate::policy::{
     BurstLimits, Limits, LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict, VerdictView,
 };
 use crate::rpki::{AspaState, RovState, RpkiData};
-use crate::types::{Afi, Direction, Role};
+use crate::types::{Afi, Direction, PerAfi, Role};
 use ipnet::IpNet;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -190,17 +190,10 @@ pub struct Engine<'s> {
     peers: HashMap<PeerKey, PeerState>,
     known: Option<Known>,
     report: Report,
-    by_afi: [Counters; 2],
+    by_afi: PerAfi<Counters>,
     sinks: Sinks,
     /// First write error of a sink; reported at the end.
     pub sink_error: Option<std::io::Error>,
-}
-
-fn afi_index(afi: Afi) -> usize {
-    match afi {
-        Afi::Ipv4 => 0,
-        Afi::Ipv6 => 1,
-    }
 }
 
 fn state_name(r: Option<RovState>) -> &'static str {
@@ -294,7 +287,7 @@ impl<'s> Engine<'s> {
         for w in &u.withdrawn {
             let afi = Afi::of(&w.0);
             report.total.withdrawals += 1;
-            self.by_afi[afi_index(afi)].withdrawals += 1;
+            self.by_afi[afi].withdrawals += 1;
             ps.counters.withdrawals += 1;
             if tracked {
                 if let Some(acc) = ps.rib.remove(w) {
@@ -353,7 +346,7 @@ impl<'s> Engine<'s> {
                 }
             }
             report.total.route(&v);
-            self.by_afi[afi_index(afi)].route(&v);
+            self.by_afi[afi].route(&v);
             ps.counters.route(&v);
             let diff = diffs.get(i).copied().flatten();
             if let (Some((rov_b, aspa_b)), Some(d)) = (diff, report.diff.as_mut()) {
@@ -465,7 +458,8 @@ impl<'s> Engine<'s> {
         for (k, ps) in self.peers {
             self.report.by_peer.insert(k.to_string(), ps.counters);
         }
-        for (afi, c) in [Afi::Ipv4, Afi::Ipv6].into_iter().zip(self.by_afi) {
+        let PerAfi { ipv4, ipv6 } = self.by_afi;
+        for (afi, c) in [(Afi::Ipv4, ipv4), (Afi::Ipv6, ipv6)] {
             if c.routes > 0 || c.withdrawals > 0 {
                 self.report.by_afi.insert(afi.as_str(), c);
             }

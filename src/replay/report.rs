@@ -33,15 +33,20 @@ pub struct ByReason([u64; 15]);
 
 impl ByReason {
     pub fn add(&mut self, r: Reason) {
-        if let Some(i) = IMPORT_REASONS.iter().position(|x| *x == r) {
-            self.0[i] += 1;
+        if let Some(n) = IMPORT_REASONS
+            .iter()
+            .position(|x| *x == r)
+            .and_then(|i| self.0.get_mut(i))
+        {
+            *n += 1;
         }
     }
     pub fn get(&self, r: Reason) -> u64 {
         IMPORT_REASONS
             .iter()
             .position(|x| *x == r)
-            .map_or(0, |i| self.0[i])
+            .and_then(|i| self.0.get(i).copied())
+            .unwrap_or(0)
     }
 }
 
@@ -290,7 +295,7 @@ impl Report {
             );
         }
         if peers.len() > SHOWN {
-            let rest = &peers[SHOWN..];
+            let rest = peers.get(SHOWN..).unwrap_or_default();
             let _ = writeln!(
                 o,
                 "{:<width$} {:>10} {:>10}",

@@ -240,15 +240,14 @@ struct RouterBatches {
 
 impl RouterBatches {
     fn queue(&mut self, router: usize, key: Nlri, route: &Option<(usize, InRoute)>, rib: &Rib) {
-        let i = match self.batches.iter().position(|(r, _)| *r == router) {
-            Some(i) => i,
-            None => {
-                self.batches.push((router, Batch::default()));
-                self.batches.len() - 1
-            }
+        if !self.batches.iter().any(|(r, _)| *r == router) {
+            self.batches.push((router, Batch::default()));
+        }
+        let Some((_, batch)) = self.batches.iter_mut().find(|(r, _)| *r == router) else {
+            return;
         };
         match route {
-            None => self.batches[i].1.withdraw.push(key),
+            None => batch.withdraw.push(key),
             Some((from, r)) => {
                 let attrs = match &self.cache {
                     // The failing reasons (observe mode) show in the communities; RPKI states do not.
@@ -265,14 +264,14 @@ impl RouterBatches {
                         t
                     }
                 };
-                self.batches[i].1.announce(attrs, key);
+                batch.announce(attrs, key);
             }
         }
     }
 
     fn flush(self, rib: &Rib, out: &mut Vec<Output>) {
         for (r, batch) in self.batches {
-            if let Some(neg) = &rib.peers[r].session {
+            if let Some(neg) = rib.peers.get(r).and_then(|p| p.session.as_ref()) {
                 rib.flush(r, neg, batch, out);
             }
         }
@@ -309,6 +308,10 @@ fn better(a: (&PathAttributes, usize, Asn), b: (&PathAttributes, usize, Asn)) ->
     ai < bi
 }
 
+// `self.peers[id]`: peer ids are positions in the configured peer table, which bgpsieve hands to
+// its own session tasks and never changes while it runs; none comes from the wire, and `handle`
+// drops an event whose id it does not know. Every other index here is checked.
+#[allow(clippy::indexing_slicing)]
 impl Rib {
     pub fn new(peers: Vec<RibPeer>, local: LocalPolicy, rpki: Arc<RpkiData>) -> Rib {
         Rib {
@@ -417,6 +420,14 @@ impl Rib {
 
     /// Handles one session event.
     pub fn handle(&mut self, ev: FromSession) -> Vec<Output> {
+        let (FromSession::Up { peer, .. }
+        | FromSession::Down { peer, .. }
+        | FromSession::Update { peer, .. }
+        | FromSession::RouteRefresh { peer, .. }) = &ev;
+        if *peer >= self.peers.len() {
+            tracing::error!(peer, "session event for an unknown peer id dropped");
+            return Vec::new();
+        }
         match ev {
             FromSession::Up {
                 peer,

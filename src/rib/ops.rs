@@ -8,7 +8,7 @@ use crate::api::rejected::{RejectedRoute, RejectedStore};
 use crate::api::views::{LastTrip, LimitState, PeerView, SessionState};
 use crate::metrics::Metrics;
 use crate::policy::{Trip, Verdict};
-use crate::types::{Afi, Direction};
+use crate::types::{Afi, Direction, PerAfi};
 use crate::unix_now;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -160,12 +160,11 @@ impl Ops {
 }
 
 /// Routes per family: (held, accepted) from a neighbor.
-fn held(p: &RibPeer) -> ([u64; 2], [u64; 2]) {
-    let (mut all, mut ok) = ([0u64; 2], [0u64; 2]);
+fn held(p: &RibPeer) -> (PerAfi<u64>, PerAfi<u64>) {
+    let (mut all, mut ok) = (PerAfi::<u64>::default(), PerAfi::<u64>::default());
     for (n, r) in &p.adj_in {
-        let i = usize::from(n.afi() == Afi::Ipv6);
-        all[i] += 1;
-        ok[i] += u64::from(r.verdict.accepted());
+        all[n.afi()] += 1;
+        ok[n.afi()] += u64::from(r.verdict.accepted());
     }
     (all, ok)
 }
@@ -184,28 +183,27 @@ impl Rib {
         // What the routers have: every passing path (ADD-PATH) or one per prefix. A prefix is
         // counted once, at the first neighbor (by index) that passes a route for it; no set
         // of a full table is built.
-        let mut passing = [0u64; 2];
-        let mut best = [0u64; 2];
-        let live: Vec<usize> = (0..self.peers.len())
-            .filter(|i| !self.peers[*i].is_router() && self.peers[*i].session.is_some())
+        let mut passing = PerAfi::<u64>::default();
+        let mut best = PerAfi::<u64>::default();
+        let live: Vec<&RibPeer> = self
+            .peers
+            .iter()
+            .filter(|p| !p.is_router() && p.session.is_some())
             .collect();
-        for (k, &i) in live.iter().enumerate() {
-            let p = &self.peers[i];
+        for (k, p) in live.iter().enumerate() {
             for (n, r) in &p.adj_in {
                 if !r.passes(p.policy.observe) {
                     continue;
                 }
-                let f = usize::from(n.afi() == Afi::Ipv6);
-                passing[f] += 1;
+                passing[n.afi()] += 1;
                 let key = crate::bgp::update::Nlri::new(n.prefix);
-                let earlier = live.iter().take(k).any(|&j| {
-                    let q = &self.peers[j];
+                let earlier = live.iter().take(k).any(|q| {
                     q.adj_in
                         .get(&key)
                         .is_some_and(|r| r.passes(q.policy.observe))
                 });
                 if !earlier && (n.path_id.is_none() || !p.adj_in.contains_key(&key)) {
-                    best[f] += 1;
+                    best[n.afi()] += 1;
                 }
             }
         }
@@ -219,17 +217,13 @@ impl Rib {
                     .as_ref()
                     .map(|s| s.add_path_send.clone())
                     .unwrap_or_default();
-                [Afi::Ipv4, Afi::Ipv6].map(|afi| {
-                    let k = usize::from(afi == Afi::Ipv6);
-                    match p.session {
-                        None => 0,
-                        Some(_) if add_path.contains(&afi) => passing[k],
-                        Some(_) => best[k],
-                    }
+                PerAfi::new(|afi| match p.session {
+                    None => 0,
+                    Some(_) if add_path.contains(&afi) => passing[afi],
+                    Some(_) => best[afi],
                 })
             } else {
-                [Afi::Ipv4, Afi::Ipv6]
-                    .map(|afi| p.adj_out.keys().filter(|n| n.afi() == afi).count() as u64)
+                PerAfi::new(|afi| p.adj_out.keys().filter(|n| n.afi() == afi).count() as u64)
             };
             let mut v = PeerView::new(
                 p.name.clone(),
@@ -246,10 +240,10 @@ impl Rib {
             } else {
                 SessionState::Down
             };
-            for (k, afi) in [Afi::Ipv4, Afi::Ipv6].into_iter().enumerate() {
-                v.routes_in.set(afi, all[k]);
-                v.accepted_in.set(afi, ok[k]);
-                v.routes_out.set(afi, out[k]);
+            for afi in [Afi::Ipv4, Afi::Ipv6] {
+                v.routes_in.set(afi, all[afi]);
+                v.accepted_in.set(afi, ok[afi]);
+                v.routes_out.set(afi, out[afi]);
             }
             v.rejected_in = p.rejected_in;
             v.rejected_out = p.rejected_out;
@@ -258,9 +252,9 @@ impl Rib {
                 v.max_prefix.last_trip = ops.trips.get(i).cloned().flatten();
                 let dir_in = crate::types::Direction::In;
                 let dir_out = crate::types::Direction::Out;
-                for (k, afi) in [Afi::Ipv4, Afi::Ipv6].into_iter().enumerate() {
-                    ops.metrics.routes_current(i, dir_in, afi, ok[k] as i64);
-                    ops.metrics.routes_current(i, dir_out, afi, out[k] as i64);
+                for afi in [Afi::Ipv4, Afi::Ipv6] {
+                    ops.metrics.routes_current(i, dir_in, afi, ok[afi] as i64);
+                    ops.metrics.routes_current(i, dir_out, afi, out[afi] as i64);
                 }
                 v.max_prefix.state = match (&v.state, &v.max_prefix.last_trip) {
                     (SessionState::Stopped, _) => LimitState::Down,

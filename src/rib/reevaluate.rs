@@ -13,7 +13,7 @@ use crate::bgp::update::{Nlri, PathAttributes};
 use crate::policy::max_prefix::KnownPrefixes;
 use crate::policy::{evaluate, LocalPolicy, PeerPolicy, Reason, ReasonSet, Verdict};
 use crate::rpki::{RpkiData, RpkiDelta};
-use crate::types::{Afi, Asn, Direction, Route};
+use crate::types::{Afi, Asn, Direction, PerAfi, Route};
 use ipnet::IpNet;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -97,6 +97,8 @@ pub struct Reconfigure {
     pub peers: Vec<PeerReconfig>,
 }
 
+// `self.peers[id]` takes ids from the RIB's own tables (see the note on `impl Rib` in mod.rs).
+#[allow(clippy::indexing_slicing)]
 impl Rib {
     /// Applies a reloaded configuration's policy changes; no session is reset here.
     pub fn reconfigure(&mut self, r: Reconfigure) -> (Vec<Output>, Reevaluation) {
@@ -115,23 +117,21 @@ impl Rib {
             };
             p.policy = pr.policy;
             p.next_hop = pr.next_hop;
-            let mut held = [[0usize; 2]; 2];
+            let mut held = PerAfi::<[usize; 2]>::default();
             for (n, route) in &p.adj_in {
                 if route.verdict.failed.contains(Reason::MaxPrefix) {
                     continue;
                 }
-                let slot = &mut held[usize::from(n.afi() == Afi::Ipv6)];
-                slot[0] += 1;
-                slot[1] += usize::from(route.verdict.accepted());
+                let [received, accepted] = &mut held[n.afi()];
+                *received += 1;
+                *accepted += usize::from(route.verdict.accepted());
             }
             p.mp_in.set_limits(pr.limits_in, pr.burst, held);
-            let sent = [Afi::Ipv4, Afi::Ipv6]
-                .map(|afi| p.adj_out.keys().filter(|n| n.afi() == afi).count());
-            p.mp_out.set_limits(
-                pr.limits_out,
-                None,
-                [[sent[0], sent[0]], [sent[1], sent[1]]],
-            );
+            let sent = PerAfi::new(|afi| {
+                let n = p.adj_out.keys().filter(|n| n.afi() == afi).count();
+                [n, n]
+            });
+            p.mp_out.set_limits(pr.limits_out, None, sent);
             if !p.is_router() {
                 if !local_changed {
                     touched.extend(self.neighbor_routes_under(None, Some(pr.peer)));

@@ -80,7 +80,10 @@ impl RpkiData {
         // "Provider+". In each pair the right one is the customer, the left its claimed provider.
         let mut unknown = false;
         for pair in p.windows(2).rev() {
-            match self.authorized(pair[1], pair[0]) {
+            let &[provider, customer] = pair else {
+                continue;
+            };
+            match self.authorized(customer, provider) {
                 Hop::ProviderPlus => {}
                 Hop::NoAttestation => unknown = true,
                 Hop::NotProviderPlus => return AspaState::Invalid,
@@ -121,7 +124,10 @@ impl RpkiData {
         // The pairs (A(I+1), A(I)) for I = 1, 2, …: windows from the right.
         for (idx, pair) in p.windows(2).rev().enumerate() {
             let i = idx + 1;
-            match self.authorized(pair[1], pair[0]) {
+            let &[provider, customer] = pair else {
+                continue;
+            };
+            match self.authorized(customer, provider) {
                 Hop::ProviderPlus => {}
                 Hop::NoAttestation => min_up = min_up.min(i),
                 Hop::NotProviderPlus => return (i, min_up.min(i)),
@@ -138,7 +144,10 @@ impl RpkiData {
         let mut min_down = n;
         // The pairs (p[j], p[j + 1]) for j = 0, 1, …: windows from the left.
         for (j, pair) in p.windows(2).enumerate() {
-            match self.authorized(pair[0], pair[1]) {
+            let &[customer, provider] = pair else {
+                continue;
+            };
+            match self.authorized(customer, provider) {
                 Hop::ProviderPlus => {}
                 Hop::NoAttestation => min_down = min_down.min(j + 1),
                 Hop::NotProviderPlus => return (j + 1, min_down.min(j + 1)),

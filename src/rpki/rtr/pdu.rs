@@ -3,18 +3,8 @@
 //! protocol state; the session decides what a PDU means.
 //!
 //! Decoding must never panic on anything a cache sends: every read goes through `get`-style
-//! accessors (indexing and `unwrap` are denied below), a PDU longer than [`MAX_PDU_LEN`] is an
+//! accessors (indexing and `unwrap` are denied crate-wide), a PDU longer than [`MAX_PDU_LEN`] is an
 //! error, and every length field is checked against the bytes actually present.
-
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
 
 use crate::types::Asn;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};

@@ -6,16 +6,6 @@
 //! It must not emit anything before an End of Data (RFC 8210 §5.8: the data is consistent only
 //! then), and must never panic on cache input.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
-
 use super::pdu::{self, AspaAfi, AspaLayout, DecodeError, ErrorCode, Pdu, Timers};
 use super::RtrDelta;
 use crate::rpki::{Aspa, Vrp};
