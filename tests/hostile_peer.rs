@@ -3,7 +3,12 @@
 //! UPDATEs whose lengths lie, and an UPDATE flood. bgpsieve answers each as RFC 4271 and
 //! RFC 9234 say (the NOTIFICATION codes are asserted), while a real BIRD neighbor's session
 //! and the routes it gave the real BIRD router stay untouched, and the daemon's memory stays
-//! bounded through the flood. All on loopback (127.0.0.80–83); every process stopped by PID.
+//! bounded through the flood. A second test sends malformed UPDATEs on an established session
+//! and checks RFC 7606's action on the wire: treat-as-withdraw takes the route off the real BIRD
+//! router and keeps the session, attribute discard keeps the route without the bad attribute,
+//! session reset sends the NOTIFICATION and withdraws the session's routes (the per-rule
+//! decoder tests are in `src/bgp/update/tests.rs`). All on loopback (127.0.0.80–93,
+//! 127.0.0.140–142); every process stopped by PID.
 
 mod common;
 
@@ -73,12 +78,17 @@ impl Raw {
     /// Connects from the address of hostile case `case` (again while bgpsieve is not ready
     /// for it) until bgpsieve has sent its OPEN on the connection.
     fn connect(case: u8) -> Raw {
+        Raw::connect_from(&format!("127.0.0.{}", 83 + case), SIEVE)
+    }
+
+    /// Connects from `local` to bgpsieve at `sieve` until bgpsieve has sent its OPEN.
+    fn connect_from(local: &str, sieve: &str) -> Raw {
         let deadline = Instant::now() + T;
         loop {
             let sock = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
-            let local: SocketAddr = format!("127.0.0.{}:0", 83 + case).parse().unwrap();
+            let local: SocketAddr = format!("{local}:0").parse().unwrap();
             sock.bind(&local.into()).unwrap();
-            let remote: SocketAddr = SIEVE.parse().unwrap();
+            let remote: SocketAddr = sieve.parse().unwrap();
             if sock.connect(&remote.into()).is_ok() {
                 let mut raw = Raw {
                     s: sock.into(),
@@ -312,5 +322,276 @@ fn a_hostile_peer_gets_the_rfc_answers_and_harms_nobody_else() {
         matches!(sieve.child.try_wait(), Ok(None)),
         "bgpsieve is running"
     );
+    assert!(sieve.terminate(), "bgpsieve exits cleanly on SIGTERM");
+}
+
+// ---- RFC 7606 on the wire -------------------------------------------------------------------
+
+const RFC7606_CONFIG: &str = r#"
+[global]
+asn = 20001
+router_id = "127.0.0.140"
+listen = ["127.0.0.140:11950"]
+
+[[peer]]
+name = "raw"
+role = "customer"
+asn = 20003
+address = "127.0.0.141"
+local_address = "127.0.0.140"
+passive = true
+idle_hold = "0s"
+idle_hold_max = "100ms"
+
+[[peer]]
+name = "router"
+role = "router"
+asn = 20001
+address = "127.0.0.142"
+local_address = "127.0.0.140"
+port = 11952
+"#;
+
+fn attr(flags: u8, code: u8, value: &[u8]) -> Vec<u8> {
+    let mut a = vec![flags, code, u8::try_from(value.len()).unwrap()];
+    a.extend_from_slice(value);
+    a
+}
+fn origin_igp() -> Vec<u8> {
+    attr(0x40, 1, &[0])
+}
+fn path_20003() -> Vec<u8> {
+    attr(0x40, 2, &[2, 1, 0, 0, 0x4e, 0x23])
+}
+fn next_hop() -> Vec<u8> {
+    attr(0x40, 3, &[192, 0, 2, 83])
+}
+/// COMMUNITIES 20003:`n`.
+fn community(n: u8) -> Vec<u8> {
+    attr(0xc0, 8, &[0x4e, 0x23, 0, n])
+}
+
+/// An UPDATE with these attributes (their bytes as given) and NLRI 7.0.`k`.0/24.
+fn update_with(attrs: &[Vec<u8>], k: u8) -> Vec<u8> {
+    update_raw(&attrs.concat(), &[24, 7, 0, k])
+}
+
+fn update_raw(attrs: &[u8], nlri: &[u8]) -> Vec<u8> {
+    let mut body = vec![0, 0];
+    body.extend(u16::try_from(attrs.len()).unwrap().to_be_bytes());
+    body.extend_from_slice(attrs);
+    body.extend_from_slice(nlri);
+    encode(MessageType::Update, &body).unwrap()
+}
+
+/// The good announcement of 7.0.`k`.0/24.
+fn good(k: u8) -> Vec<u8> {
+    update_with(&[origin_igp(), path_20003(), next_hop(), community(1)], k)
+}
+
+#[test]
+fn malformed_updates_get_their_rfc_7606_action_on_the_wire() {
+    if !available("bird") || !available("birdc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let router = bird_router(dir.path(), "127.0.0.142", 11952, "127.0.0.140", 11950);
+    let sieve = bgpsieve_daemon(dir.path(), RFC7606_CONFIG);
+    let has = |k: u8| {
+        router
+            .prefixes_from("sieve")
+            .contains(&format!("7.0.{k}.0/24"))
+    };
+    let shown = || {
+        format!(
+            "router has {:?}\n{}",
+            router.prefixes_from("sieve"),
+            sieve.log_text()
+        )
+    };
+    let mut r = Raw::connect_from("127.0.0.141", "127.0.0.140:11950");
+    r.establish();
+    let router_since = {
+        r.send(&good(0));
+        wait_for(T, || has(0), shown);
+        router.since("sieve")
+    };
+
+    // Treat-as-withdraw (RFC 7606 §2): the route goes, the session stays.
+    let withdraw: Vec<(&str, Vec<u8>)> = vec![
+        // §7.1: an ORIGIN value that is not defined, and one of the wrong length.
+        (
+            "ORIGIN 3",
+            [attr(0x40, 1, &[3]), path_20003(), next_hop()].concat(),
+        ),
+        (
+            "ORIGIN of 2 octets",
+            [attr(0x40, 1, &[0, 0]), path_20003(), next_hop()].concat(),
+        ),
+        // §7.2: a segment longer than the attribute; AS 0 (RFC 7607).
+        (
+            "AS_PATH segment overrun",
+            [
+                origin_igp(),
+                attr(0x40, 2, &[2, 2, 0, 0, 0x4e, 0x23]),
+                next_hop(),
+            ]
+            .concat(),
+        ),
+        (
+            "AS_PATH with AS 0",
+            [
+                origin_igp(),
+                attr(0x40, 2, &[2, 2, 0, 0, 0x4e, 0x23, 0, 0, 0, 0]),
+                next_hop(),
+            ]
+            .concat(),
+        ),
+        // §7.3: NEXT_HOP of 5 octets.
+        (
+            "NEXT_HOP length 5",
+            [
+                origin_igp(),
+                path_20003(),
+                attr(0x40, 3, &[192, 0, 2, 83, 0]),
+            ]
+            .concat(),
+        ),
+        // §3.d: a mandatory attribute missing.
+        ("NEXT_HOP missing", [origin_igp(), path_20003()].concat()),
+        // §7.8: COMMUNITIES not a multiple of 4.
+        (
+            "COMMUNITIES of 3 octets",
+            [
+                origin_igp(),
+                path_20003(),
+                next_hop(),
+                attr(0xc0, 8, &[0x4e, 0x23, 0]),
+            ]
+            .concat(),
+        ),
+        // RFC 9234 §5: OTC of the wrong length.
+        (
+            "OTC of 3 octets",
+            [
+                origin_igp(),
+                path_20003(),
+                next_hop(),
+                attr(0xc0, 35, &[0, 0, 0x4e]),
+            ]
+            .concat(),
+        ),
+        // §4: the last attribute's length runs past the attribute section.
+        (
+            "attribute past the section",
+            [
+                origin_igp(),
+                path_20003(),
+                next_hop(),
+                vec![0xc0, 8, 40, 0x4e, 0x23],
+            ]
+            .concat(),
+        ),
+        // §3.c: flags that contradict the attribute (ORIGIN marked optional).
+        (
+            "ORIGIN flagged optional",
+            [attr(0xc0, 1, &[0]), path_20003(), next_hop()].concat(),
+        ),
+    ];
+    for (i, (what, attrs)) in withdraw.iter().enumerate() {
+        let k = u8::try_from(i).unwrap() + 1;
+        r.send(&good(k));
+        wait_for(T, || has(k), shown);
+        r.send(&update_raw(attrs, &[24, 7, 0, k]));
+        wait_for(T, || !has(k), || format!("{what}: {}", shown()));
+    }
+    // The session never dropped: the first route is still there and a new one arrives.
+    r.send(&good(100));
+    wait_for(T, || has(100), shown);
+    assert!(
+        has(0),
+        "the session stayed up through every treat-as-withdraw"
+    );
+
+    // Attribute discard (§2, §3.g, §7.6): the route stays, with the bad attribute dropped.
+    r.send(&update_with(
+        &[
+            origin_igp(),
+            path_20003(),
+            next_hop(),
+            community(1),
+            community(3),
+            attr(0x40, 6, &[0]),
+        ],
+        101,
+    ));
+    wait_for(T, || has(101), shown);
+    let route = router.cli("show route 7.0.101.0/24 all");
+    assert!(
+        route.contains("(20003,1)"),
+        "the first COMMUNITIES kept: {route}"
+    );
+    assert!(
+        !route.contains("(20003,3)"),
+        "the repeated one discarded: {route}"
+    );
+    assert!(
+        !route.contains("atomic_aggr"),
+        "the ATOMIC_AGGREGATE of length 1 discarded: {route}"
+    );
+
+    // Session reset (§3.b, §3.g, §5.3): NOTIFICATION, and every route of the session goes.
+    let code = |n: &Notification| (n.code, n.subcode);
+    let reset: [(&str, Vec<u8>, (u8, u8)); 3] = [
+        (
+            "MP_REACH_NLRI shorter than 5 octets",
+            update_raw(
+                &[origin_igp(), path_20003(), attr(0x80, 14, &[0, 1, 1, 0])].concat(),
+                &[],
+            ),
+            (3, 9),
+        ),
+        (
+            "a /33 in the NLRI field",
+            update_raw(
+                &[origin_igp(), path_20003(), next_hop()].concat(),
+                &[33, 7, 0, 9, 0, 0],
+            ),
+            (3, 10),
+        ),
+        (
+            "MP_UNREACH_NLRI twice",
+            update_raw(
+                &[
+                    attr(0x80, 15, &[0, 1, 1, 24, 7, 0, 9]),
+                    attr(0x80, 15, &[0, 1, 1]),
+                ]
+                .concat(),
+                &[],
+            ),
+            (3, 1),
+        ),
+    ];
+    for (i, (what, bytes, want)) in reset.iter().enumerate() {
+        if i > 0 {
+            r = Raw::connect_from("127.0.0.141", "127.0.0.140:11950");
+            r.establish();
+            r.send(&good(0));
+            wait_for(T, || has(0), shown);
+        }
+        r.send(bytes);
+        assert_eq!(code(&r.notification()), *want, "{what}");
+        wait_for(
+            T,
+            || router.prefixes_from("sieve").is_empty(),
+            || format!("{what}: {}", shown()),
+        );
+    }
+    assert_eq!(
+        router.since("sieve"),
+        router_since,
+        "the router's session never reset"
+    );
+    let mut sieve = sieve;
     assert!(sieve.terminate(), "bgpsieve exits cleanly on SIGTERM");
 }

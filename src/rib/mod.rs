@@ -25,7 +25,7 @@ mod incident;
 mod ops;
 mod reevaluate;
 mod shared;
-use crate::types::{Afi, Asn, Direction, Role, Route};
+use crate::types::{Afi, Asn, Direction, PerAfi, Role, Route};
 pub use incident::{Incident, Incidents};
 pub use ops::Ops;
 pub use reevaluate::{PeerReconfig, PolicyUpdate, Reconfigure, Reevaluation};
@@ -753,8 +753,8 @@ impl Rib {
         let treat_as_withdraw = u.action == Some(crate::bgp::rfc7606::ErrorAction::Withdraw);
         let now = self.now;
         let mut batches = RouterBatches::default();
-        let targets = [self.router_modes(Afi::Ipv4), self.router_modes(Afi::Ipv6)];
-        let targets_for = |n: &Nlri| &targets[usize::from(n.afi() == Afi::Ipv6)];
+        let targets = PerAfi::new(|afi| self.router_modes(afi));
+        let targets_for = |n: &Nlri| &targets[n.afi()];
         if u.end_of_rib.is_some() {
             self.peers[from].mp_in.end_of_rib(now);
         }
@@ -1212,11 +1212,11 @@ impl Rib {
         } else {
             // Withdraw route by route while the session still counts as up, so each router
             // learns exactly what it loses (or the next best path).
-            let targets = [self.router_modes(Afi::Ipv4), self.router_modes(Afi::Ipv6)];
+            let targets = PerAfi::new(|afi| self.router_modes(afi));
             let mut batches = RouterBatches::default();
             let gone: Vec<Nlri> = self.peers[peer].adj_in.keys().copied().collect();
             for n in gone {
-                let t = &targets[usize::from(n.afi() == Afi::Ipv6)];
+                let t = &targets[n.afi()];
                 self.change(peer, n, None, t, &mut batches);
             }
             batches.flush(self, &mut out);

@@ -13,7 +13,7 @@ use crate::bgp::update::{Nlri, PathAttributes};
 use crate::policy::max_prefix::KnownPrefixes;
 use crate::policy::{evaluate, LocalPolicy, PeerPolicy, Reason, ReasonSet, Verdict};
 use crate::rpki::{RpkiData, RpkiDelta};
-use crate::types::{Afi, Asn, Direction, PerAfi, Route};
+use crate::types::{Asn, Direction, PerAfi, Route};
 use ipnet::IpNet;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -345,7 +345,7 @@ impl Rib {
     ) {
         touched.sort_unstable_by_key(|(i, n)| (*i, n.prefix, n.path_id));
         touched.dedup();
-        let targets = [self.router_modes(Afi::Ipv4), self.router_modes(Afi::Ipv6)];
+        let targets = PerAfi::new(|afi| self.router_modes(afi));
         let mut batches = RouterBatches::default();
         let mut stopped: FxHashSet<usize> = FxHashSet::default();
         for (from, nlri) in touched {
@@ -407,7 +407,7 @@ impl Rib {
                 attrs: old.attrs.clone(),
                 verdict,
             };
-            let t = &targets[usize::from(nlri.afi() == Afi::Ipv6)];
+            let t = &targets[nlri.afi()];
             self.change(from, nlri, Some(new), t, &mut batches);
         }
         batches.flush(self, out);
