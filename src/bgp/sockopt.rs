@@ -107,6 +107,24 @@ mod tests {
         assert!(set_md5(&l, "127.0.0.2".parse().unwrap(), &too_long).is_err());
     }
 
+    /// A listener with GTSM takes a connection sent with TTL 255 and never sees one sent with
+    /// TTL 64: the kernel drops its SYN.
+    #[test]
+    fn a_gtsm_listener_drops_a_syn_with_a_low_ttl() {
+        use socket2::{Domain, Socket, Type};
+        use std::time::Duration;
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        set_gtsm(&l, false).unwrap();
+        let to = l.local_addr().unwrap();
+        let connect = |ttl: u32| {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            s.set_ttl_v4(ttl).unwrap();
+            s.connect_timeout(&to.into(), Duration::from_millis(1500))
+        };
+        assert!(connect(255).is_ok());
+        assert!(connect(64).is_err(), "a TTL-64 SYN reached the listener");
+    }
+
     #[test]
     fn the_struct_is_the_kernels_size() {
         assert_eq!(std::mem::size_of::<TcpMd5Sig>(), 128 + 8 + 80);

@@ -223,6 +223,23 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                 )?;
             }
         }
+        // RFC 5082: when every peer of the listener's family uses GTSM, the kernel drops a SYN
+        // with a low TTL before any connection exists. With a mix, the accepted socket of a
+        // GTSM peer gets the check (its first bytes may already be queued by then).
+        let family: Vec<_> = cfg
+            .peers
+            .iter()
+            .filter(|p| p.address.is_ipv6() == addr.is_ipv6())
+            .collect();
+        if !family.is_empty() && family.iter().all(|p| p.ttl_security) {
+            crate::bgp::sockopt::set_gtsm(&l, addr.is_ipv6()).map_err(|source| {
+                DaemonError::Listen {
+                    addr: *addr,
+                    source,
+                }
+            })?;
+            tracing::info!(%addr, "GTSM on the listener: every peer of its family uses it");
+        }
         listeners.push(l);
     }
 
