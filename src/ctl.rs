@@ -75,6 +75,9 @@ pub enum CtlCommand {
     },
     /// Reload the configuration (as SIGHUP does).
     Reload,
+    /// Start again a peer's session that a max-prefix or burst trip holds down (a trip without
+    /// `restart_after`, or before it has passed).
+    Clear { name: String },
     /// The latest leak incidents (limits or burst guards tripped, rejection spikes).
     Incidents,
 }
@@ -288,6 +291,12 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
             action: Some(RpkiAction::Accept),
         } => (true, "/api/v1/rpki/accept".into(), vec![], Render::Message),
         CtlCommand::Reload => (true, "/api/v1/reload".into(), vec![], Render::Message),
+        CtlCommand::Clear { name } => (
+            true,
+            format!("/api/v1/peers/{}/clear", percent_encode_segment(&name)),
+            vec![],
+            Render::Message,
+        ),
         CtlCommand::Incidents => (false, "/api/v1/incidents".into(), vec![], Render::Incidents),
     };
     let body = client.call(post, &path, &query)?;

@@ -233,6 +233,14 @@ fn start() -> Server {
                                     .into(),
                             ));
                         }
+                        // transit-a is held down, customer-b is not.
+                        Control::Clear { peer, answer } => {
+                            let _ = answer.send(if peer == "transit-a" {
+                                Ok(format!("{peer}: limit cleared, the session starts again"))
+                            } else {
+                                Err(format!("{peer} is not held down by a limit"))
+                            });
+                        }
                     }
                 }
             });
@@ -583,6 +591,24 @@ fn rpki_status_and_control_requests() {
         )
     );
     assert_eq!(
+        post_json(&s, "/api/v1/peers/transit-a/clear"),
+        (
+            200,
+            json!({"message": "transit-a: limit cleared, the session starts again"})
+        )
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/peers/customer-b/clear"),
+        (
+            409,
+            json!({"error": "customer-b is not held down by a limit"})
+        )
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/peers/nobody/clear"),
+        (404, json!({"error": "no peer named \"nobody\""}))
+    );
+    assert_eq!(
         get_json(&s, "/api/v2/nothing"),
         (404, json!({"error": "no such endpoint: /api/v2/nothing"}))
     );
@@ -870,6 +896,15 @@ FILE                     LOADED (UTC)         ERROR
             "",
             "error: nothing is held... yet: data from 127.0.0.1:3323 still arriving\n"
         )
+    );
+    assert_eq!(
+        ok(ctl(&s, &["clear", "transit-a"])),
+        "transit-a: limit cleared, the session starts again\n"
+    );
+    let (code, out, err) = ctl(&s, &["clear", "customer-b"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (1, "", "error: customer-b is not held down by a limit\n")
     );
 }
 

@@ -3,7 +3,8 @@
 //! router; it announces more than `max_prefix_in` allows; bgpsieve sends NOTIFICATION Cease/1
 //! (RFC 4486: data AFI/SAFI/limit), the neighbor reports exactly that, the router loses the
 //! neighbor's routes, and after `restart_after` (not before) bgpsieve brings the session back by
-//! itself. BIRD shows the Cease subcode in `show protocols all`; GoBGP logs the data too.
+//! itself. BIRD shows the Cease subcode in `show protocols all`; GoBGP logs the data too. Without
+//! `restart_after` the session stays down until `bgpsieve ctl clear` (127.0.0.150–152).
 
 mod common;
 
@@ -324,5 +325,83 @@ fn max_prefix_teardown_notification_data_seen_by_gobgp_neighbor() {
         logs()
     );
     wait_for(T, || router.prefixes_from("127.0.0.53") == STEADY, logs);
+    drop(sieve);
+}
+
+/// Without `restart_after` a teardown holds the session down until `bgpsieve ctl clear`; bgpsieve
+/// at 127.0.0.150, the BIRD neighbor at .151 and the router at .152 (ports 12250–12260).
+#[test]
+fn a_teardown_without_restart_after_stays_down_until_ctl_clear() {
+    if !available("bird") || !available("birdc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let moved = |s: &str| {
+        s.replace("127.0.0.50", "127.0.0.150")
+            .replace("127.0.0.51", "127.0.0.151")
+            .replace("127.0.0.52", "127.0.0.152")
+            .replace("port 12200", "port 12250")
+            .replace("port 12201", "port 12251")
+            .replace("port 12202", "port 12252")
+    };
+    let neighbor = Bird::start(dir.path(), "neighbor", &moved(BIRD_NEIGHBOR));
+    let router = Bird::start(dir.path(), "router", &moved(BIRD_ROUTER));
+    let cfg = config(150, 12250, "held-bird", 20002).replace(
+        &format!(", restart_after = \"{}s\"", RESTART_AFTER.as_secs()),
+        "",
+    );
+    assert!(!cfg.contains("restart_after"));
+    let sieve = bgpsieve_daemon(dir.path(), &cfg);
+    let api = "http://127.0.0.150:12260";
+    let logs = || {
+        format!(
+            "bgpsieve:\n{}\nneighbor:\n{}",
+            sieve.log_text(),
+            neighbor.cli("show protocols all up")
+        )
+    };
+    let clear = |name: &str| common::interop::ctl(api, &["clear", name]);
+    wait_for(T, || router.prefixes_from("sieve") == STEADY, logs);
+    let (code, _, err) = clear("held-bird");
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "error: held-bird is not held down by a limit\n"),
+        "a session that is up has nothing to clear"
+    );
+
+    neighbor.cli("enable excess");
+    wait_for(T, || router.prefixes_from("sieve").is_empty(), logs);
+    neighbor.cli("disable excess");
+    // Down, and it stays down: the API says why.
+    wait_for(
+        T,
+        || {
+            common::interop::ctl(api, &["peer", "held-bird", "-j"])
+                .1
+                .contains("\"stopped\"")
+        },
+        || common::interop::ctl(api, &["peer", "held-bird", "-j"]).1,
+    );
+    std::thread::sleep(RESTART_AFTER + Duration::from_secs(2));
+    assert!(
+        !neighbor.established("up"),
+        "restarted without a clear\n{}",
+        logs()
+    );
+
+    // The operator clears it: the session comes back with the neighbor's (now fixed) table.
+    let (code, out, err) = clear("held-bird");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "held-bird: limit cleared, the session starts again\n"),
+        "{err}"
+    );
+    wait_for(T, || neighbor.established("up"), logs);
+    wait_for(T, || router.prefixes_from("sieve") == STEADY, logs);
+    let (code, _, err) = clear("nobody");
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "error: no peer named \"nobody\"\n")
+    );
     drop(sieve);
 }

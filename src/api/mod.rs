@@ -48,6 +48,12 @@ pub enum Control {
     Reload(oneshot::Sender<Result<String, String>>),
     /// Put in force the RPKI data the circuit breaker holds: `Ok(summary)` or `Err(why not)`.
     RpkiAccept(oneshot::Sender<Result<String, String>>),
+    /// Start again the session of the named peer that a max-prefix or burst trip without
+    /// `restart_after` holds down: `Ok(summary)`, or `Err(why not)` (it is not held down).
+    Clear {
+        peer: String,
+        answer: oneshot::Sender<Result<String, String>>,
+    },
 }
 
 /// Everything the API reads.
@@ -85,6 +91,10 @@ pub enum ApiError {
     /// A method the endpoint does not take: 405.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// The request does not apply in the current state (clearing a peer that is not held
+    /// down): 409.
+    #[error("{0}")]
+    Conflict(String),
     /// The daemon refused or failed the request, or did not answer: 500.
     #[error("{0}")]
     Internal(String),
@@ -102,6 +112,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (
@@ -137,6 +148,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/peers/{name}", get(peer))
+        .route("/api/v1/peers/{name}/clear", post(clear))
         .route("/api/v1/rejected", get(rejected))
         .route("/api/v1/explain", get(explain))
         .route("/api/v1/rpki", get(rpki))
@@ -346,7 +358,8 @@ async fn rpki(
 
 async fn ask(
     s: &ApiState,
-    make: fn(oneshot::Sender<Result<String, String>>) -> Control,
+    make: impl FnOnce(oneshot::Sender<Result<String, String>>) -> Control,
+    refused: fn(String) -> ApiError,
 ) -> Result<Json<MessageBody>, ApiError> {
     let (tx, rx) = oneshot::channel();
     let answer = async {
@@ -364,7 +377,7 @@ async fn ask(
         ))),
         Ok(Err(e)) => Err(e),
         Ok(Ok(Ok(message))) => Ok(Json(MessageBody { message })),
-        Ok(Ok(Err(e))) => Err(ApiError::Internal(e)),
+        Ok(Ok(Err(e))) => Err(refused(e)),
     }
 }
 
@@ -373,7 +386,7 @@ async fn reload(
     RawQuery(q): RawQuery,
 ) -> Result<Json<MessageBody>, ApiError> {
     Params::parse(q.as_deref(), &[])?;
-    ask(&s, Control::Reload).await
+    ask(&s, Control::Reload, ApiError::Internal).await
 }
 
 async fn rpki_accept(
@@ -381,7 +394,22 @@ async fn rpki_accept(
     RawQuery(q): RawQuery,
 ) -> Result<Json<MessageBody>, ApiError> {
     Params::parse(q.as_deref(), &[])?;
-    ask(&s, Control::RpkiAccept).await
+    ask(&s, Control::RpkiAccept, ApiError::Internal).await
+}
+
+/// `POST /api/v1/peers/NAME/clear` (`bgpsieve ctl clear NAME`).
+async fn clear(
+    State(s): State<ApiState>,
+    name: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<MessageBody>, ApiError> {
+    let Path(name) = name.map_err(|e| ApiError::BadRequest(format!("peer name: {e}")))?;
+    Params::parse(q.as_deref(), &[])?;
+    if !lock(&s.peers).iter().any(|p| p.name == name) {
+        return Err(ApiError::NotFound(format!("no peer named {name:?}")));
+    }
+    let make = |answer| Control::Clear { peer: name, answer };
+    ask(&s, make, ApiError::Conflict).await
 }
 
 #[cfg(test)]

@@ -415,6 +415,11 @@ impl DataTask {
                         }
                         let _ = answer.send(result);
                     }
+                    Some(crate::api::Control::Clear { peer, answer }) => {
+                        // The RIB holds the limits; it answers (if it is gone, the dropped
+                        // sender tells the API so).
+                        let _ = rib.send(RibEvent::Clear { peer, answer }).await;
+                    }
                     Some(crate::api::Control::RpkiAccept(answer)) => {
                         match self.feed.accept_held() {
                             Some(u) => {

@@ -343,7 +343,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                                     }
                                 }
                             }
-                            stop @ Output::Stop { .. } => stops.push(stop),
+                            stop @ (Output::Stop { .. } | Output::Start { .. }) => stops.push(stop),
                         }
                     }
                     taken += 1;
@@ -369,18 +369,23 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                     }
                 }
                 for stop in stops {
-                    if let Output::Stop {
-                        peer,
-                        notification,
-                        restart_after,
-                    } = stop
-                    {
-                        if let Some(tx) = rib_sessions.get(peer) {
-                            let _ = tx.send(ToSession::Stop {
+                    let (peer, order) = match stop {
+                        Output::Stop {
+                            peer,
+                            notification,
+                            restart_after,
+                        } => (
+                            peer,
+                            ToSession::Stop {
                                 notification,
                                 restart_after,
-                            });
-                        }
+                            },
+                        ),
+                        Output::Start { peer } => (peer, ToSession::Start),
+                        Output::Send { .. } => continue,
+                    };
+                    if let Some(tx) = rib_sessions.get(peer) {
+                        let _ = tx.send(order);
                     }
                 }
             }

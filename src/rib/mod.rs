@@ -133,6 +133,12 @@ pub enum RibEvent {
     Reconfigure(Reconfigure),
     /// A second has passed (the peer views are refreshed even when nothing else happens).
     Tick,
+    /// An operator clears the named peer (`bgpsieve ctl clear`): a session held down by a
+    /// limit starts again. The answer says what happened, or why nothing did.
+    Clear {
+        peer: String,
+        answer: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
 }
 
 impl From<FromSession> for RibEvent {
@@ -153,6 +159,8 @@ pub enum Output {
         notification: Notification,
         restart_after: Option<std::time::Duration>,
     },
+    /// Start a session an operator cleared.
+    Start { peer: usize },
 }
 
 /// All routes and the policy that moves them.
@@ -371,6 +379,15 @@ impl Rib {
                 self.count_reevaluation("rpki", stats);
                 out
             }
+            RibEvent::Clear { peer, answer } => {
+                let (result, out) = self.clear(&peer);
+                match &result {
+                    Ok(m) => tracing::info!(peer, "{m}"),
+                    Err(e) => tracing::warn!(peer, "clear refused: {e}"),
+                }
+                let _ = answer.send(result);
+                out
+            }
             RibEvent::Tick => {
                 self.incidents.tick(unix_now());
                 let names: Vec<String> = self.peers.iter().map(|p| p.name.clone()).collect();
@@ -419,6 +436,32 @@ impl Rib {
     }
 
     /// Handles one session event.
+    /// `bgpsieve ctl clear NAME`: forgets the trip that holds the named peer's session down and
+    /// asks for the session to start.
+    pub fn clear(&mut self, name: &str) -> (Result<String, String>, Vec<Output>) {
+        let now = self.now;
+        let Some((i, p)) = self
+            .peers
+            .iter_mut()
+            .enumerate()
+            .find(|(_, p)| p.name == name)
+        else {
+            return (Err(format!("no peer named {name:?}")), Vec::new());
+        };
+        if p.mp_in.down_until().is_none() && p.mp_out.down_until().is_none() {
+            return (
+                Err(format!("{name} is not held down by a limit")),
+                Vec::new(),
+            );
+        }
+        p.mp_in.clear(now);
+        p.mp_out.clear(now);
+        (
+            Ok(format!("{name}: limit cleared, the session starts again")),
+            vec![Output::Start { peer: i }],
+        )
+    }
+
     pub fn handle(&mut self, ev: FromSession) -> Vec<Output> {
         let (FromSession::Up { peer, .. }
         | FromSession::Down { peer, .. }
