@@ -6,14 +6,14 @@
 //!                                             │  runs the stateless import checks with the
 //!                                             │  SharedPolicy snapshot in force
 //!     RibEvent::Session(Up,Down,Update,…) ────▼  (bounded channel: back-pressure on reads)
-//!  data task ──RibEvent::{Rpki,Policy,Reconfigure}──▶ RIB thread (std thread, owns every route)
+//!  data task ──RibEvent::{Rpki,Policy,Reconfigure,Clear}──▶ RIB thread (std thread, owns routes)
 //!   RTR client, file polls, SIGHUP,          │  Adj-RIB-In, limits, best path / ADD-PATH,
 //!   config reload; swaps SharedPolicy         │  export checks, Adj-RIB-Out, re-checks,
-//!   ▲ Control::{Reload,RpkiAccept}           │  incidents, metrics, rejected store, peer views
+//!   ▲ Control::{Reload,RpkiAccept,Clear}     │  incidents, metrics, rejected store, peer views
 //!   │                                         │
 //!  API task (axum on [api] listen) ◀── reads metrics, rejected store, peer views, RPKI status
 //!  ticker ──RibEvent::Tick (1 s)──▶ RIB       │
-//!            ToSession::{Send,Stop,Reconfigure,…} ◀─┘  (unbounded per session)
+//!            ToSession::{Send,Stop,Start,Reconfigure,…} ◀─┘  (unbounded per session)
 //!  signal task: SIGTERM/SIGINT ──Shutdown(RFC 8203 message)──▶ every session
 //! ```
 //!
