@@ -21,11 +21,13 @@ use crate::policy::{
 use crate::rpki::RpkiData;
 use crate::unix_now;
 
+mod adj_in;
 mod incident;
 mod ops;
 mod reevaluate;
 mod shared;
 use crate::types::{Afi, Asn, Direction, PerAfi, Role, Route};
+pub use adj_in::AdjRibIn;
 pub use incident::{Incident, Incidents};
 pub use ops::Ops;
 pub use reevaluate::{PeerReconfig, PolicyUpdate, Reconfigure, Reevaluation};
@@ -86,7 +88,7 @@ pub struct RibPeer {
     pub session: Option<Negotiated>,
     /// The session generation of `session` (what `ToSession::Send` must name).
     pub generation: u64,
-    pub adj_in: HashMap<Nlri, InRoute>,
+    pub adj_in: AdjRibIn,
     /// What this peer was sent, by the NLRI it was sent under: the source route's attributes
     /// (shared with the source's Adj-RIB-In, so this costs no attribute memory) and the index
     /// of the peer it came from. What went on the wire is derived from them again when needed.
@@ -108,7 +110,7 @@ impl RibPeer {
             mp_out: MaxPrefixState::new(None, None),
             session: None,
             generation: 0,
-            adj_in: HashMap::default(),
+            adj_in: AdjRibIn::default(),
             adj_out: HashMap::default(),
             rejected_in: 0,
             rejected_out: 0,
@@ -606,10 +608,10 @@ impl Rib {
                 .is_some_and(|s| s.add_path_receive.contains(&direct.afi()));
             if add_path {
                 for (n, r) in p.adj_in.iter().filter(|(n, _)| n.prefix == *prefix) {
-                    self.consider(&mut best, i, n, r);
+                    self.consider(&mut best, i, &n, r);
                 }
-            } else if let Some((n, r)) = p.adj_in.get_key_value(&direct) {
-                self.consider(&mut best, i, n, r);
+            } else if let Some(r) = p.adj_in.get(&direct) {
+                self.consider(&mut best, i, &direct, r);
             }
         }
         best.map(|(i, _, r)| (i, r.clone()))
@@ -1178,7 +1180,7 @@ impl Rib {
             let mut done: rustc_hash::FxHashSet<ipnet::IpNet> = Default::default();
             let several = self.neighbors().len() > 1;
             for from in self.neighbors() {
-                for nlri in self.peers[from].adj_in.keys().copied().collect::<Vec<_>>() {
+                for nlri in self.peers[from].adj_in.keys().collect::<Vec<_>>() {
                     if neg.add_path_send.contains(&nlri.afi()) {
                         let route = self.passing(from, &nlri);
                         if route.is_some() {
@@ -1205,7 +1207,7 @@ impl Rib {
                     self.peers[r]
                         .adj_in
                         .iter()
-                        .map(|(n, ir)| (*n, Some(ir.attrs.clone()))),
+                        .map(|(n, ir)| (n, Some(ir.attrs.clone()))),
                 );
             }
             let mut batch = self.export_to(peer, &routes, false);
@@ -1238,7 +1240,7 @@ impl Rib {
         if p.is_router() {
             p.session = None;
             p.adj_out.clear();
-            let gone: Vec<Nlri> = p.adj_in.drain().map(|(n, _)| n).collect();
+            let gone: Vec<Nlri> = std::mem::take(&mut p.adj_in).keys().collect();
             for n in &gone {
                 self.known_router.remove(&n.prefix);
             }
@@ -1257,7 +1259,7 @@ impl Rib {
             // learns exactly what it loses (or the next best path).
             let targets = PerAfi::new(|afi| self.router_modes(afi));
             let mut batches = RouterBatches::default();
-            let gone: Vec<Nlri> = self.peers[peer].adj_in.keys().copied().collect();
+            let gone: Vec<Nlri> = self.peers[peer].adj_in.keys().collect();
             for n in gone {
                 let t = &targets[n.afi()];
                 self.change(peer, n, None, t, &mut batches);
@@ -1740,12 +1742,13 @@ mod tests {
                 changed: 1
             }
         );
-        assert!(
-            rib.peers[0].adj_in[&Nlri::new("8.8.8.0/24".parse().unwrap())]
-                .verdict
-                .failed
-                .contains(Reason::RpkiInvalid)
-        );
+        assert!(rib.peers[0]
+            .adj_in
+            .get(&Nlri::new("8.8.8.0/24".parse().unwrap()))
+            .unwrap()
+            .verdict
+            .failed
+            .contains(Reason::RpkiInvalid));
 
         // Back as it was: the route returns; nothing else is sent or checked.
         let (out, stats) = install(&mut rib, vrps(BASE));
@@ -1797,11 +1800,12 @@ mod tests {
             verdicts: stale,
         });
         assert_eq!(to_router(&out), (vec![], vec![]));
-        assert!(
-            !rib.peers[0].adj_in[&Nlri::new("8.8.8.0/24".parse().unwrap())]
-                .verdict
-                .accepted()
-        );
+        assert!(!rib.peers[0]
+            .adj_in
+            .get(&Nlri::new("8.8.8.0/24".parse().unwrap()))
+            .unwrap()
+            .verdict
+            .accepted());
     }
 
     #[test]

@@ -251,7 +251,7 @@ impl Rib {
                     p.adj_in
                         .keys()
                         .filter(|n| wanted.contains(&n.prefix))
-                        .map(|n| (i, *n)),
+                        .map(|n| (i, n)),
                 );
             } else {
                 v.extend(
@@ -286,7 +286,7 @@ impl Rib {
                 p.adj_in
                     .iter()
                     .filter(|(_, r)| filter.holds(&r.attrs))
-                    .map(|(n, _)| (i, *n)),
+                    .map(|(n, _)| (i, n)),
             );
         }
         v
