@@ -5,6 +5,7 @@
 //! `max_shrink_hold` passes (DESIGN §4). Sans-IO: the caller loads files, runs the RTR client,
 //! keeps the clock and delivers the results; nothing here blocks or reads a file.
 
+use super::rtr::RtrVrp;
 use super::{Aspa, RpkiData, RpkiDelta, Slurm, Vrp};
 use crate::types::Asn;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -34,8 +35,8 @@ pub struct FileData {
 pub struct RtrChange {
     /// The announcements are the whole data set (a Cache Reset, a new cache).
     pub reset: bool,
-    pub vrps_announced: Vec<Vrp>,
-    pub vrps_withdrawn: Vec<Vrp>,
+    pub vrps_announced: Vec<RtrVrp>,
+    pub vrps_withdrawn: Vec<RtrVrp>,
     /// ASPAs announced or replaced, one per customer.
     pub aspas: Vec<Aspa>,
     pub aspas_withdrawn: Vec<Asn>,
@@ -70,14 +71,10 @@ pub enum Outcome {
     },
 }
 
-/// What ROV reads of an RTR VRP (RTR carries no trust anchor and no expiry): 28 bytes a
-/// record, not a whole [`Vrp`], since a full data set is held here.
-type VrpKey = (ipnet::IpNet, u8, Asn);
-
 /// The RTR cache's data as the client has told it.
 #[derive(Debug, Default)]
 struct RtrSet {
-    vrps: FxHashSet<VrpKey>,
+    vrps: FxHashSet<RtrVrp>,
     aspas: FxHashMap<Asn, Vec<Asn>>,
     expired: bool,
 }
@@ -142,6 +139,9 @@ impl RpkiFeed {
         for v in change.vrps_announced {
             self.rtr.vrps.insert(rtr_key(&v));
         }
+        if change.reset {
+            self.rtr.vrps.shrink_to_fit();
+        }
         for c in &change.aspas_withdrawn {
             self.rtr.aspas.remove(c);
         }
@@ -171,13 +171,7 @@ impl RpkiFeed {
         let mut aspas = self.files.aspas.clone();
         if self.rtr_in_use() {
             vrps.reserve(self.rtr.vrps.len());
-            vrps.extend(self.rtr.vrps.iter().map(|&(prefix, max_len, asn)| Vrp {
-                prefix,
-                max_len,
-                asn,
-                ta: None,
-                expires: None,
-            }));
+            vrps.extend(self.rtr.vrps.iter().map(|&v| Vrp::from(v)));
             aspas.extend(
                 self.rtr
                     .aspas
@@ -279,8 +273,12 @@ impl RpkiFeed {
     }
 }
 
-fn rtr_key(v: &Vrp) -> VrpKey {
-    (v.prefix.trunc(), v.max_len, v.asn)
+/// The key RTR identifies a VRP by, with host bits cleared.
+fn rtr_key(v: &RtrVrp) -> RtrVrp {
+    RtrVrp {
+        prefix: v.prefix.trunc(),
+        ..*v
+    }
 }
 
 #[cfg(test)]
@@ -307,10 +305,18 @@ mod tests {
         }
     }
 
+    fn key(v: Vrp) -> RtrVrp {
+        RtrVrp {
+            prefix: v.prefix,
+            max_len: v.max_len,
+            asn: v.asn,
+        }
+    }
+
     fn rtr(vrps: Vec<Vrp>) -> RtrChange {
         RtrChange {
             reset: true,
-            vrps_announced: vrps,
+            vrps_announced: vrps.into_iter().map(key).collect(),
             ..RtrChange::default()
         }
     }
@@ -331,8 +337,8 @@ mod tests {
         assert_eq!(u.data.vrp_count(), (10, 0));
         assert!(u.delta.all, "the first data touches everything");
         f.apply_rtr(RtrChange {
-            vrps_withdrawn: vec![vrp(3, None)],
-            vrps_announced: vec![vrp(20, None)],
+            vrps_withdrawn: vec![key(vrp(3, None))],
+            vrps_announced: vec![key(vrp(20, None))],
             ..RtrChange::default()
         });
         let u = applied(f.rebuild(1));

@@ -71,8 +71,30 @@ pub enum RtrEvent {
     Status(RtrStatus),
 }
 
+/// A VRP as RTR carries it (RFC 8210 §5.6 identifies one by prefix, max length and origin): 24
+/// bytes where a [`Vrp`] with its trust anchor and expiry is 64, which counts for a full set of
+/// ~800k.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RtrVrp {
+    pub prefix: ipnet::IpNet,
+    pub max_len: u8,
+    pub asn: Asn,
+}
+
+impl From<RtrVrp> for Vrp {
+    fn from(v: RtrVrp) -> Vrp {
+        Vrp {
+            prefix: v.prefix,
+            max_len: v.max_len,
+            asn: v.asn,
+            ta: None,
+            expires: None,
+        }
+    }
+}
+
 /// One End of Data's worth of change. Net: a record announced and withdrawn within one response
-/// does not appear. VRPs from RTR have `ta: None` and `expires: None`. Lists are sorted.
+/// does not appear. Lists are sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RtrDelta {
     /// Index in [`RtrClientConfig::caches`].
@@ -84,8 +106,8 @@ pub struct RtrDelta {
     pub version: u8,
     pub session_id: u16,
     pub serial: u32,
-    pub vrps_announced: Vec<Vrp>,
-    pub vrps_withdrawn: Vec<Vrp>,
+    pub vrps_announced: Vec<RtrVrp>,
+    pub vrps_withdrawn: Vec<RtrVrp>,
     /// Announced or replaced, per customer ASN: the customer's whole provider set (the union of
     /// its per-AFI records for caches sending the draft-10 layout).
     pub aspas: Vec<Aspa>,

@@ -8,13 +8,12 @@
 
 use super::pdu::{self, AspaAfi, AspaLayout, DecodeError, ErrorCode, Pdu, Timers};
 use super::RtrDelta;
-use crate::rpki::{Aspa, Vrp};
+use crate::rpki::Aspa;
 use crate::types::Asn;
-use ipnet::IpNet;
 use std::collections::{HashMap, HashSet};
 
 /// A VRP as RTR identifies it (RFC 8210 §5.6: prefix, max length and origin).
-pub(crate) type VrpKey = (IpNet, u8, Asn);
+pub(crate) type VrpKey = super::RtrVrp;
 
 /// An ASPA record as the cache identifies it: per customer and, in the draft-10 layout, per
 /// address family (`None` for the current layout, which has one record per customer).
@@ -400,7 +399,11 @@ impl Session {
                 let Phase::Receiving { query, .. } = self.phase else {
                     return Err(self.unexpected("Prefix", frame, out, store));
                 };
-                let key = (prefix, max_len, asn);
+                let key = VrpKey {
+                    prefix,
+                    max_len,
+                    asn,
+                };
                 let in_base = query == Query::Serial && store.vrps.contains(&key);
                 let pending = &mut self.pending;
                 let ok = if announce {
@@ -590,13 +593,6 @@ impl Session {
             aspas: Vec::new(),
             aspas_withdrawn: Vec::new(),
         };
-        let vrp = |(prefix, max_len, asn): VrpKey| Vrp {
-            prefix,
-            max_len,
-            asn,
-            ta: None,
-            expires: None,
-        };
         store.cache = Some(self.cache);
         store.session = Some((self.version, session_id, serial));
         if reset {
@@ -608,7 +604,7 @@ impl Session {
                 .collect();
             let mut keys: Vec<VrpKey> = store.vrps.iter().copied().collect();
             keys.sort_unstable();
-            delta.vrps_announced = keys.into_iter().map(vrp).collect();
+            delta.vrps_announced = keys;
             let mut customers: Vec<Asn> = store.aspas.keys().map(|(c, _)| *c).collect();
             customers.sort_unstable();
             customers.dedup();
@@ -626,8 +622,8 @@ impl Session {
         let mut add: Vec<VrpKey> = pending.vrp_add.into_iter().collect();
         add.sort_unstable();
         store.vrps.extend(add.iter().copied());
-        delta.vrps_withdrawn = del.into_iter().map(vrp).collect();
-        delta.vrps_announced = add.into_iter().map(vrp).collect();
+        delta.vrps_withdrawn = del;
+        delta.vrps_announced = add;
 
         let mut customers: Vec<Asn> = pending.aspa.keys().map(|(c, _)| *c).collect();
         customers.sort_unstable();
@@ -738,7 +734,7 @@ mod tests {
             .collect()
     }
 
-    fn keys(v: &[Vrp]) -> Vec<(String, u8, u32)> {
+    fn keys(v: &[VrpKey]) -> Vec<(String, u8, u32)> {
         v.iter()
             .map(|v| (v.prefix.to_string(), v.max_len, v.asn.0))
             .collect()
@@ -793,7 +789,6 @@ mod tests {
             (3, true, 2, 9, 42)
         );
         assert_eq!(keys(&d[0].vrps_announced), vec![(V4.into(), 24, 64500)]);
-        assert!(d[0].vrps_announced[0].ta.is_none() && d[0].vrps_announced[0].expires.is_none());
         assert_eq!(store.session, Some((2, 9, 42)));
         assert!(s.is_idle());
     }
