@@ -238,19 +238,26 @@ async fn peers(
     Ok(Json(PeersBody { peers }))
 }
 
-async fn peer(
-    State(s): State<ApiState>,
-    name: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    RawQuery(q): RawQuery,
-) -> Result<Json<PeerView>, ApiError> {
+type PeerName = Result<Path<String>, axum::extract::rejection::PathRejection>;
+
+/// The view of the peer a `/api/v1/peers/NAME…` path names (a request that takes no
+/// parameters).
+fn named_peer(s: &ApiState, name: PeerName, q: Option<&str>) -> Result<PeerView, ApiError> {
     let Path(name) = name.map_err(|e| ApiError::BadRequest(format!("peer name: {e}")))?;
-    Params::parse(q.as_deref(), &[])?;
+    Params::parse(q, &[])?;
     lock(&s.peers)
         .iter()
         .find(|p| p.name == name)
         .cloned()
-        .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no peer named {name:?}")))
+}
+
+async fn peer(
+    State(s): State<ApiState>,
+    name: PeerName,
+    RawQuery(q): RawQuery,
+) -> Result<Json<PeerView>, ApiError> {
+    named_peer(&s, name, q.as_deref()).map(Json)
 }
 
 /// Parses the parameters of `GET /api/v1/rejected`.
@@ -400,15 +407,11 @@ async fn rpki_accept(
 /// `POST /api/v1/peers/NAME/clear` (`bgpsieve ctl clear NAME`).
 async fn clear(
     State(s): State<ApiState>,
-    name: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    name: PeerName,
     RawQuery(q): RawQuery,
 ) -> Result<Json<MessageBody>, ApiError> {
-    let Path(name) = name.map_err(|e| ApiError::BadRequest(format!("peer name: {e}")))?;
-    Params::parse(q.as_deref(), &[])?;
-    if !lock(&s.peers).iter().any(|p| p.name == name) {
-        return Err(ApiError::NotFound(format!("no peer named {name:?}")));
-    }
-    let make = |answer| Control::Clear { peer: name, answer };
+    let peer = named_peer(&s, name, q.as_deref())?.name;
+    let make = |answer| Control::Clear { peer, answer };
     ask(&s, make, ApiError::Conflict).await
 }
 
