@@ -165,6 +165,9 @@ pub enum Output {
     Start { peer: usize },
 }
 
+/// How many routes of a neighbor whose session went down are withdrawn per batch.
+const WITHDRAW_CHUNK: usize = 1 << 16;
+
 /// All routes and the policy that moves them.
 pub struct Rib {
     pub peers: Vec<RibPeer>,
@@ -1256,15 +1259,25 @@ impl Rib {
             }
         } else {
             // Withdraw route by route while the session still counts as up, so each router
-            // learns exactly what it loses (or the next best path).
+            // learns exactly what it loses (or the next best path). A chunk at a time, so a
+            // full table going away never holds a second copy of its prefixes in flight.
             let targets = PerAfi::new(|afi| self.router_modes(afi));
-            let mut batches = RouterBatches::default();
-            let gone: Vec<Nlri> = self.peers[peer].adj_in.keys().collect();
-            for n in gone {
-                let t = &targets[n.afi()];
-                self.change(peer, n, None, t, &mut batches);
+            loop {
+                let gone: Vec<Nlri> = self.peers[peer]
+                    .adj_in
+                    .keys()
+                    .take(WITHDRAW_CHUNK)
+                    .collect();
+                if gone.is_empty() {
+                    break;
+                }
+                let mut batches = RouterBatches::default();
+                for n in gone {
+                    let t = &targets[n.afi()];
+                    self.change(peer, n, None, t, &mut batches);
+                }
+                batches.flush(self, &mut out);
             }
-            batches.flush(self, &mut out);
             let p = &mut self.peers[peer];
             p.session = None;
             p.adj_out.clear();
@@ -1399,6 +1412,29 @@ mod tests {
         w.sort();
         assert!(a.is_empty());
         assert_eq!(w, vec!["8.8.4.0/24".to_string(), "8.8.8.0/24".to_string()]);
+    }
+
+    #[test]
+    fn a_table_larger_than_a_withdrawal_chunk_goes_away_whole() {
+        let mut rib = rib(None);
+        let n = WITHDRAW_CHUNK * 2 + 7;
+        let prefixes: Vec<String> = (0..n)
+            .map(|i| format!("{}.{}.{}.0/24", 20 + i / 65536, (i / 256) % 256, i % 256))
+            .collect();
+        let refs: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        rib.handle(update(&refs, "20002 15169", &[]));
+        assert_eq!(rib.peers[0].adj_in.len(), n);
+        let out = rib.handle(FromSession::Down {
+            peer: 0,
+            reason: DownReason::ConnectionLost,
+        });
+        let (a, mut w) = to_router(&out);
+        w.sort();
+        let mut want = prefixes.clone();
+        want.sort();
+        assert!(a.is_empty());
+        assert_eq!(w, want, "every route withdrawn once");
+        assert!(rib.peers[0].adj_in.is_empty());
     }
 
     #[test]
