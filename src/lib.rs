@@ -57,6 +57,15 @@ pub fn tune_allocator() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
 }
 
+/// Gives the calling thread's freed memory back to the OS now. mimalloc purges freed pages only
+/// when the thread that owns them allocates or frees again, so a RIB thread that goes idle right
+/// after a full table was withdrawn would keep it (measured: ~250 MB above the idle figure for as
+/// long as nothing happened).
+pub fn release_free_memory() {
+    // SAFETY: mi_collect walks only the calling thread's heap; any argument is valid.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 pub use types::{Afi, AsPath, Asn, Attrs, Direction, Origin, PathOrigin, Role, Route, Segment};
 
 #[cfg(test)]

@@ -52,6 +52,10 @@ pub enum DaemonError {
     Runtime(std::io::Error),
 }
 
+/// Once this many fewer routes are held than at the most since the last time, the RIB thread
+/// gives freed memory back to the OS (`release_free_memory`).
+const RELEASE_AFTER_FREEING: usize = 100_000;
+
 /// Builds the RIB's view of every configured peer.
 fn rib_peers(cfg: &Config) -> Result<Vec<RibPeer>, DaemonError> {
     cfg.peers
@@ -323,6 +327,8 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         .name("bgpsieve-rib".into())
         .spawn(move || {
             let start = Instant::now();
+            // The most routes held since freed memory was last given back.
+            let mut most_held = 0usize;
             while let Some(first) = rib_rx.blocking_recv() {
                 // Take everything already queued, and send each peer one batch per session
                 // generation for all of it.
@@ -332,6 +338,15 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                 let mut taken = 0;
                 while let Some(e) = ev.take() {
                     rib.now = start.elapsed().as_secs();
+                    if matches!(e, RibEvent::Tick) {
+                        // Once a second: after a large table went away, give its memory back.
+                        let held = rib.routes_held();
+                        if held + RELEASE_AFTER_FREEING < most_held {
+                            crate::release_free_memory();
+                            most_held = held;
+                        }
+                        most_held = most_held.max(held);
+                    }
                     for o in rib.handle_event(e) {
                         match o {
                             Output::Send { peer, msgs } => {

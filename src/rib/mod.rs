@@ -441,6 +441,11 @@ impl Rib {
     }
 
     /// Handles one session event.
+    /// Routes held from every peer (the sum of the Adj-RIBs-In).
+    pub fn routes_held(&self) -> usize {
+        self.peers.iter().map(|p| p.adj_in.len()).sum()
+    }
+
     /// `bgpsieve ctl clear NAME`: forgets the trip that holds the named peer's session down and
     /// asks for the session to start.
     pub fn clear(&mut self, name: &str) -> (Result<String, String>, Vec<Output>) {
