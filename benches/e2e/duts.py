@@ -32,6 +32,9 @@ class Dut:
     uses_rtr = True
     supports_v6 = False     # the DUT's config carries IPv6 unicast when self.v6 is set
     v6 = False              # set by run.py (--v6 M): the data has IPv6 routes too
+    # Extra lines for the blaster's session in the DUT's config (flap.py: fast restarts after
+    # the neighbor drops the session). Empty for run.py.
+    blaster_extra = ""
 
     def __init__(self, rundir, rov=True, max_prefix=True, sanity=False):
         self.dir = rundir
@@ -145,7 +148,7 @@ protocol bgp blaster {{
     multihop 2;
     hold time 240;
     ipv4 {{ import filter rov_in; {limit} export none; }};
-    {ch6_in}
+    {ch6_in}{self.blaster_extra}
 }}
 protocol bgp sink {{
     local {DUT_IP} port {DUT_PORT} as {DUT_AS};
@@ -385,7 +388,7 @@ passive = true
 afi = {afi}
 allow_private_asn = true
 checks_disable = {json.dumps(checks_off)}
-{limit}
+{limit}{self.blaster_extra}
 
 [[peer]]
 name = "sink"

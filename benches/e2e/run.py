@@ -96,6 +96,22 @@ def stop(procs):
             log(f"could not reap {name} pid {p.pid}")
 
 
+def ensure_data(datadir, n, v6):
+    """The data directory for N IPv4 (+ v6 IPv6) prefixes under datadir, generated if missing."""
+    data = os.path.join(datadir, str(n) + (f"-v6{v6}" if v6 else ""))
+    if not os.path.exists(os.path.join(data, "meta.json")):
+        log("generating data for n =", n, f"+ {v6} IPv6" if v6 else "")
+        subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), str(n), data]
+                       + (["--v6", str(v6)] if v6 else []), check=True)
+    return data
+
+
+def label_of(dut, no_rov=False, no_max_prefix=False, sanity=False, v6=0):
+    """The dut= tag of a result row: NAME plus what the run changed."""
+    return dut + ("-norov" if no_rov else "") + ("-nomaxpfx" if no_max_prefix else "") + (
+        "-sanity" if sanity and dut == "bird" else "") + (f"-v6_{v6}" if v6 else "")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dut", choices=list(DUTS))
@@ -123,11 +139,7 @@ def main():
         ap.error(f"--v6: the {args.dut} DUT is configured for IPv4 only")
     if args.v6 and args.sink != "rs":
         ap.error("--v6 needs sink-rs (sink.py counts IPv4 only)")
-    data = os.path.join(args.data, str(args.n) + (f"-v6{args.v6}" if args.v6 else ""))
-    if not os.path.exists(os.path.join(data, "meta.json")):
-        log("generating data for n =", args.n, f"+ {args.v6} IPv6" if args.v6 else "")
-        subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), str(args.n), data]
-                       + (["--v6", str(args.v6)] if args.v6 else []), check=True)
+    data = ensure_data(args.data, args.n, args.v6)
     meta = json.load(open(os.path.join(data, "meta.json")))
     dut = DUTS[args.dut](None, rov=not args.no_rov, max_prefix=not args.no_max_prefix,
                          sanity=args.sanity)
@@ -136,9 +148,7 @@ def main():
     filtering = dut.uses_rtr and dut.rov
     expected_file = os.path.join(data, "expected.txt" if filtering else "all.txt")
     n_expected = meta["expected_accepted"] if filtering else meta["n"] + meta.get("n6", 0)
-    label = args.dut + ("-norov" if args.no_rov else "") + ("-nomaxpfx" if args.no_max_prefix else "") + (
-        "-sanity" if args.sanity and args.dut == "bird" else "") + (
-        f"-v6_{args.v6}" if args.v6 else "")
+    label = label_of(args.dut, args.no_rov, args.no_max_prefix, args.sanity, args.v6)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     rundir = f"/tmp/bgpbench/runs/{label}-{args.n}-{args.run}-{stamp}"
     os.makedirs(rundir)
