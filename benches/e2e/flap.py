@@ -289,12 +289,12 @@ def flap_one(name, args, data, meta, stamp):
     summary["cycles"] = len(cycles)
     summary["cycle_list"] = cycles
     # Warnings and errors the DUT logged during the loop, but the expected ones: every drop
-    # (bgpsieve: "session down peer=blaster reason=ConnectionLost"; BIRD: none), BIRD's note that
+    # (bgpsieve: "session down peer=blaster reason=connection lost"; BIRD: none), BIRD's note that
     # its import channel has no import table for RPKI reloads (this config; the VRPs never change).
     if name == "bgpsieve":
         text = open(f"{rundir}/bgpsieve.log", errors="replace").read(summary.get("log_bytes"))
         summary["log_warnings"] = [l for l in text.splitlines() if re.search(r"\s(WARN|ERROR)\s", l)
-                                   and "session down peer=blaster reason=ConnectionLost" not in l]
+                                   and "session down peer=blaster reason=connection lost" not in l]
     elif name == "bird" and os.path.exists(f"{rundir}/bird.log"):
         text = open(f"{rundir}/bird.log", errors="replace").read(summary.get("log_bytes"))
         summary["log_warnings"] = [l for l in text.splitlines()

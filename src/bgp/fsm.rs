@@ -220,6 +220,18 @@ pub enum DownReason {
     ConnectionLost,
 }
 
+impl std::fmt::Display for DownReason {
+    /// For logs: `NOTIFICATION received: Cease/Administrative Shutdown (6/2): "maintenance"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DownReason::NotificationSent(n) => write!(f, "NOTIFICATION sent: {n}"),
+            DownReason::NotificationReceived(n) => write!(f, "NOTIFICATION received: {n}"),
+            DownReason::VersionErrorReceived => f.write_str("version error received"),
+            DownReason::ConnectionLost => f.write_str("connection lost"),
+        }
+    }
+}
+
 /// What the caller must do, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -1702,6 +1714,15 @@ mod tests {
         assert_eq!(fsm.handle(E::IdleHoldTimerExpires), []);
         let actions = fsm.handle(E::AutomaticStop(cease_1()));
         assert_eq!(idle_hold_scheduled(&actions), Some(IDLE));
+    }
+
+    #[test]
+    fn a_down_reason_reads_as_text() {
+        assert_eq!(
+            DownReason::NotificationReceived(Notification::hold_timer_expired()).to_string(),
+            "NOTIFICATION received: Hold Timer Expired/Unspecific (4/0)"
+        );
+        assert_eq!(DownReason::ConnectionLost.to_string(), "connection lost");
     }
 
     #[test]

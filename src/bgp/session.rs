@@ -411,7 +411,7 @@ impl Session {
                 });
             }
             Action::SessionDown { reason } => {
-                tracing::warn!(peer = %self.cfg.name, ?reason, "session down");
+                tracing::warn!(peer = %self.cfg.name, %reason, "session down");
                 self.negotiated = None;
                 self.decoder = Decoder::new();
                 self.hand_to_rib(FromSession::Down {

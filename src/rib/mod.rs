@@ -1240,7 +1240,7 @@ impl Rib {
         let Some(p) = self.peers.get_mut(peer) else {
             return out;
         };
-        tracing::info!(peer = %p.name, ?reason, routes = p.adj_in.len(), "session down: withdrawing its routes");
+        tracing::info!(peer = %p.name, %reason, routes = p.adj_in.len(), "session down: withdrawing its routes");
         if let Some(ops) = self.ops.as_mut() {
             ops.session(peer, false);
         }
