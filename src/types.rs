@@ -70,7 +70,7 @@ impl Afi {
 }
 
 /// One value per address family: `counts[afi]` with no bounds to get wrong.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PerAfi<T> {
     pub ipv4: T,
     pub ipv6: T,

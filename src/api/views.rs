@@ -3,31 +3,12 @@
 //! No logic beyond small conversions; field names are part of the API (DESIGN §7).
 
 use crate::policy::{Action, Trip, TripKind};
-use crate::types::{Afi, Asn, Direction, Role};
+use crate::types::{Afi, Asn, Direction, PerAfi, Role};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-/// Route counts by address family.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AfiCounts {
-    pub ipv4: u64,
-    pub ipv6: u64,
-}
-
-impl AfiCounts {
-    pub fn get(&self, afi: Afi) -> u64 {
-        match afi {
-            Afi::Ipv4 => self.ipv4,
-            Afi::Ipv6 => self.ipv6,
-        }
-    }
-    pub fn set(&mut self, afi: Afi, n: u64) {
-        match afi {
-            Afi::Ipv4 => self.ipv4 = n,
-            Afi::Ipv6 => self.ipv6 = n,
-        }
-    }
-}
+/// Route counts by address family (`{"ipv4": N, "ipv6": N}`).
+pub type AfiCounts = PerAfi<u64>;
 
 /// The BGP session's state as an operator sees it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -240,11 +240,9 @@ impl Rib {
             } else {
                 SessionState::Down
             };
-            for afi in [Afi::Ipv4, Afi::Ipv6] {
-                v.routes_in.set(afi, all[afi]);
-                v.accepted_in.set(afi, ok[afi]);
-                v.routes_out.set(afi, out[afi]);
-            }
+            v.routes_in = all;
+            v.accepted_in = ok;
+            v.routes_out = out;
             v.rejected_in = p.rejected_in;
             v.rejected_out = p.rejected_out;
             if let Some(ops) = self.ops.as_ref() {
