@@ -279,7 +279,7 @@ impl MaxPrefixState {
         let Some(limits) = self.limits.clone() else {
             return step;
         };
-        let i = a.afi;
+        let afi = a.afi;
         let delta: isize = match limits.count {
             CountMode::Received => isize::from(a.is_new),
             CountMode::Accepted => match (a.is_new || !a.was_accepted, a.passes_policy) {
@@ -289,36 +289,36 @@ impl MaxPrefixState {
             },
         };
         if delta < 0 {
-            self.count[i] = self.count[i].saturating_sub(1);
-            self.rearm(&limits, i);
+            self.count[afi] = self.count[afi].saturating_sub(1);
+            self.rearm(&limits, afi);
             return step;
         }
         if delta == 0 {
             return step;
         }
-        let Some(limit) = limits.limit(a.afi) else {
-            self.count[i] += 1;
+        let Some(limit) = limits.limit(afi) else {
+            self.count[afi] += 1;
             return step;
         };
-        let next = self.count[i] + 1;
-        if !self.warned[i] && next * 100 >= limit * usize::from(limits.warn_at) {
-            self.warned[i] = true;
+        let next = self.count[afi] + 1;
+        if !self.warned[afi] && next * 100 >= limit * usize::from(limits.warn_at) {
+            self.warned[afi] = true;
             step.warn = true;
         }
         if next > limit {
             let trip = Trip {
                 at: a.now,
                 kind: TripKind::Limit {
-                    afi: a.afi,
+                    afi,
                     limit,
                     count: next,
                 },
                 action: limits.action,
             };
-            let first = !self.over[i];
-            self.over[i] = true;
+            let first = !self.over[afi];
+            self.over[afi] = true;
             match limits.action {
-                Action::Warn => self.count[i] = next,
+                Action::Warn => self.count[afi] = next,
                 Action::DropExcess => step.reject = true,
                 Action::Teardown => {}
             }
@@ -327,7 +327,7 @@ impl MaxPrefixState {
             }
             return step;
         }
-        self.count[i] = next;
+        self.count[afi] = next;
         step
     }
 
@@ -336,20 +336,19 @@ impl MaxPrefixState {
         let Some(limits) = self.limits.clone() else {
             return;
         };
-        let i = afi;
         if limits.count == CountMode::Received || was_accepted {
-            self.count[i] = self.count[i].saturating_sub(1);
+            self.count[afi] = self.count[afi].saturating_sub(1);
         }
         self.rearm(&limits, afi);
     }
 
-    fn rearm(&mut self, limits: &Limits, i: Afi) {
-        if let Some(limit) = limits.limit(i) {
+    fn rearm(&mut self, limits: &Limits, afi: Afi) {
+        if let Some(limit) = limits.limit(afi) {
             // Hysteresis: a limit re-arms (and may trip again) only once the count has fallen
             // below the warning threshold, so a table hovering at the limit trips once.
-            if self.count[i] * 100 < limit * usize::from(limits.warn_at) {
-                self.over[i] = false;
-                self.warned[i] = false;
+            if self.count[afi] * 100 < limit * usize::from(limits.warn_at) {
+                self.over[afi] = false;
+                self.warned[afi] = false;
             }
         }
     }

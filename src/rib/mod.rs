@@ -440,7 +440,6 @@ impl Rib {
         }
     }
 
-    /// Handles one session event.
     /// Routes held from every peer (the sum of the Adj-RIBs-In).
     pub fn routes_held(&self) -> usize {
         self.peers.iter().map(|p| p.adj_in.len()).sum()
@@ -472,6 +471,7 @@ impl Rib {
         )
     }
 
+    /// Handles one session event.
     pub fn handle(&mut self, ev: FromSession) -> Vec<Output> {
         let (FromSession::Up { peer, .. }
         | FromSession::Down { peer, .. }
