@@ -8,14 +8,15 @@
 mod common;
 
 use common::interop::{
-    api_address, available, bgpsieve_daemon, bird_router, http_get, stayrtr, wait_for, write_vrps,
-    Bird,
+    api_address, available, bgpsieve_daemon, bird_router, bird_speaker, http_get, stayrtr,
+    wait_for, write_vrps,
 };
-use std::path::Path;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(60);
 const FLAPS: usize = 100;
+/// bgpsieve's listener, where the BIRD neighbors send their routes.
+const SIEVE: (&str, u16) = ("127.0.0.130", 11900);
 
 const CONFIG: &str = r#"
 [global]
@@ -63,43 +64,6 @@ fn block(a: u8, b: u8, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// A passive BIRD neighbor at `ip`:`port` with AS `asn`, announcing to bgpsieve the routes of
-/// one static protocol per `(name, routes)`.
-fn bird_speaker(
-    dir: &Path,
-    name: &str,
-    (ip, port): (&str, u16),
-    asn: u32,
-    statics: &[(&str, &[String])],
-) -> Bird {
-    let statics: String = statics
-        .iter()
-        .map(|(proto, routes)| {
-            let routes: String = routes
-                .iter()
-                .map(|r| format!("  route {r} blackhole;\n"))
-                .collect();
-            format!("protocol static {proto} {{\n  ipv4;\n{routes}}}\n")
-        })
-        .collect();
-    let config = format!(
-        r#"
-router id {ip};
-protocol device {{}}
-{statics}
-protocol bgp up {{
-  local {ip} port {port} as {asn};
-  neighbor 127.0.0.130 port 11900 as 20001;
-  passive on;
-  multihop;
-  hold time 30;
-  ipv4 {{ import none; export all; next hop address 192.0.2.41; }};
-}}
-"#
-    );
-    Bird::start(dir, name, &config)
-}
-
 #[test]
 fn a_neighbor_flapping_100_times_leaves_the_router_with_exactly_the_right_routes() {
     if !available("bird") || !available("birdc") || !available("stayrtr") {
@@ -132,15 +96,15 @@ fn a_neighbor_flapping_100_times_leaves_the_router_with_exactly_the_right_routes
     let flappy = bird_speaker(
         dir.path(),
         "flappy",
-        ("127.0.0.131", 11901),
-        20002,
+        ("127.0.0.131", 11901, 20002),
+        SIEVE,
         &[("fixed", &base), ("toggled", &extra)],
     );
     let steady = bird_speaker(
         dir.path(),
         "steady",
-        ("127.0.0.133", 11903),
-        20003,
+        ("127.0.0.133", 11903, 20003),
+        SIEVE,
         &[("fixed", &steady_routes)],
     );
     let router = bird_router(dir.path(), "127.0.0.132", 11902, "127.0.0.130", 11900);

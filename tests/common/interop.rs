@@ -511,20 +511,44 @@ pub fn bird_neighbor(
     sieve_port: u16,
     routes: &[&str],
 ) -> Bird {
-    let routes: String = routes
+    let routes: Vec<String> = routes.iter().map(|r| r.to_string()).collect();
+    bird_speaker(
+        dir,
+        "neighbor",
+        (ip, port, 20002),
+        (sieve, sieve_port),
+        &[("announced", &routes)],
+    )
+}
+
+/// A passive BIRD neighbor `name` at `ip`:`port` with AS `asn`, its BGP protocol `up`,
+/// announcing to bgpsieve at `sieve`:`sieve_port` the routes (blackholes, next hop 192.0.2.41)
+/// of one static protocol per `(protocol name, routes)`, which `birdc disable/enable` switch.
+pub fn bird_speaker(
+    dir: &Path,
+    name: &str,
+    (ip, port, asn): (&str, u16, u32),
+    (sieve, sieve_port): (&str, u16),
+    statics: &[(&str, &[String])],
+) -> Bird {
+    let statics: String = statics
         .iter()
-        .map(|r| format!("  route {r} blackhole;\n"))
+        .map(|(proto, routes)| {
+            let routes: String = routes
+                .iter()
+                .map(|r| format!("  route {r} blackhole;\n"))
+                .collect();
+            format!("protocol static {proto} {{\n  ipv4;\n{routes}}}\n")
+        })
         .collect();
     let config = format!(
         r#"
 log stderr all;
 router id {ip};
 protocol device {{}}
-protocol static announced {{
-  ipv4;
-{routes}}}
+{statics}
 protocol bgp up {{
-  local {ip} port {port} as 20002;
+  local {ip} port {port} as {asn};
   neighbor {sieve} port {sieve_port} as 20001;
   passive on;
   multihop;
@@ -533,7 +557,7 @@ protocol bgp up {{
 }}
 "#
     );
-    Bird::start(dir, "neighbor", &config)
+    Bird::start(dir, name, &config)
 }
 
 /// A BIRD router, AS20001 (iBGP with bgpsieve at `sieve`:`sieve_port`) at `ip`:`port`,
