@@ -253,10 +253,14 @@ struct RouterBatches {
 
 impl RouterBatches {
     fn queue(&mut self, router: usize, key: Nlri, route: &Option<(usize, InRoute)>, rib: &Rib) {
-        if !self.batches.iter().any(|(r, _)| *r == router) {
-            self.batches.push((router, Batch::default()));
-        }
-        let Some((_, batch)) = self.batches.iter_mut().find(|(r, _)| *r == router) else {
+        let i = match self.batches.iter().position(|(r, _)| *r == router) {
+            Some(i) => i,
+            None => {
+                self.batches.push((router, Batch::default()));
+                self.batches.len() - 1
+            }
+        };
+        let Some((_, batch)) = self.batches.get_mut(i) else {
             return;
         };
         match route {
