@@ -2,8 +2,8 @@
 //! compared with re-checking the whole table, in the same run.
 //!
 //! The table: one route per distinct prefix of the RIPE prepdev export (424k VRPs), each from
-//! its VRP's origin, learned from a provider and sent to a router (both sessions up), so every
-//! route is checked on import and the changed verdicts go out as UPDATEs. The delta: the VRPs
+//! its VRP's origin, learned from a provider and passed to the router (both sessions of the pair
+//! up), so every route is checked on import and the changed verdicts go out as routes. The delta: the VRPs
 //! of every hundredth prefix removed (those routes turn NotFound), then put back. One
 //! iteration applies the delta and its reverse, so the RIB ends as it began.
 //!
@@ -14,9 +14,9 @@ use bgpsieve::bgp::open::Negotiated;
 use bgpsieve::bgp::session::FromSession;
 use bgpsieve::bgp::update::{DecodedUpdate, Nlri, PathAttributes};
 use bgpsieve::policy::{LocalPolicy, PeerPolicy};
-use bgpsieve::rib::{Rib, RibPeer};
+use bgpsieve::rib::{Pair, Rib};
 use bgpsieve::rpki::{load_rpki, LoadOptions, RpkiData, RpkiDelta, Vrp};
-use bgpsieve::types::{AsPath, Asn, Attrs, Role};
+use bgpsieve::types::{AsPath, Asn, Attrs, Role, SessionId, Side};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,19 +55,17 @@ fn vrps() -> Vec<Vrp> {
 fn rib(data: Arc<RpkiData>, vrps: &[Vrp]) -> Rib {
     let mut policy = PeerPolicy::new("provider", Role::Provider, Asn(NEIGHBOR_AS), None);
     policy.enabled.remove(bgpsieve::policy::Reason::NextHop);
-    let peers = vec![
-        RibPeer::new("provider".into(), Role::Provider, Asn(NEIGHBOR_AS), policy),
-        RibPeer::new(
-            "router".into(),
-            Role::Router,
-            Asn(LOCAL_AS),
-            PeerPolicy::new("router", Role::Router, Asn(LOCAL_AS), None),
-        ),
-    ];
-    let mut rib = Rib::new(peers, LocalPolicy::new(Asn(LOCAL_AS)), data);
-    for (peer, asn) in [(1, LOCAL_AS), (0, NEIGHBOR_AS)] {
+    let pairs = vec![Pair::new(
+        "provider".into(),
+        Role::Provider,
+        Asn(NEIGHBOR_AS),
+        Asn(LOCAL_AS),
+        policy,
+    )];
+    let mut rib = Rib::new(pairs, LocalPolicy::new(Asn(LOCAL_AS)), data);
+    for (side, asn) in [(Side::Router, LOCAL_AS), (Side::Neighbor, NEIGHBOR_AS)] {
         rib.handle(FromSession::Up {
-            peer,
+            id: SessionId::new(0, side),
             generation: 1,
             negotiated: Box::new(negotiated(asn)),
         });
@@ -96,7 +94,7 @@ fn rib(data: Arc<RpkiData>, vrps: &[Vrp]) -> Rib {
         });
         for chunk in nlri.chunks(500) {
             rib.handle(FromSession::Update {
-                peer: 0,
+                id: SessionId::new(0, Side::Neighbor),
                 update: DecodedUpdate {
                     announced: chunk.to_vec(),
                     attrs: Some(attrs.clone()),
@@ -131,7 +129,7 @@ fn benches(c: &mut Criterion) {
         ..RpkiDelta::default()
     };
     let mut rib = rib(full.clone(), &all);
-    let routes = rib.peers[0].adj_in.len();
+    let routes = rib.pairs[0].flows.inbound.adj_in.len();
 
     let (_, a) = rib.set_rpki(less.clone(), &delta_out, 2);
     let (_, b) = rib.set_rpki(full.clone(), &delta_back, 3);

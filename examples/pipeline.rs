@@ -1,15 +1,15 @@
 //! Profiling aid: pushes a file of encoded UPDATEs (the e2e bench's `updates.bin`) through the
-//! daemon's import path in-process — framing, decoding, import policy, RIB, encoding toward the
-//! router — without sockets. `cargo run --release --example pipeline -- UPDATES.bin VRPS.json`.
+//! daemon's import path in-process — framing, decoding, import policy, the pair's RIB step,
+//! encoding toward the router — without sockets. `cargo run --release --example pipeline -- UPDATES.bin VRPS.json`.
 
 use bgpsieve::bgp::codec::{Decoder, MessageType};
 use bgpsieve::bgp::open::Negotiated;
-use bgpsieve::bgp::session::{FromSession, ImportContext};
-use bgpsieve::bgp::update::{decode_update, DecodeCtx};
-use bgpsieve::policy::{LocalPolicy, PeerPolicy, Reason};
-use bgpsieve::rib::{Output, Rib, RibPeer};
+use bgpsieve::bgp::session::FromSession;
+use bgpsieve::bgp::update::{decode_update, encode_outbound, DecodeCtx};
+use bgpsieve::policy::{LocalPolicy, PeerPolicy, PolicySnapshot, Reason};
+use bgpsieve::rib::{Output, Pair, Rib};
 use bgpsieve::rpki::{load_rpki, LoadOptions};
-use bgpsieve::types::{Afi, Asn, Role};
+use bgpsieve::types::{Afi, Asn, Direction, Role, SessionId, Side};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -58,38 +58,33 @@ fn main() {
     let mut blaster = PeerPolicy::new("blaster", Role::Provider, Asn(64601), None);
     blaster.allow_private_asn = true;
     blaster.enabled.remove(Reason::NextHop);
-    let peers = vec![
-        RibPeer::new("blaster".into(), Role::Provider, Asn(64601), blaster),
-        RibPeer::new(
-            "sink".into(),
-            Role::Router,
-            Asn(64700),
-            PeerPolicy::new("sink", Role::Router, Asn(64700), None),
-        ),
-    ];
+    let pairs = vec![Pair::new(
+        "blaster".into(),
+        Role::Provider,
+        Asn(64601),
+        Asn(64700),
+        blaster,
+    )];
     let rpki = Arc::new(rpki);
-    let import = ImportContext {
-        peer: 0,
-        shared: Arc::new(bgpsieve::rib::SharedPolicy::new(
-            bgpsieve::rib::PolicySnapshot {
-                generation: 0,
-                rpki: rpki.clone(),
-                local: LocalPolicy::new(Asn(64700)),
-                peers: peers.iter().map(|p| p.policy.clone()).collect(),
-            },
-        )),
+    let snapshot = PolicySnapshot {
+        generation: 0,
+        rpki: rpki.clone(),
+        local: LocalPolicy::new(Asn(64700)),
+        peers: pairs.iter().map(|p| p.policy.clone()).collect(),
     };
-    let mut rib = Rib::new(peers, LocalPolicy::new(Asn(64700)), rpki);
-    rib.handle(FromSession::Up {
-        peer: 1,
-        generation: 1,
-        negotiated: Box::new(negotiated(64700)),
-    });
-    rib.handle(FromSession::Up {
-        peer: 0,
-        generation: 1,
-        negotiated: Box::new(negotiated(64601)),
-    });
+    let mut rib = Rib::new(pairs, LocalPolicy::new(Asn(64700)), rpki);
+    let (neighbor, router) = (
+        SessionId::new(0, Side::Neighbor),
+        SessionId::new(0, Side::Router),
+    );
+    for (id, asn) in [(router, 64700), (neighbor, 64601)] {
+        rib.handle(FromSession::Up {
+            id,
+            generation: 1,
+            negotiated: Box::new(negotiated(asn)),
+        });
+    }
+    let to_router = negotiated(64601);
     let ctx = DecodeCtx::new(&negotiated(64601), true);
 
     let t = Instant::now();
@@ -116,16 +111,26 @@ fn main() {
         let b = Instant::now();
         t_decode += b - a;
         // What the session task does on an I/O thread in the daemon.
-        let verdicts = import.evaluate(&u);
+        let verdicts = match &u.attrs {
+            Some(a) => snapshot.evaluate(
+                0,
+                Direction::In,
+                &a.attrs,
+                u.announced.iter().map(|n| (&n.prefix, n.path_id)),
+            ),
+            None => Vec::new(),
+        };
         let b = Instant::now();
         t_policy += b - a;
         n_updates += 1;
         for o in rib.handle(FromSession::Update {
-            peer: 0,
+            id: neighbor,
             update: u,
-            verdicts: Some(verdicts),
+            verdicts: Some((0, verdicts)),
         }) {
-            if let Output::Send { msgs, .. } = o {
+            // What the router side's session does with what it is sent.
+            if let Output::Routes { out, .. } = o {
+                let (msgs, _) = encode_outbound(&out, &to_router, false);
                 out_msgs += msgs.len();
                 out_bytes += msgs.iter().map(Vec::len).sum::<usize>();
             }
@@ -133,13 +138,12 @@ fn main() {
         t_rib += b.elapsed();
     }
     eprintln!(
-        "{n_updates} UPDATEs in {:?} (session side: decode {:?} + policy {:?}; RIB thread: {:?}); out: {out_msgs} messages, {out_bytes} bytes; adj_in {} routes, adj_out {}",
+        "{n_updates} UPDATEs in {:?} (session side: decode {:?} + policy {:?}; RIB thread and encoding: {:?}); out: {out_msgs} messages, {out_bytes} bytes; adj_in {} routes",
         t.elapsed(),
         t_decode,
         t_policy - t_decode,
         t_rib,
-        rib.peers[0].adj_in.len(),
-        rib.peers[1].adj_out.len()
+        rib.pairs[0].flows.inbound.adj_in.len(),
     );
     eprintln!("RSS at the end: {} MB", rss_mb());
 }

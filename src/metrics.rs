@@ -67,6 +67,7 @@ fn reason_applies(r: Reason, d: Direction) -> bool {
 struct PeerHandles {
     name: String,
     up: IntGauge,
+    router_up: IntGauge,
     received: PerAfi<IntCounter>,
     /// `[direction][reason index]`; the series of reasons that do not apply to a direction are
     /// created on first use.
@@ -124,6 +125,14 @@ impl Metrics {
             Opts::new(
                 "bgpsieve_peer_up",
                 "Whether the BGP session with the peer is Established (1) or not (0).",
+            ),
+            &["peer"],
+        )?;
+        let router_up = IntGaugeVec::new(
+            Opts::new(
+                "bgpsieve_router_session_up",
+                "Whether bgpsieve's session toward the router for this peer (where it speaks as \
+                 the peer) is Established (1) or not (0).",
             ),
             &["peer"],
         )?;
@@ -243,6 +252,7 @@ impl Metrics {
             handles.push(PeerHandles {
                 name: name.to_string(),
                 up: peer_up.with_label_values(&[name]),
+                router_up: router_up.with_label_values(&[name]),
                 received: PerAfi::new(|a| received.with_label_values(&[name, a.as_str()])),
                 rejected: PerDirection::new(per_dir),
                 current: PerDirection::new(|d| {
@@ -263,6 +273,7 @@ impl Metrics {
         }
 
         reg(Box::new(peer_up))?;
+        reg(Box::new(router_up))?;
         reg(Box::new(received))?;
         reg(Box::new(rejected_vec.clone()))?;
         reg(Box::new(current))?;
@@ -316,6 +327,13 @@ impl Metrics {
     pub fn peer_up(&self, peer: usize, up: bool) {
         if let Some(p) = self.peer(peer) {
             p.up.set(i64::from(up));
+        }
+    }
+
+    /// The session toward the router for `peer` went Established (`true`) or left it.
+    pub fn router_up(&self, peer: usize, up: bool) {
+        if let Some(p) = self.peer(peer) {
+            p.router_up.set(i64::from(up));
         }
     }
 
@@ -683,6 +701,7 @@ mod tests {
         let m = two_peers();
         for (name, ty) in [
             ("bgpsieve_peer_up", "gauge"),
+            ("bgpsieve_router_session_up", "gauge"),
             ("bgpsieve_routes_received_total", "counter"),
             ("bgpsieve_routes_rejected_total", "counter"),
             ("bgpsieve_routes_current", "gauge"),

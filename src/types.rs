@@ -110,8 +110,8 @@ impl fmt::Display for Afi {
     }
 }
 
-/// The relationship of a neighbor to us (RFC 9234 roles, plus `router` for our own iBGP router).
-/// `Provider` means: the neighbor is our provider (we are its customer).
+/// The relationship of a neighbor to us (RFC 9234 roles). `Provider` means: the neighbor is our
+/// provider (we are its customer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
@@ -122,8 +122,6 @@ pub enum Role {
     Rs,
     /// A client of ours, when we act as the route server.
     RsClient,
-    /// The operator's own router (iBGP).
-    Router,
 }
 
 impl Role {
@@ -134,7 +132,19 @@ impl Role {
             Role::Peer => "peer",
             Role::Rs => "rs",
             Role::RsClient => "rs-client",
-            Role::Router => "router",
+        }
+    }
+
+    /// The same relationship seen from the other end: what we are to the neighbor. Toward the
+    /// router bgpsieve speaks as the neighbor, so the router has this role there (a provider's
+    /// pair sees the router as the provider's customer).
+    pub fn inverse(self) -> Role {
+        match self {
+            Role::Provider => Role::Customer,
+            Role::Customer => Role::Provider,
+            Role::Peer => Role::Peer,
+            Role::Rs => Role::RsClient,
+            Role::RsClient => Role::Rs,
         }
     }
 }
@@ -148,10 +158,9 @@ impl FromStr for Role {
             "peer" => Role::Peer,
             "rs" => Role::Rs,
             "rs-client" => Role::RsClient,
-            "router" => Role::Router,
             _ => {
                 return Err(format!(
-                    "unknown role {s:?} (provider, customer, peer, rs, rs-client, router)"
+                    "unknown role {s:?} (provider, customer, peer, rs, rs-client)"
                 ))
             }
         })
@@ -196,6 +205,122 @@ impl<T> std::ops::Index<Direction> for PerDirection<T> {
         match d {
             Direction::In => &self.inbound,
             Direction::Out => &self.outbound,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Direction> for PerDirection<T> {
+    fn index_mut(&mut self, d: Direction) -> &mut T {
+        match d {
+            Direction::In => &mut self.inbound,
+            Direction::Out => &mut self.outbound,
+        }
+    }
+}
+
+/// The two sessions of a pair (DESIGN §1): toward the neighbor bgpsieve speaks as the operator's
+/// router; toward the router it speaks as the neighbor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Neighbor,
+    Router,
+}
+
+impl Side {
+    pub const BOTH: [Side; 2] = [Side::Neighbor, Side::Router];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Neighbor => "neighbor",
+            Side::Router => "router",
+        }
+    }
+
+    /// The other session of the pair.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Neighbor => Side::Router,
+            Side::Router => Side::Neighbor,
+        }
+    }
+
+    /// The direction of the routes received on this side: from the neighbor they go in
+    /// (import), from the router out (export).
+    pub fn received(self) -> Direction {
+        match self {
+            Side::Neighbor => Direction::In,
+            Side::Router => Direction::Out,
+        }
+    }
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One value per side of a pair: `sessions[side]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerSide<T> {
+    pub neighbor: T,
+    pub router: T,
+}
+
+impl<T> PerSide<T> {
+    pub fn new(mut f: impl FnMut(Side) -> T) -> PerSide<T> {
+        PerSide {
+            neighbor: f(Side::Neighbor),
+            router: f(Side::Router),
+        }
+    }
+
+    /// The value of one side, the other dropped.
+    pub fn into_side(self, side: Side) -> T {
+        match side {
+            Side::Neighbor => self.neighbor,
+            Side::Router => self.router,
+        }
+    }
+}
+
+impl<T> std::ops::Index<Side> for PerSide<T> {
+    type Output = T;
+    fn index(&self, s: Side) -> &T {
+        match s {
+            Side::Neighbor => &self.neighbor,
+            Side::Router => &self.router,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Side> for PerSide<T> {
+    fn index_mut(&mut self, s: Side) -> &mut T {
+        match s {
+            Side::Neighbor => &mut self.neighbor,
+            Side::Router => &mut self.router,
+        }
+    }
+}
+
+/// One session of bgpsieve: a side of a configured pair. Pair ids are positions in the
+/// configuration's `[[peer]]` list, assigned by bgpsieve, never taken from the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId {
+    pub pair: usize,
+    pub side: Side,
+}
+
+impl SessionId {
+    pub fn new(pair: usize, side: Side) -> SessionId {
+        SessionId { pair, side }
+    }
+    /// The other session of the same pair.
+    pub fn twin(self) -> SessionId {
+        SessionId {
+            pair: self.pair,
+            side: self.side.other(),
         }
     }
 }

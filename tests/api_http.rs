@@ -5,13 +5,14 @@
 
 mod common;
 
+use bgpsieve::api::views::RouterView;
 use bgpsieve::api::{
     self, AfiCounts, ApiState, CacheStatus, CircuitBreakerStatus, Control, FileStatus, LastTrip,
     LimitState, MaxPrefixView, PeerView, RejectedRoute, RejectedStore, RpkiStatus, SessionState,
 };
 use bgpsieve::metrics::{Metrics, PeerLabel};
 use bgpsieve::policy::{Action, LocalPolicy, PeerPolicy, Reason};
-use bgpsieve::rib::{PolicySnapshot, SharedPolicy};
+use bgpsieve::policy::{PolicySnapshot, SharedPolicy};
 use bgpsieve::rpki::{self, AspaState, LoadOptions, RovState};
 use bgpsieve::{Afi, Asn, Direction, Role};
 use serde_json::{json, Value};
@@ -43,6 +44,7 @@ fn peers(now: i64) -> Vec<PeerView> {
         Role::Provider,
         Asn(2914),
         "198.51.100.1".parse().unwrap(),
+        RouterView::new("10.0.0.1".parse().unwrap(), "10.0.0.101".parse().unwrap()),
     );
     a.state = SessionState::Established;
     a.since = Some(now - UP_FOR);
@@ -61,6 +63,7 @@ fn peers(now: i64) -> Vec<PeerView> {
         Role::Customer,
         Asn(13335),
         "203.0.113.9".parse().unwrap(),
+        RouterView::new("10.0.0.1".parse().unwrap(), "10.0.0.102".parse().unwrap()),
     );
     b.state = SessionState::Stopped;
     b.since = Some(now - B_DOWN_FOR);

@@ -156,7 +156,7 @@ fn open(asn: u32, hold: u16, our_view: Role) -> Vec<u8> {
         hold_time: hold,
         families: vec![Afi::Ipv4],
         add_path: vec![],
-        neighbor_role: our_view,
+        neighbor_role: Some(our_view),
         extended_message: false,
         enhanced_route_refresh: false,
     })

@@ -2,8 +2,8 @@
 //! against the policy snapshot in force. Pure: a snapshot and the query in, a view out.
 
 use super::ApiError;
+use crate::policy::PolicySnapshot;
 use crate::policy::{self, PeerPolicy, Reason};
-use crate::rib::PolicySnapshot;
 use crate::rpki::{AspaState, RovState};
 use crate::types::{AsPath, Attrs, Route};
 use ipnet::IpNet;

@@ -12,8 +12,9 @@
 //! without a framework of our own; HTTP/1 only.
 
 pub mod explain;
-pub mod rejected;
-pub mod views;
+/// The rejected-route store and the views live with the RIB, which fills them; the API serves
+/// them.
+pub use crate::rib::{rejected, views};
 
 pub use explain::{CheckView, ExplainView};
 pub use rejected::{PrefixMatch, RejectedPage, RejectedQuery, RejectedRoute, RejectedStore};
@@ -24,7 +25,7 @@ pub use views::{
 
 use crate::metrics::Metrics;
 use crate::policy::Reason;
-use crate::rib::SharedPolicy;
+use crate::policy::SharedPolicy;
 use crate::types::Direction;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, Method, StatusCode, Uri};

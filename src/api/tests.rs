@@ -1,8 +1,8 @@
 //! Parameter parsing and explain, without HTTP (tests/api_http.rs runs the server).
 
 use super::*;
+use crate::policy::PolicySnapshot;
 use crate::policy::{LocalPolicy, PeerPolicy};
-use crate::rib::PolicySnapshot;
 use crate::rpki::{self, LoadOptions, RovState};
 use crate::types::{Asn, Role};
 use std::path::PathBuf;

@@ -162,15 +162,13 @@ impl BgpRole {
 
     /// The role WE advertise to a neighbor whose relationship to us is `neighbor` (our config
     /// names the neighbor's role: a neighbor that is our provider makes us its customer).
-    /// `None` for our own router: RFC 9234 roles are for eBGP sessions only.
-    pub fn ours_toward(neighbor: Role) -> Option<BgpRole> {
+    pub fn ours_toward(neighbor: Role) -> BgpRole {
         match neighbor {
-            Role::Provider => Some(BgpRole::Customer),
-            Role::Customer => Some(BgpRole::Provider),
-            Role::Peer => Some(BgpRole::Peer),
-            Role::Rs => Some(BgpRole::RsClient),
-            Role::RsClient => Some(BgpRole::RouteServer),
-            Role::Router => None,
+            Role::Provider => BgpRole::Customer,
+            Role::Customer => BgpRole::Provider,
+            Role::Peer => BgpRole::Peer,
+            Role::Rs => BgpRole::RsClient,
+            Role::RsClient => BgpRole::RouteServer,
         }
     }
 
@@ -525,21 +523,11 @@ mod tests {
 
     #[test]
     fn our_role_toward_each_neighbor() {
-        assert_eq!(
-            BgpRole::ours_toward(Role::Provider),
-            Some(BgpRole::Customer)
-        );
-        assert_eq!(
-            BgpRole::ours_toward(Role::Customer),
-            Some(BgpRole::Provider)
-        );
-        assert_eq!(BgpRole::ours_toward(Role::Peer), Some(BgpRole::Peer));
-        assert_eq!(BgpRole::ours_toward(Role::Rs), Some(BgpRole::RsClient));
-        assert_eq!(
-            BgpRole::ours_toward(Role::RsClient),
-            Some(BgpRole::RouteServer)
-        );
-        assert_eq!(BgpRole::ours_toward(Role::Router), None);
+        assert_eq!(BgpRole::ours_toward(Role::Provider), BgpRole::Customer);
+        assert_eq!(BgpRole::ours_toward(Role::Customer), BgpRole::Provider);
+        assert_eq!(BgpRole::ours_toward(Role::Peer), BgpRole::Peer);
+        assert_eq!(BgpRole::ours_toward(Role::Rs), BgpRole::RsClient);
+        assert_eq!(BgpRole::ours_toward(Role::RsClient), BgpRole::RouteServer);
     }
 
     #[test]

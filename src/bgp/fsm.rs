@@ -30,9 +30,8 @@ use std::time::Duration;
 /// §8.2.2 suggests.
 pub const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
 
-/// The default longest wait before an automatic restart, however often the session failed
-/// (BIRD's default `error wait time 60, 300` caps at the same 300 s; peer key `idle_hold_max`).
-pub const IDLE_HOLD_MAX: Duration = Duration::from_secs(300);
+/// The default longest wait before an automatic restart, however often the session failed.
+pub use crate::config::IDLE_HOLD_MAX;
 
 /// How long a session must stay Established before its restart backoff is forgotten (BIRD
 /// forgets an error sequence after its `error forget time`, 300 s by default).
@@ -389,6 +388,13 @@ impl Fsm {
     /// The OPEN to send on `Action::SendOpen`.
     pub fn local_open(&self) -> &Open {
         &self.local_open
+    }
+
+    /// Replaces the OPEN sent on the next `Action::SendOpen`, and negotiated against. A pair's
+    /// session sends the OPEN the other side sent (DESIGN §1), known only once that has arrived,
+    /// so it sets it while the DelayOpenTimer holds its own OPEN back.
+    pub fn set_local_open(&mut self, open: Open) {
+        self.local_open = open;
     }
 
     /// Whether the FSM considers this timer running (started and neither stopped nor expired).
@@ -976,7 +982,7 @@ mod tests {
         PeerExpectation {
             asn: Asn(PEER_ASN),
             local_asn: Asn(LOCAL_ASN),
-            role: Role::Provider,
+            role: Some(Role::Provider),
             role_strict: false,
         }
     }
@@ -1574,7 +1580,7 @@ mod tests {
             hold_time: 90,
             families: vec![Afi::Ipv4, Afi::Ipv6],
             add_path: vec![],
-            neighbor_role,
+            neighbor_role: Some(neighbor_role),
             extended_message: true,
             enhanced_route_refresh: false,
         };

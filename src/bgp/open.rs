@@ -7,7 +7,6 @@
 use super::capability::{AddPathFamily, AddPathMode, BgpRole, Capability, Family};
 use super::codec::{self, EncodeError, MessageType, HEADER_LEN, MAX_LEN};
 use super::notification::Notification;
-use crate::config::{GlobalConfig, PeerConfig};
 use crate::types::{Afi, Asn, Role};
 use std::net::Ipv4Addr;
 
@@ -43,35 +42,14 @@ pub struct LocalSpeaker {
     pub families: Vec<Afi>,
     /// ADD-PATH offered per family (RFC 7911); empty = no ADD-PATH capability.
     pub add_path: Vec<(Afi, AddPathMode)>,
-    /// The neighbor's relationship to us; decides the RFC 9234 role we advertise.
-    pub neighbor_role: Role,
+    /// The other end's relationship to us; decides the RFC 9234 role we advertise (`None`:
+    /// no Role capability).
+    pub neighbor_role: Option<Role>,
     /// Advertise RFC 8654 extended messages.
     pub extended_message: bool,
     /// Advertise RFC 7313 enhanced route refresh (the session must then bracket every
     /// re-advertisement with BoRR/EoRR).
     pub enhanced_route_refresh: bool,
-}
-
-impl LocalSpeaker {
-    /// What bgpsieve offers `peer`: its configured families, and toward our own router ADD-PATH
-    /// send for each of them, so the router sees every neighbor's path (DESIGN §1).
-    pub fn for_peer(global: &GlobalConfig, peer: &PeerConfig) -> LocalSpeaker {
-        let add_path = if peer.role == Role::Router {
-            peer.afi.iter().map(|&a| (a, AddPathMode::Send)).collect()
-        } else {
-            Vec::new()
-        };
-        LocalSpeaker {
-            asn: global.asn,
-            router_id: global.router_id,
-            hold_time: global.hold_time,
-            families: peer.afi.clone(),
-            add_path,
-            neighbor_role: peer.role,
-            extended_message: true,
-            enhanced_route_refresh: false,
-        }
-    }
 }
 
 /// What we require of the neighbor's OPEN.
@@ -81,22 +59,14 @@ pub struct PeerExpectation {
     pub asn: Asn,
     /// Our AS (equal to `asn` on the iBGP session to our router).
     pub local_asn: Asn,
-    /// Our view of the neighbor (`Provider` = the neighbor is our provider).
-    pub role: Role,
+    /// Our view of the neighbor (`Provider` = the neighbor is our provider); `None`: no RFC
+    /// 9234 role on this session.
+    pub role: Option<Role>,
     /// RFC 9234 strict mode: refuse a neighbor that sends no Role capability.
     pub role_strict: bool,
 }
 
 impl PeerExpectation {
-    pub fn for_peer(global: &GlobalConfig, peer: &PeerConfig) -> PeerExpectation {
-        PeerExpectation {
-            asn: peer.asn,
-            local_asn: global.asn,
-            role: peer.role,
-            role_strict: peer.role_strict,
-        }
-    }
-
     pub fn is_ibgp(&self) -> bool {
         self.asn == self.local_asn
     }
@@ -164,8 +134,8 @@ impl Open {
                     .collect(),
             ));
         }
-        if let Some(role) = BgpRole::ours_toward(local.neighbor_role) {
-            caps.push(Capability::Role(role));
+        if let Some(role) = local.neighbor_role {
+            caps.push(Capability::Role(BgpRole::ours_toward(role)));
         }
         Open {
             version: BGP_VERSION,
@@ -418,7 +388,7 @@ pub fn negotiate(
 /// must all be equal and be the counterpart of ours (Table 2), and in strict mode present.
 /// A Role capability whose length is not 1 counts as a mismatch.
 fn check_roles(remote: &Open, expect: &PeerExpectation) -> Result<Option<BgpRole>, Notification> {
-    let Some(ours) = BgpRole::ours_toward(expect.role) else {
+    let Some(ours) = expect.role.map(BgpRole::ours_toward) else {
         return Ok(None);
     };
     let mut peer_role: Option<BgpRole> = None;
@@ -483,12 +453,20 @@ mod tests {
 
     fn speaker(neighbor_role: Role) -> LocalSpeaker {
         LocalSpeaker {
+            neighbor_role: Some(neighbor_role),
+            ..speaker_without_role()
+        }
+    }
+
+    /// A speaker that advertises no RFC 9234 role (an iBGP session).
+    fn speaker_without_role() -> LocalSpeaker {
+        LocalSpeaker {
             asn: Asn(64500),
             router_id: Ipv4Addr::new(192, 0, 2, 1),
             hold_time: 90,
             families: vec![Afi::Ipv4, Afi::Ipv6],
             add_path: vec![],
-            neighbor_role,
+            neighbor_role: None,
             extended_message: true,
             enhanced_route_refresh: false,
         }
@@ -498,8 +476,16 @@ mod tests {
         PeerExpectation {
             asn: Asn(asn),
             local_asn: Asn(64500),
-            role,
+            role: Some(role),
             role_strict: false,
+        }
+    }
+
+    /// An iBGP session: no role checks.
+    fn expect_ibgp(asn: u32) -> PeerExpectation {
+        PeerExpectation {
+            role: None,
+            ..expect(asn, Role::Peer)
         }
     }
 
@@ -560,7 +546,7 @@ mod tests {
             &PeerExpectation {
                 asn: Asn(64512),
                 local_asn: Asn(64512),
-                role: Role::Router,
+                role: None,
                 role_strict: false,
             },
         )
@@ -606,7 +592,7 @@ mod tests {
             &PeerExpectation {
                 asn: Asn(2_621_441),
                 local_asn: Asn(655_361),
-                role: Role::Peer,
+                role: Some(Role::Peer),
                 role_strict: false,
             },
         )
@@ -782,8 +768,8 @@ mod tests {
     }
 
     #[test]
-    fn our_open_toward_our_router_has_add_path_send_and_no_role() {
-        let mut local = speaker(Role::Router);
+    fn an_open_without_a_role_carries_add_path_send_as_asked() {
+        let mut local = speaker_without_role();
         local.add_path = vec![
             (Afi::Ipv4, AddPathMode::Send),
             (Afi::Ipv6, AddPathMode::Send),
@@ -821,34 +807,6 @@ mod tests {
         let o = Open::new(&local);
         assert_eq!(o.my_as, 23456);
         assert_eq!(o.asn(), Asn(4_200_000_001));
-    }
-
-    #[test]
-    fn local_speaker_and_expectation_from_config() {
-        let text = "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n\
-                    [[peer]]\nname = \"r\"\nrole = \"router\"\nasn = 64500\n\
-                    address = \"192.0.2.2\"\nafi = [\"ipv6\"]\n\
-                    [[peer]]\nname = \"t\"\nrole = \"provider\"\nasn = 64501\n\
-                    address = \"198.51.100.1\"\nrole_strict = true\n";
-        let c = crate::config::parse_str(text, "t.toml").unwrap().config;
-        let router = LocalSpeaker::for_peer(&c.global, &c.peers[0]);
-        assert_eq!(router.families, vec![Afi::Ipv6]);
-        assert_eq!(router.add_path, vec![(Afi::Ipv6, AddPathMode::Send)]);
-        assert_eq!(router.hold_time, 90);
-        let transit = LocalSpeaker::for_peer(&c.global, &c.peers[1]);
-        assert!(transit.add_path.is_empty());
-        assert_eq!(transit.neighbor_role, Role::Provider);
-        let e = PeerExpectation::for_peer(&c.global, &c.peers[1]);
-        assert_eq!(
-            e,
-            PeerExpectation {
-                asn: Asn(64501),
-                local_asn: Asn(64500),
-                role: Role::Provider,
-                role_strict: true
-            }
-        );
-        assert!(PeerExpectation::for_peer(&c.global, &c.peers[0]).is_ibgp());
     }
 
     #[test]
@@ -1089,14 +1047,14 @@ mod tests {
         remote.router_id = local.router_id;
         assert!(negotiate(&local, &remote, &expect(64501, Role::Peer)).is_ok());
         // iBGP to our router with our own identifier.
-        let local = Open::new(&speaker(Role::Router));
+        let local = Open::new(&speaker_without_role());
         let router = open(
             64500,
             [192, 0, 2, 1],
             vec![mp(Afi::Ipv4), Capability::FourOctetAs(Asn(64500))],
         );
         assert_eq!(
-            negotiate(&local, &router, &expect(64500, Role::Router)),
+            negotiate(&local, &router, &expect_ibgp(64500)),
             Err(Notification::new(2, 3, vec![]))
         );
         let router = open(
@@ -1104,7 +1062,7 @@ mod tests {
             [192, 0, 2, 2],
             vec![mp(Afi::Ipv4), Capability::FourOctetAs(Asn(64500))],
         );
-        assert!(negotiate(&local, &router, &expect(64500, Role::Router)).is_ok());
+        assert!(negotiate(&local, &router, &expect_ibgp(64500)).is_ok());
     }
 
     #[test]
@@ -1217,7 +1175,7 @@ mod tests {
         );
         // iBGP to our router: roles are not used, whatever the router sends, even in strict
         // mode.
-        let local = Open::new(&speaker(Role::Router));
+        let local = Open::new(&speaker_without_role());
         let router = open(
             64500,
             [192, 0, 2, 2],
@@ -1230,7 +1188,7 @@ mod tests {
         );
         let ibgp = PeerExpectation {
             role_strict: true,
-            ..expect(64500, Role::Router)
+            ..expect_ibgp(64500)
         };
         assert_eq!(
             negotiate(&local, &router, &ibgp).map(|n| n.peer_role),

@@ -1,7 +1,11 @@
-//! One BGP session as a tokio task. It owns the TCP connection (a small writer task sends what
-//! it queues, so a slow peer never blocks reading), drives the sans-IO `Fsm` with socket events
-//! and timer expiries, frames and decodes messages, and exchanges typed messages with the RIB
-//! task: route events go up, encoded UPDATEs come down. It holds no routes.
+//! One BGP session as a tokio task: one side of a pair (DESIGN §1). It owns the TCP connection (a
+//! small writer task sends what it queues, so a slow peer never blocks reading), drives the
+//! sans-IO `Fsm` with socket events and timer expiries, frames and decodes messages, runs the
+//! stateless checks on what it decodes, and encodes the routes it is given for its own
+//! negotiated parameters. It exchanges typed messages with the RIB (route events up, routes to
+//! send down) and with the other session of its pair (its twin): the OPENs each side receives
+//! are mirrored to the other, and the router side runs only while the neighbor side has a
+//! connection. It holds no routes.
 //!
 //! Back-pressure: the channel to the RIB is bounded. When it is full the session stops reading
 //! from the socket (TCP pushes back on the neighbor) but keeps running its timers, keepalives and
@@ -10,13 +14,12 @@
 
 use super::codec::{self, Decoder, Frame, MessageType};
 use super::fsm::{Action, DownReason, Event, Fsm, FsmConfig, Timer};
+use super::mirror::{mirror, MirrorRules};
 use super::notification::Notification;
 use super::open::{Negotiated, Open, PeerExpectation};
-use super::update::{decode_update, DecodeCtx, DecodedUpdate};
-use crate::policy::{evaluate, Verdict};
-use crate::rib::RibEvent;
-use crate::rib::SharedPolicy;
-use crate::types::{Afi, Direction, Route};
+use super::update::{decode_update, encode_outbound, DecodeCtx, DecodedUpdate, Outbound};
+use crate::policy::{SharedPolicy, Verdict};
+use crate::types::{Afi, SessionId};
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -32,67 +35,61 @@ use tokio::time::Instant;
 /// What a session needs to know.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// Index of the peer in the daemon's peer list.
-    pub peer: usize,
+    /// Which pair and side this session is.
+    pub id: SessionId,
+    /// The pair's name, for logs.
     pub name: String,
     pub remote: SocketAddr,
     pub local_address: Option<IpAddr>,
     pub fsm: FsmConfig,
+    /// The OPEN sent when the other side's OPEN is not known (and always by a session that
+    /// mirrors nothing).
     pub local_open: Open,
     pub expect: PeerExpectation,
-    /// The neighbor's import policy: when set (neighbors, not the router), the session runs the
-    /// stateless checks on each UPDATE it decodes, so policy work spreads over the I/O threads
-    /// and the RIB thread only applies state. It reads the policy snapshot in force, which data
-    /// and configuration changes swap.
-    pub import: Option<Arc<ImportContext>>,
+    /// How this side makes its OPEN from the other side's (`None`: it sends `local_open`).
+    /// With mirroring, the FSM's DelayOpen holds our OPEN back until the other side's has
+    /// arrived.
+    pub mirror: Option<MirrorRules>,
+    /// The router side of a pair: it starts only while the neighbor side has a connection, and
+    /// closes when that connection goes (DESIGN §1).
+    pub follows_twin: bool,
+    /// The policy in force: when set, the session runs the stateless checks of its direction
+    /// (import on the neighbor side, export on the router side) on each UPDATE it decodes, so
+    /// policy work spreads over the I/O threads and the RIB thread only applies state.
+    pub checks: Option<Arc<SharedPolicy>>,
     /// TCP-MD5 key (RFC 2385) for this peer's connections.
     pub md5: Option<crate::config::Secret>,
     /// GTSM (RFC 5082) on this peer's connections.
     pub gtsm: bool,
 }
 
-/// What the stateless import checks of one neighbor read: its policy in the snapshot in force.
-#[derive(Debug)]
-pub struct ImportContext {
-    /// The neighbor's index in the snapshot's peers.
-    pub peer: usize,
-    pub shared: Arc<SharedPolicy>,
-}
-
-impl ImportContext {
+impl SessionConfig {
     /// The verdict of every announced prefix of an UPDATE, in order, and the generation of the
-    /// snapshot they were made with.
-    pub fn evaluate(&self, u: &DecodedUpdate) -> (u64, Vec<Verdict>) {
-        let snap = self.shared.load();
-        let Some(peer) = snap.peers.get(self.peer) else {
-            return (snap.generation, Vec::new());
+    /// snapshot they were made with; `None` when the session runs no checks.
+    fn evaluate(&self, u: &DecodedUpdate) -> Option<(u64, Vec<Verdict>)> {
+        let shared = self.checks.as_ref()?;
+        let snap = shared.load();
+        let verdicts = match &u.attrs {
+            Some(attrs) => snap.evaluate(
+                self.id.pair,
+                self.id.side.received(),
+                &attrs.attrs,
+                u.announced.iter().map(|n| (&n.prefix, n.path_id)),
+            ),
+            None => Vec::new(),
         };
-        let Some(attrs) = &u.attrs else {
-            return (snap.generation, Vec::new());
-        };
-        let verdicts = u
-            .announced
-            .iter()
-            .map(|n| {
-                let route = Route {
-                    prefix: n.prefix,
-                    path_id: n.path_id,
-                    attrs: attrs.attrs.clone(),
-                };
-                evaluate(Direction::In, &route, peer, &snap.local, &snap.rpki)
-            })
-            .collect();
-        (snap.generation, verdicts)
+        Some((snap.generation, verdicts))
     }
 }
 
 /// Commands to a session.
 #[derive(Debug)]
 pub enum ToSession {
-    /// Encoded BGP messages for the session of this generation (see `FromSession::Up`); dropped
-    /// when that session is gone, so nothing meant for an old session reaches a new one.
-    Send { generation: u64, msgs: Vec<Vec<u8>> },
-    /// A connection accepted by the listener for this peer.
+    /// Routes to announce and withdraw on the session of this generation (see
+    /// `FromSession::Up`), encoded here for its negotiated parameters; dropped when that
+    /// session is gone, so nothing meant for an old session reaches a new one.
+    Routes(Box<Outbound>),
+    /// A connection accepted by the listener for this session.
     Incoming(TcpStream),
     /// End the session with this NOTIFICATION (e.g. max-prefix Cease/1, RFC 4486) and start
     /// it again after `restart_after`; `None` = stay down until `Start`.
@@ -107,44 +104,89 @@ pub enum ToSession {
     Reconfigure(Box<SessionConfig>),
     /// Administrative shutdown (RFC 8203 message), then the task ends.
     Shutdown(String),
+    /// News from the other session of the pair.
+    Twin(TwinEvent),
+}
+
+/// What one session of a pair tells the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TwinEvent {
+    /// It has a connection to its remote: a router side may start.
+    Connected,
+    /// Its remote sent this OPEN: the OPEN to mirror.
+    Open(Box<Open>),
+    /// Its connection is gone. The NOTIFICATION is what the router side ends its session with:
+    /// the one the neighbor sent, or an administrative shutdown saying what happened.
+    Lost(Notification),
 }
 
 /// Events from a session to the RIB.
 #[derive(Debug)]
 pub enum FromSession {
     Up {
-        peer: usize,
-        /// Counts the sessions of this peer; `ToSession::Send` names the one it is for.
+        id: SessionId,
+        /// Counts the sessions of this side; `ToSession::Routes` names the one it is for.
         generation: u64,
         negotiated: Box<Negotiated>,
     },
     Down {
-        peer: usize,
+        id: SessionId,
         reason: DownReason,
     },
     Update {
-        peer: usize,
+        id: SessionId,
         update: DecodedUpdate,
-        /// The stateless import verdicts, one per announced prefix, when the session made them,
-        /// and the generation of the policy snapshot they were made with.
+        /// The stateless verdicts, one per announced prefix, when the session made them, and
+        /// the generation of the policy snapshot they were made with.
         verdicts: Option<(u64, Vec<Verdict>)>,
     },
-    /// The neighbor asked for our routes again (RFC 2918).
+    /// The remote asked for our routes again (RFC 2918).
     RouteRefresh {
-        peer: usize,
+        id: SessionId,
         afi: Afi,
     },
 }
 
-/// Starts a session task.
-pub fn spawn(
+impl FromSession {
+    pub fn id(&self) -> SessionId {
+        match self {
+            FromSession::Up { id, .. }
+            | FromSession::Down { id, .. }
+            | FromSession::Update { id, .. }
+            | FromSession::RouteRefresh { id, .. } => *id,
+        }
+    }
+}
+
+/// Starts a session task on its own (no twin), returning its command channel and task. `E` is
+/// the RIB's event type.
+pub fn spawn<E: From<FromSession> + Send + 'static>(
     cfg: SessionConfig,
-    rib: mpsc::Sender<RibEvent>,
+    rib: mpsc::Sender<E>,
 ) -> (mpsc::UnboundedSender<ToSession>, JoinHandle<()>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = tokio::spawn(run(cfg, rx, rib));
-    (tx, handle)
+    let task = tokio::spawn(run(cfg, rx, rib, None));
+    (tx, task)
 }
+
+/// Starts a session task on a command channel made beforehand (the two sessions of a pair
+/// need each other's channel before either runs); `twin` is the other session's.
+pub fn spawn_with<E: From<FromSession> + Send + 'static>(
+    cfg: SessionConfig,
+    rx: mpsc::UnboundedReceiver<ToSession>,
+    rib: mpsc::Sender<E>,
+    twin: Option<mpsc::UnboundedSender<ToSession>>,
+) -> JoinHandle<()> {
+    tokio::spawn(run(cfg, rx, rib, twin))
+}
+
+/// How long a neighbor side waits for the router's OPEN before it sends its own made from the
+/// last one known (or from the configuration): the router may be down, and the neighbor's
+/// routes are then held until it is back.
+pub const MIRROR_WAIT_NEIGHBOR: Duration = Duration::from_secs(5);
+/// How long a router side waits for the neighbor's OPEN. It runs only while the neighbor side
+/// has a connection, and the neighbor's OPEN normally follows at once.
+pub const MIRROR_WAIT_ROUTER: Duration = Duration::from_secs(30);
 
 /// RFC 9687 §4: the suggested SendHoldTime, 8 minutes; never less than twice the negotiated
 /// hold time (a peer allowed to stay silent that long may also be slow to read).
@@ -290,7 +332,7 @@ async fn connect(
     socket.connect(remote).await
 }
 
-struct Session {
+struct Session<E> {
     cfg: SessionConfig,
     fsm: Fsm,
     conn: Option<Conn>,
@@ -298,7 +340,7 @@ struct Session {
     timers: HashMap<Timer, Instant>,
     decoder: Decoder,
     negotiated: Option<Negotiated>,
-    rib: mpsc::Sender<RibEvent>,
+    rib: mpsc::Sender<E>,
     /// When a stopped session starts again by itself (max-prefix `restart_after`).
     restart_at: Option<Instant>,
     /// Incremented each time the session reaches Established.
@@ -310,9 +352,23 @@ struct Session {
     pending: Option<JoinHandle<Option<PendingOpen>>>,
     /// Messages for the RIB that did not fit its channel, oldest first. While any wait, the
     /// socket is not read (back-pressure) but timers and commands go on.
-    to_rib: VecDeque<RibEvent>,
+    to_rib: VecDeque<E>,
     /// The connection queued more than [`MAX_SEND_QUEUE`] unsent bytes.
     send_overflow: bool,
+    /// The other session of the pair.
+    twin: Option<mpsc::UnboundedSender<ToSession>>,
+    /// The OPEN the other side's remote sent on its current connection: what ours is made of.
+    twin_open: Option<Open>,
+    /// The last OPEN the other side's remote ever sent, for when the current one is late.
+    last_twin_open: Option<Open>,
+    /// Our remote's OPEN, held while ours waits for the other side's.
+    held_open: Option<Open>,
+    /// A router side may run (its twin has a connection); always true otherwise.
+    enabled: bool,
+    /// Whether the twin was last told we have a connection.
+    told_connected: bool,
+    /// Why the last Established session ended, for the twin.
+    last_down: Option<DownReason>,
 }
 
 /// A second connection read up to its OPEN: the stream, the bytes after the OPEN, the OPEN.
@@ -328,7 +384,18 @@ fn timer_event(t: Timer) -> Event {
     }
 }
 
-impl Session {
+/// The NOTIFICATION a router side ends its session with when the neighbor's connection is
+/// gone: the neighbor's own, when it sent one (the router sees what it would have seen), else
+/// an administrative shutdown that says what happened (RFC 9003).
+fn lost_notification(reason: Option<&DownReason>) -> Notification {
+    match reason {
+        Some(DownReason::NotificationReceived(n)) => n.clone(),
+        Some(r) => Notification::admin_shutdown(&format!("bgpsieve: neighbor session down: {r}")),
+        None => Notification::admin_shutdown("bgpsieve: neighbor connection lost"),
+    }
+}
+
+impl<E: From<FromSession> + Send + 'static> Session<E> {
     fn send(&mut self, msg: Vec<u8>) {
         if let Some(c) = &self.conn {
             let queued = c.shared.queued.fetch_add(msg.len(), Ordering::Relaxed) + msg.len();
@@ -342,13 +409,147 @@ impl Session {
     /// Hands a message to the RIB in order: at once when its channel has room and nothing is
     /// waiting, else behind what waits.
     fn hand_to_rib(&mut self, msg: FromSession) {
-        let msg = RibEvent::Session(msg);
+        let msg = E::from(msg);
         if !self.to_rib.is_empty() {
             self.to_rib.push_back(msg);
             return;
         }
         if let Err(mpsc::error::TrySendError::Full(msg)) = self.rib.try_send(msg) {
             self.to_rib.push_back(msg);
+        }
+    }
+
+    fn tell_twin(&self, ev: TwinEvent) {
+        if let Some(t) = &self.twin {
+            let _ = t.send(ToSession::Twin(ev));
+        }
+    }
+
+    /// Tells the twin when we gained or lost our connection.
+    fn sync_twin(&mut self) {
+        let connected = self.conn.is_some();
+        if connected == self.told_connected {
+            return;
+        }
+        self.told_connected = connected;
+        if connected {
+            self.last_down = None;
+            self.tell_twin(TwinEvent::Connected);
+        } else {
+            if self.cfg.mirror.is_some() && !self.cfg.follows_twin {
+                // Our twin goes down with us: its next OPEN is the one to mirror.
+                self.twin_open = None;
+            }
+            self.held_open = None;
+            let n = lost_notification(self.last_down.as_ref());
+            self.tell_twin(TwinEvent::Lost(n));
+        }
+    }
+
+    /// Our OPEN made from the other side's, when that is known for the current connection.
+    fn mirrored_open(&self, fresh: bool) -> Option<Open> {
+        let rules = self.cfg.mirror.as_ref()?;
+        let other = if fresh {
+            self.twin_open.as_ref()?
+        } else {
+            self.twin_open.as_ref().or(self.last_twin_open.as_ref())?
+        };
+        let receiver = self.held_open.as_ref().map(|o| o.router_id);
+        Some(mirror(other, rules, receiver))
+    }
+
+    /// Whether our OPEN is still held back (DelayOpen runs).
+    fn holding_open(&self) -> bool {
+        self.fsm.timer_running(Timer::DelayOpen)
+    }
+
+    /// Our remote's OPEN arrived. With mirroring, and our OPEN still held back, it waits for
+    /// the other side's OPEN; otherwise the FSM negotiates.
+    async fn remote_open(&mut self, open: Open) {
+        if self.cfg.mirror.is_some() {
+            self.tell_twin(TwinEvent::Open(Box::new(open.clone())));
+            if self.holding_open() {
+                self.held_open = Some(open);
+                if let Some(mine) = self.mirrored_open(true) {
+                    self.fsm.set_local_open(mine);
+                    if let Some(o) = self.held_open.take() {
+                        self.event(Event::BgpOpen(Box::new(o))).await;
+                    }
+                }
+                return;
+            }
+        }
+        self.event(Event::BgpOpen(Box::new(open))).await;
+    }
+
+    /// The other side's remote sent its OPEN: ours can go.
+    async fn twin_open_arrived(&mut self, open: Open) {
+        self.last_twin_open = Some(open.clone());
+        self.twin_open = Some(open);
+        if !self.holding_open() {
+            return;
+        }
+        let Some(mine) = self.mirrored_open(true) else {
+            return;
+        };
+        self.fsm.set_local_open(mine);
+        match self.held_open.take() {
+            // Event 20: their OPEN came first; ours and a KEEPALIVE answer it.
+            Some(o) => self.event(Event::BgpOpen(Box::new(o))).await,
+            None => {
+                self.timers.remove(&Timer::DelayOpen);
+                self.event(Event::DelayOpenTimerExpires).await;
+            }
+        }
+    }
+
+    /// Waiting for the other side's OPEN took too long: send ours made from the last one known,
+    /// or from the configuration, then negotiate with what our remote sent.
+    async fn mirror_wait_over(&mut self) {
+        let mine = self
+            .mirrored_open(false)
+            .unwrap_or_else(|| self.cfg.local_open.clone());
+        tracing::info!(
+            peer = %self.cfg.name,
+            side = %self.cfg.id.side,
+            "the other side's OPEN did not come: sending ours from {}",
+            if self.last_twin_open.is_some() { "the last one known" } else { "the configuration" }
+        );
+        self.fsm.set_local_open(mine);
+        self.event(Event::DelayOpenTimerExpires).await;
+        if let Some(o) = self.held_open.take() {
+            self.event(Event::BgpOpen(Box::new(o))).await;
+        }
+    }
+
+    async fn twin(&mut self, ev: TwinEvent) {
+        match ev {
+            TwinEvent::Open(o) => self.twin_open_arrived(*o).await,
+            TwinEvent::Connected if self.cfg.follows_twin => {
+                self.enabled = true;
+                if self.fsm.state() == super::fsm::State::Idle && self.restart_at.is_none() {
+                    self.event(Event::ManualStart).await;
+                }
+            }
+            TwinEvent::Lost(n) if self.cfg.follows_twin => {
+                self.enabled = false;
+                self.twin_open = None;
+                if self.fsm.state() != super::fsm::State::Idle {
+                    tracing::info!(peer = %self.cfg.name, "neighbor side gone: closing the router side");
+                    self.event(Event::AutomaticStop(n)).await;
+                }
+                // No restart of our own: the neighbor side's next connection starts us.
+                self.event(Event::ManualStop {
+                    shutdown_message: None,
+                })
+                .await;
+            }
+            TwinEvent::Connected | TwinEvent::Lost(_) => {
+                if !self.cfg.follows_twin && matches!(ev, TwinEvent::Lost(_)) {
+                    // The router side's next connection brings a fresh OPEN.
+                    self.twin_open = None;
+                }
+            }
         }
     }
 
@@ -384,7 +585,7 @@ impl Session {
             },
             Action::SendKeepalive => self.send(codec::encode_keepalive()),
             Action::SendNotification(n) => {
-                tracing::warn!(peer = %self.cfg.name, notification = %n, "sending NOTIFICATION");
+                tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, "sending NOTIFICATION");
                 self.send(n.encode());
             }
             Action::StartTimer(t, d) => {
@@ -394,7 +595,7 @@ impl Session {
                 self.timers.remove(&t);
             }
             Action::SessionEstablished(neg) => {
-                tracing::info!(peer = %self.cfg.name, asn = neg.peer_asn.0, "session established");
+                tracing::info!(peer = %self.cfg.name, side = %self.cfg.id.side, asn = neg.peer_asn.0, "session established");
                 self.decoder.set_max_len(neg.max_message_len());
                 self.negotiated = Some((*neg).clone());
                 self.generation += 1;
@@ -405,17 +606,18 @@ impl Session {
                         .store(hold.try_into().unwrap_or(u64::MAX), Ordering::Relaxed);
                 }
                 self.hand_to_rib(FromSession::Up {
-                    peer: self.cfg.peer,
+                    id: self.cfg.id,
                     generation: self.generation,
                     negotiated: neg,
                 });
             }
             Action::SessionDown { reason } => {
-                tracing::warn!(peer = %self.cfg.name, %reason, "session down");
+                tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, %reason, "session down");
                 self.negotiated = None;
                 self.decoder = Decoder::new();
+                self.last_down = Some(reason.clone());
                 self.hand_to_rib(FromSession::Down {
-                    peer: self.cfg.peer,
+                    id: self.cfg.id,
                     reason,
                 });
             }
@@ -424,16 +626,33 @@ impl Session {
         None
     }
 
+    /// Encodes routes from the RIB for this session's negotiated parameters and queues them.
+    fn routes(&mut self, out: Outbound) {
+        let Some(neg) = &self.negotiated else {
+            return;
+        };
+        if out.generation != self.generation {
+            return;
+        }
+        let (msgs, refused) = encode_outbound(&out, neg, self.cfg.expect.is_ibgp());
+        if refused > 0 {
+            tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, routes = refused, "routes that cannot be sent on this session withdrawn instead");
+        }
+        for m in msgs {
+            self.send(m);
+        }
+    }
+
     async fn frame(&mut self, f: Frame) {
         match f.kind {
             MessageType::Open => match Open::decode(&f.body) {
-                Ok(o) => self.event(Event::BgpOpen(Box::new(o))).await,
+                Ok(o) => self.remote_open(o).await,
                 Err(n) => self.event(Event::BgpOpenMsgErr(n)).await,
             },
             MessageType::Keepalive => self.event(Event::KeepAliveMsg).await,
             MessageType::Notification => match Notification::decode(&f.body) {
                 Ok(n) => {
-                    tracing::warn!(peer = %self.cfg.name, notification = %n, "NOTIFICATION received");
+                    tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, "NOTIFICATION received");
                     let ev = if n.code == 2 && n.subcode == 1 {
                         Event::NotifMsgVerErr
                     } else {
@@ -456,9 +675,9 @@ impl Session {
                 match decode_update(&f.body, &ctx) {
                     Ok(update) => {
                         self.event(Event::UpdateMsg).await;
-                        let verdicts = self.cfg.import.as_ref().map(|c| c.evaluate(&update));
+                        let verdicts = self.cfg.evaluate(&update);
                         self.hand_to_rib(FromSession::Update {
-                            peer: self.cfg.peer,
+                            id: self.cfg.id,
                             update,
                             verdicts,
                         });
@@ -475,7 +694,7 @@ impl Session {
                     };
                     if let (Some(afi), true) = (afi, self.negotiated.is_some()) {
                         self.hand_to_rib(FromSession::RouteRefresh {
-                            peer: self.cfg.peer,
+                            id: self.cfg.id,
                             afi,
                         });
                     }
@@ -484,13 +703,22 @@ impl Session {
         }
     }
 
-    /// A connection accepted for this peer.
+    /// A connection accepted for this session.
     async fn incoming(&mut self, stream: TcpStream) {
         use super::fsm::State;
         if self.cfg.gtsm {
             if let Err(e) = super::sockopt::set_gtsm(&stream, self.cfg.remote.is_ipv6()) {
                 tracing::warn!(peer = %self.cfg.name, "cannot set GTSM: {e}");
             }
+        }
+        if !self.enabled {
+            // A router side runs only while the neighbor side has a connection.
+            tracing::debug!(peer = %self.cfg.name, "router connection refused: the neighbor side is not connected");
+            tokio::spawn(refuse(
+                stream,
+                Notification::admin_shutdown("bgpsieve: the neighbor is not connected"),
+            ));
+            return;
         }
         match self.fsm.state() {
             State::Idle | State::Connect | State::Active if self.conn.is_none() => {
@@ -500,6 +728,14 @@ impl Session {
                 self.conn = Some(attach(stream));
                 self.outgoing = false;
                 self.event(Event::TcpConnectionConfirmed).await;
+            }
+            State::Connect | State::Active
+                if !self.outgoing && self.holding_open() && self.held_open.is_none() =>
+            {
+                // As below, while our OPEN is held back: the FSM still has a connection and its
+                // DelayOpenTimer running, only the socket changes.
+                tracing::info!(peer = %self.cfg.name, "a new connection replaces one without an OPEN");
+                self.conn = Some(attach(stream));
             }
             State::OpenSent if !self.outgoing => {
                 // The neighbor opened this connection too and has sent no OPEN on it: a peer
@@ -512,7 +748,9 @@ impl Session {
                 self.outgoing = false;
                 self.event(Event::TcpConnectionConfirmed).await;
             }
-            State::OpenSent | State::OpenConfirm if self.outgoing && self.pending.is_none() => {
+            State::Connect | State::Active | State::OpenSent | State::OpenConfirm
+                if self.outgoing && self.pending.is_none() =>
+            {
                 // RFC 4271 §6.8: keep both until the OPEN on the new one names the peer's BGP
                 // identifier, then keep the connection opened by the higher identifier.
                 self.pending = Some(tokio::spawn(read_open(stream)));
@@ -539,17 +777,24 @@ impl Session {
             ));
             return;
         }
-        let ours_alive = matches!(self.fsm.state(), State::OpenSent | State::OpenConfirm);
+        let ours_alive =
+            matches!(self.fsm.state(), State::OpenSent | State::OpenConfirm) || self.holding_open();
         if !ours_alive || winner == Some(CollisionWinner::Incoming) {
             tracing::info!(peer = %self.cfg.name, "connection collision: keeping the neighbor's connection");
-            if ours_alive {
+            if matches!(self.fsm.state(), State::OpenSent | State::OpenConfirm) {
                 self.event(Event::OpenCollisionDump).await;
+            } else if self.holding_open() {
+                // Ours had sent no OPEN yet: the FSM just loses that connection.
+                self.conn = None;
+                self.event(Event::TcpConnectionFails).await;
             }
             self.conn = None;
             if let Some(c) = self.connecting.take() {
                 c.abort();
             }
-            self.event(Event::ManualStart).await;
+            if self.fsm.state() == State::Idle {
+                self.event(Event::ManualStart).await;
+            }
             if let Some(c) = self.connecting.take() {
                 c.abort();
             }
@@ -557,8 +802,9 @@ impl Session {
             conn.buf = rest;
             self.conn = Some(conn);
             self.outgoing = false;
+            self.held_open = None;
             self.event(Event::TcpConnectionConfirmed).await;
-            self.event(Event::BgpOpen(Box::new(open))).await;
+            self.remote_open(open).await;
             self.data().await;
         } else {
             tracing::info!(peer = %self.cfg.name, "connection collision: keeping our connection");
@@ -597,12 +843,14 @@ impl Session {
     }
 }
 
-async fn run(
+async fn run<E: From<FromSession> + Send + 'static>(
     cfg: SessionConfig,
     mut rx: mpsc::UnboundedReceiver<ToSession>,
-    rib: mpsc::Sender<RibEvent>,
+    rib: mpsc::Sender<E>,
+    twin: Option<mpsc::UnboundedSender<ToSession>>,
 ) {
     let fsm = Fsm::new(cfg.fsm.clone(), cfg.local_open.clone(), cfg.expect.clone());
+    let enabled = !cfg.follows_twin;
     let mut s = Session {
         cfg,
         fsm,
@@ -618,8 +866,17 @@ async fn run(
         pending: None,
         to_rib: VecDeque::new(),
         send_overflow: false,
+        twin,
+        twin_open: None,
+        last_twin_open: None,
+        held_open: None,
+        enabled,
+        told_connected: false,
+        last_down: None,
     };
-    s.event(Event::ManualStart).await;
+    if s.enabled {
+        s.event(Event::ManualStart).await;
+    }
     loop {
         let next = s
             .timers
@@ -633,13 +890,7 @@ async fn run(
         let restart_at = s.restart_at;
         tokio::select! {
             cmd = rx.recv() => match cmd {
-                Some(ToSession::Send { generation, msgs }) => {
-                    if s.negotiated.is_some() && generation == s.generation {
-                        for m in msgs {
-                            s.send(m);
-                        }
-                    }
-                }
+                Some(ToSession::Routes(out)) => s.routes(*out),
                 Some(ToSession::Incoming(stream)) => s.incoming(stream).await,
                 Some(ToSession::Stop { notification, restart_after }) => {
                     // AutomaticStop sends the NOTIFICATION; ManualStop then keeps the FSM from
@@ -650,16 +901,20 @@ async fn run(
                 }
                 Some(ToSession::Start) => {
                     s.restart_at = None;
-                    s.event(Event::ManualStart).await;
+                    if s.enabled {
+                        s.event(Event::ManualStart).await;
+                    }
                 }
                 Some(ToSession::Reconfigure(cfg)) => {
-                    tracing::info!(peer = %s.cfg.name, "session parameters changed: restarting the session");
+                    tracing::info!(peer = %s.cfg.name, side = %s.cfg.id.side, "session parameters changed: restarting the session");
                     s.event(Event::AutomaticStop(Notification::other_configuration_change())).await;
                     s.event(Event::ManualStop { shutdown_message: None }).await;
                     s.fsm = Fsm::new(cfg.fsm.clone(), cfg.local_open.clone(), cfg.expect.clone());
                     s.cfg = *cfg;
                     s.restart_at = None;
-                    s.event(Event::ManualStart).await;
+                    if s.enabled {
+                        s.event(Event::ManualStart).await;
+                    }
                 }
                 Some(ToSession::Shutdown(msg)) => {
                     s.event(Event::ManualStop { shutdown_message: Some(msg) }).await;
@@ -668,6 +923,7 @@ async fn run(
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     return;
                 }
+                Some(ToSession::Twin(ev)) => s.twin(ev).await,
                 None => return,
             },
             permit = s.rib.clone().reserve_owned(), if !s.to_rib.is_empty() => match permit {
@@ -699,8 +955,9 @@ async fn run(
                         Ok(0) | Err(_) => {
                             tracing::info!(
                                 peer = %s.cfg.name,
+                                side = %s.cfg.id.side,
                                 state = s.fsm.state().as_str(),
-                                "connection closed by the neighbor"
+                                "connection closed by the remote"
                             );
                             s.conn = None;
                             s.event(Event::TcpConnectionFails).await;
@@ -719,7 +976,7 @@ async fn run(
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        tracing::debug!(peer = %s.cfg.name, "connect failed: {e}");
+                        tracing::debug!(peer = %s.cfg.name, side = %s.cfg.id.side, "connect failed: {e}");
                         s.event(Event::TcpConnectionFails).await;
                     }
                 }
@@ -733,7 +990,9 @@ async fn run(
             _ = tokio::time::sleep_until(restart_at.unwrap_or(sleep_until)), if restart_at.is_some() => {
                 s.restart_at = None;
                 tracing::info!(peer = %s.cfg.name, "restarting after max-prefix teardown");
-                s.event(Event::ManualStart).await;
+                if s.enabled {
+                    s.event(Event::ManualStart).await;
+                }
             }
             _ = tokio::time::sleep_until(sleep_until), if next.is_some() => {
                 if let Some((t, _)) = next {
@@ -741,6 +1000,9 @@ async fn run(
                         // We stopped reading, not the neighbor: what it sent waits in the
                         // socket. Look again once reading has resumed.
                         s.timers.insert(t, Instant::now() + Duration::from_secs(1));
+                    } else if t == Timer::DelayOpen && s.cfg.mirror.is_some() {
+                        s.timers.remove(&t);
+                        s.mirror_wait_over().await;
                     } else {
                         s.timers.remove(&t);
                         s.event(timer_event(t)).await;
@@ -759,16 +1021,13 @@ async fn run(
             s.conn = None;
             s.send_overflow = false;
         }
+        s.sync_twin();
     }
 }
 
 /// Moves waiting messages into the RIB's channel, the first one with the permit got, the others
 /// while there is room.
-fn drain_to_rib(
-    waiting: &mut VecDeque<RibEvent>,
-    rib: &mpsc::Sender<RibEvent>,
-    permit: mpsc::OwnedPermit<RibEvent>,
-) {
+fn drain_to_rib<E>(waiting: &mut VecDeque<E>, rib: &mpsc::Sender<E>, permit: mpsc::OwnedPermit<E>) {
     if let Some(first) = waiting.pop_front() {
         permit.send(first);
     }

@@ -1245,6 +1245,85 @@ pub fn encode_announcements(
     Ok(())
 }
 
+/// Routes for one session as the RIB hands them over: announcements grouped by attribute set
+/// (already made what the receiver should get), withdrawals, and whether End-of-RIB follows.
+/// The session encodes them for its own negotiated parameters ([`encode_outbound`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outbound {
+    /// The session generation the routes are for (`FromSession::Up`).
+    pub generation: u64,
+    pub announce: Vec<(Arc<PathAttributes>, Vec<Nlri>)>,
+    pub withdraw: Vec<Nlri>,
+    /// End-of-RIB (RFC 4724) for every negotiated family after the routes.
+    pub end_of_rib: bool,
+}
+
+impl Outbound {
+    pub fn is_empty(&self) -> bool {
+        self.announce.is_empty() && self.withdraw.is_empty() && !self.end_of_rib
+    }
+
+    /// How many routes it announces or withdraws.
+    pub fn len(&self) -> usize {
+        self.withdraw.len() + self.announce.iter().map(|(_, v)| v.len()).sum::<usize>()
+    }
+}
+
+/// The next hop an announcement of `afi` carries on the wire: the route's own when it is of the
+/// family; an IPv6 route with an IPv4 next hop gets it IPv4-mapped by the encoder; an IPv4 route
+/// with only an IPv6 next hop (RFC 8950, not negotiated here) cannot be sent.
+fn wire_next_hop(attrs: &PathAttributes, afi: Afi) -> Option<IpAddr> {
+    match (afi, attrs.attrs.next_hop?) {
+        (Afi::Ipv4, IpAddr::V6(_)) => None,
+        (_, nh) => Some(nh),
+    }
+}
+
+/// Encodes `out` for a session with these negotiated parameters: withdrawals first, then the
+/// announcements of the families the session negotiated, then End-of-RIB. What cannot be
+/// announced (no usable next hop, attributes too large for one message) is withdrawn instead,
+/// so the receiver never keeps an older route that this one replaced. Returns the messages and
+/// how many routes were withdrawn instead of announced.
+pub fn encode_outbound(out: &Outbound, neg: &Negotiated, ibgp: bool) -> (Vec<Vec<u8>>, usize) {
+    let ctx = EncodeCtx::new(neg, ibgp);
+    let mut msgs = Vec::new();
+    let mut withdraw: Vec<Nlri> = out
+        .withdraw
+        .iter()
+        .filter(|n| neg.families.contains(&n.afi()))
+        .copied()
+        .collect();
+    let mut refused = 0;
+    for (attrs, nlri) in &out.announce {
+        for afi in [Afi::Ipv4, Afi::Ipv6] {
+            if !neg.families.contains(&afi) {
+                continue;
+            }
+            let part: Vec<Nlri> = nlri.iter().filter(|n| n.afi() == afi).copied().collect();
+            if part.is_empty() {
+                continue;
+            }
+            let sent = wire_next_hop(attrs, afi).is_some_and(|nh| {
+                encode_announcements(&Outgoing { attrs, nlri: &part }, &ctx, nh, &mut msgs).is_ok()
+            });
+            if !sent {
+                refused += part.len();
+                withdraw.extend(part);
+            }
+        }
+    }
+    if !withdraw.is_empty() {
+        let mut w = Vec::new();
+        encode_withdrawals(&withdraw, &ctx, &mut w);
+        w.append(&mut msgs);
+        msgs = w;
+    }
+    if out.end_of_rib {
+        msgs.extend(neg.families.iter().map(|afi| encode_end_of_rib(*afi, &ctx)));
+    }
+    (msgs, refused)
+}
+
 /// Appends UPDATE messages withdrawing `nlri`: IPv4 in the Withdrawn Routes field, IPv6 in
 /// MP_UNREACH_NLRI, as many per message as fit.
 pub fn encode_withdrawals(nlri: &[Nlri], ctx: &EncodeCtx, into: &mut Vec<Vec<u8>>) {

@@ -21,7 +21,6 @@ pub fn check_config_report(path: &Path) -> (bool, String) {
                 Role::Customer,
                 Role::Rs,
                 Role::RsClient,
-                Role::Router,
             ] {
                 let n = c.peers.iter().filter(|p| p.role == role).count();
                 if n > 0 {

@@ -210,6 +210,10 @@ pub use crate::policy::max_prefix::Action as MaxPrefixAction;
 /// Which routes count toward a max-prefix limit: `received` (default, pre-policy) or `accepted`.
 pub use crate::policy::max_prefix::CountMode;
 
+/// The default cap of a session's restart backoff (peer key `idle_hold_max`): BIRD's default
+/// `error wait time 60, 300` caps at the same 300 s.
+pub const IDLE_HOLD_MAX: Duration = Duration::from_secs(300);
+
 /// `max_prefix_in` / `max_prefix_out`. The default (key absent) has no limit for either family.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaxPrefixConfig {
@@ -275,7 +279,46 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// One `[[peer]]`: a neighbor session and the policy applied to it.
+/// The next hops a neighbor is sent, per family: the router's own addresses on the link to that
+/// neighbor (RFC 4271 §5.1.3 third-party next hop), so traffic never passes through bgpsieve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NextHops {
+    pub ipv4: Option<std::net::Ipv4Addr>,
+    pub ipv6: Option<std::net::Ipv6Addr>,
+    /// The router's link-local address on the link (RFC 2545 §3), sent beside `ipv6`.
+    pub ipv6_link_local: Option<std::net::Ipv6Addr>,
+}
+
+impl NextHops {
+    pub fn is_empty(&self) -> bool {
+        self.ipv4.is_none() && self.ipv6.is_none() && self.ipv6_link_local.is_none()
+    }
+}
+
+/// `router = { ... }` of a `[[peer]]`: the session toward the operator's router on which
+/// bgpsieve speaks as this neighbor (DESIGN §1). The router keeps its whole configuration for
+/// the neighbor and only changes the neighbor's address to `local_address`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouterConfig {
+    /// The router's address.
+    pub address: IpAddr,
+    /// bgpsieve's own address toward the router for this neighbor: the address the router
+    /// configures as the neighbor's. One per pair (BIRD matches sessions by remote address,
+    /// GoBGP holds one session per remote host).
+    pub local_address: IpAddr,
+    /// The router's port. Default 179.
+    pub port: u16,
+    /// Wait for the router to connect. Default false.
+    pub passive: bool,
+    /// The operator's AS as the router uses it toward this neighbor (a `local-as` migration).
+    /// Default the global asn.
+    pub asn: Asn,
+    pub md5_password: Option<Secret>,
+    pub ttl_security: bool,
+}
+
+/// One `[[peer]]`: a neighbor, the pair of sessions bgpsieve holds for it (toward the neighbor
+/// and toward the router) and the policy applied to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerConfig {
     /// Label in logs, metrics and the API; unique.
@@ -315,8 +358,11 @@ pub struct PeerConfig {
     pub md5_password: Option<Secret>,
     /// GTSM (RFC 5082). Default false.
     pub ttl_security: bool,
-    /// Next hop sent to this neighbor; `None` = the router's, unchanged.
-    pub next_hop: Option<IpAddr>,
+    /// Next hops sent to this neighbor (the router's addresses on the link to it); a family
+    /// without one keeps the router's next hop, unchanged.
+    pub next_hop: NextHops,
+    /// The router side of this neighbor's pair.
+    pub router: RouterConfig,
     /// Accepted IPv4 prefix lengths, inclusive. Default (8, 24).
     pub prefix_length_v4: (u8, u8),
     /// Accepted IPv6 prefix lengths, inclusive. Default (16, 48).

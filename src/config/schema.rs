@@ -4,7 +4,7 @@
 //! addresses, enums) are checked by serde and reported by `toml` with its span.
 
 use super::{CountMode, MaxPrefixAction, Mode};
-use crate::types::{Afi, Role};
+use crate::types::Afi;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -99,7 +99,8 @@ pub(super) struct RawPeerlock {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPeer {
     pub name: Spanned<String>,
-    pub role: Spanned<Role>,
+    /// Read as text so that the removed `router` role gets its own message.
+    pub role: Spanned<String>,
     pub asn: Spanned<IntOrString>,
     pub address: Spanned<IpAddr>,
     pub local_address: Option<Spanned<IpAddr>>,
@@ -121,7 +122,8 @@ pub(super) struct RawPeer {
     pub connect_retry: Option<Spanned<String>>,
     pub md5_password: Option<Spanned<String>>,
     pub ttl_security: Option<bool>,
-    pub next_hop: Option<Spanned<IpAddr>>,
+    pub next_hop: Option<Spanned<OneOrMany<IpAddr>>>,
+    pub router: Option<Spanned<RawRouter>>,
     pub prefix_length_v4: Option<Spanned<Vec<u8>>>,
     pub prefix_length_v6: Option<Spanned<Vec<u8>>>,
     pub max_path_length: Option<Spanned<u16>>,
@@ -130,6 +132,36 @@ pub(super) struct RawPeer {
     #[serde(default)]
     pub peerlock_allow: Vec<Spanned<IntOrString>>,
     pub irr_roas_as_routes: Option<bool>,
+}
+
+/// The router side of a pair: where bgpsieve meets the operator's router as this neighbor.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRouter {
+    pub address: Spanned<IpAddr>,
+    pub local_address: Spanned<IpAddr>,
+    pub port: Option<Spanned<u16>>,
+    pub passive: Option<bool>,
+    pub asn: Option<Spanned<IntOrString>>,
+    pub md5_password: Option<Spanned<String>>,
+    pub ttl_security: Option<bool>,
+}
+
+/// A value or a list of values (`next_hop = "192.0.2.1"` or `next_hop = ["192.0.2.1", "2001:db8::1"]`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            OneOrMany::One(v) => std::slice::from_ref(v),
+            OneOrMany::Many(v) => v,
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -12,7 +12,15 @@ const HEAD: &str = "[global]\n\
                     [rpki]\n\
                     rtr = [{ address = \"127.0.0.1:3323\" }]\n";
 
-/// HEAD plus a minimal provider `[[peer]]` on lines 6–10, plus `extra` from line 11.
+/// The router table of a test peer, on one line.
+const ROUTER: &str = "router = { address = \"10.0.0.1\", local_address = \"10.0.0.101\" }\n";
+
+/// A router table on one line, with bgpsieve's address toward the router `10.0.0.10N`.
+fn router_line(n: u8) -> String {
+    format!("router = {{ address = \"10.0.0.1\", local_address = \"10.0.0.10{n}\" }}\n")
+}
+
+/// HEAD plus a minimal provider `[[peer]]` on lines 6–11, plus `extra` from line 12.
 fn with_peer(extra: &str) -> String {
     format!(
         "{HEAD}[[peer]]\n\
@@ -20,6 +28,7 @@ fn with_peer(extra: &str) -> String {
          role = \"provider\"\n\
          asn = 64501\n\
          address = \"198.51.100.1\"\n\
+         {ROUTER}\
          {extra}"
     )
 }
@@ -56,17 +65,10 @@ fn example_config_loads_without_errors_or_warnings() {
     assert_eq!(loaded.warnings, Vec::<String>::new());
     let c = &loaded.config;
     assert_eq!(c.global.asn, Asn(64500));
-    assert_eq!(c.peers.len(), 5);
     let names: Vec<&str> = c.peers.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(
         names,
-        [
-            "transit-a",
-            "customer-b",
-            "ix-peer-c",
-            "ix-route-server",
-            "core-router"
-        ]
+        ["transit-a", "customer-b", "ix-peer-c", "ix-route-server"]
     );
     // Relative data files are resolved against the config file's directory.
     assert_eq!(
@@ -114,7 +116,26 @@ fn example_config_values_are_read_as_written() {
         })
     );
     assert_eq!(t.md5_password, None, "an empty md5_password means none");
-    assert_eq!(t.next_hop, Some("198.51.100.3".parse().unwrap()));
+    assert_eq!(
+        t.next_hop,
+        NextHops {
+            ipv4: Some("198.51.100.3".parse().unwrap()),
+            ipv6: Some("2001:db8:ffff:1::3".parse().unwrap()),
+            ipv6_link_local: Some("fe80::3".parse().unwrap()),
+        }
+    );
+    assert_eq!(
+        t.router,
+        RouterConfig {
+            address: "10.0.0.1".parse().unwrap(),
+            local_address: "10.0.0.101".parse().unwrap(),
+            port: 179,
+            passive: false,
+            asn: Asn(64500),
+            md5_password: None,
+            ttl_security: false,
+        }
+    );
     assert_eq!(t.max_communities, Some(100));
     assert_eq!(
         c.global.announce,
@@ -155,7 +176,9 @@ fn example_config_values_are_read_as_written() {
         .collect();
     assert_eq!(rtr, ["127.0.0.1:3323", "rtr.example.net:323"]);
     assert_eq!(c.bogons, BogonsConfig::default());
-    assert_eq!(c.peer("core-router").unwrap().role, Role::Router);
+    let b = c.peer("customer-b").unwrap();
+    assert_eq!(b.router.address, "fd00::1".parse::<IpAddr>().unwrap());
+    assert_eq!(b.next_hop.ipv6, Some("2001:db8:ffff::3".parse().unwrap()));
 }
 
 #[test]
@@ -167,8 +190,8 @@ fn check_config_summarises_the_example() {
     assert_eq!(
         text,
         format!(
-            "{}: OK: AS64500, 5 peers (1 provider, 1 peer, 1 customer, 1 rs, 1 router), 5 data \
-             files referenced, 4 IRR files with 128 entries, 0 warnings\n",
+            "{}: OK: AS64500, 4 peers (1 provider, 1 peer, 1 customer, 1 rs), 5 data files \
+             referenced, 4 IRR files with 128 entries, 0 warnings\n",
             path.display()
         )
     );
@@ -240,7 +263,16 @@ fn minimal_config_takes_every_documented_default() {
             connect_retry: Duration::from_secs(30),
             md5_password: None,
             ttl_security: false,
-            next_hop: None,
+            next_hop: NextHops::default(),
+            router: RouterConfig {
+                address: "10.0.0.1".parse().unwrap(),
+                local_address: "10.0.0.101".parse().unwrap(),
+                port: 179,
+                passive: false,
+                asn: Asn(64500),
+                md5_password: None,
+                ttl_security: false,
+            },
             prefix_length_v4: (8, 24),
             prefix_length_v6: (16, 48),
             max_path_length: 64,
@@ -307,7 +339,7 @@ fn toml_syntax_error_is_located() {
 fn type_error_is_located_at_the_value() {
     assert_eq!(
         error(&with_peer("passive = \"yes\"\n")),
-        "t.toml:11:11: invalid type: string \"yes\", expected a boolean"
+        "t.toml:12:11: invalid type: string \"yes\", expected a boolean"
     );
     assert_eq!(
         error("[global]\nasn = true\nrouter_id = \"192.0.2.1\"\n"),
@@ -315,7 +347,7 @@ fn type_error_is_located_at_the_value() {
     );
     assert_eq!(
         error(&with_peer("max_prefix_in = { ipv4 = -1 }\n")),
-        "t.toml:11:26: invalid value: integer `-1`, expected u32"
+        "t.toml:12:26: invalid value: integer `-1`, expected u32"
     );
 }
 
@@ -328,12 +360,12 @@ fn unknown_key_is_rejected_at_the_key() {
     );
     let e = error(&with_peer("max_prefix_in = { ipv4 = 10, limit = 5 }\n"));
     assert!(
-        e.starts_with("t.toml:11:30: unknown field `limit`, expected one of `ipv4`"),
+        e.starts_with("t.toml:12:30: unknown field `limit`, expected one of `ipv4`"),
         "{e}"
     );
     let e = error(&with_peer("next_hop_self = true\n"));
     assert!(
-        e.starts_with("t.toml:11:1: unknown field `next_hop_self`"),
+        e.starts_with("t.toml:12:1: unknown field `next_hop_self`"),
         "{e}"
     );
     let e = error(&format!("{HEAD}[daemon]\nthreads = 2\n"));
@@ -344,13 +376,13 @@ fn unknown_key_is_rejected_at_the_key() {
 fn unknown_enum_value_is_rejected_at_the_value() {
     assert_eq!(
         error(&with_peer("mode = \"dry-run\"\n")),
-        "t.toml:11:8: unknown variant `dry-run`, expected `enforce` or `observe`"
+        "t.toml:12:8: unknown variant `dry-run`, expected `enforce` or `observe`"
     );
     assert_eq!(
         error(&with_peer(
             "max_prefix_out = { ipv4 = 1, action = \"drop\" }\n"
         )),
-        "t.toml:11:39: unknown variant `drop`, expected one of `warn`, `drop-excess`, `teardown`"
+        "t.toml:12:39: unknown variant `drop`, expected one of `warn`, `drop-excess`, `teardown`"
     );
 }
 
@@ -396,71 +428,161 @@ fn announce_range_shorter_than_its_prefix_is_rejected() {
 
 #[test]
 fn duplicate_peer_names_are_rejected() {
-    let text = with_peer(
-        "[[peer]]\nname = \"a\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.9\"\n",
-    );
+    let text = with_peer(&format!(
+        "[[peer]]\nname = \"a\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.9\"\n{}",
+        router_line(2)
+    ));
     assert_eq!(
         error(&text),
-        "t.toml:12:8: duplicate peer name \"a\" (first defined on line 7)"
+        "t.toml:13:8: duplicate peer name \"a\" (first defined on line 7)"
     );
 }
 
 #[test]
 fn duplicate_sessions_are_rejected() {
     // Same address, same (absent) local_address.
-    let text = with_peer(
-        "[[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.1\"\n",
-    );
+    let text = with_peer(&format!(
+        "[[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.1\"\n{}",
+        router_line(2)
+    ));
     assert_eq!(
         error(&text),
-        "t.toml:15:11: peer \"b\": address 198.51.100.1 is already used by peer \"a\""
+        "t.toml:16:11: peer \"b\": its neighbor session (address 198.51.100.1) is the same as \
+         peer \"a\"'s neighbor session (address 198.51.100.1)"
     );
     // Same address and local_address.
     let text = format!(
         "{HEAD}[[peer]]\nname = \"a\"\nrole = \"peer\"\nasn = 64501\naddress = \"198.51.100.1\"\n\
-         local_address = \"198.51.100.2\"\n\
+         local_address = \"198.51.100.2\"\n{}\
          [[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.1\"\n\
-         local_address = \"198.51.100.2\"\n"
+         local_address = \"198.51.100.2\"\n{}",
+        router_line(1),
+        router_line(2)
     );
     assert_eq!(
         error(&text),
-        "t.toml:17:17: peer \"b\": address 198.51.100.1 with local_address 198.51.100.2 is \
-         already used by peer \"a\""
+        "t.toml:17:11: peer \"b\": its neighbor session (address 198.51.100.1, local_address \
+         198.51.100.2) is the same as peer \"a\"'s neighbor session (address 198.51.100.1, \
+         local_address 198.51.100.2)"
     );
     // Distinct local addresses tell the sessions apart.
     let ok = text.replacen(
-        "local_address = \"198.51.100.2\"\n[[peer]]",
-        "local_address = \"198.51.100.4\"\n[[peer]]",
+        "local_address = \"198.51.100.2\"\nrouter",
+        "local_address = \"198.51.100.4\"\nrouter",
         1,
     );
     assert!(parse_str(&ok, "t.toml").is_ok());
 }
 
 #[test]
-fn shared_address_needs_a_local_address_on_every_peer() {
-    let text = with_peer(
-        "[[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.1\"\n\
-         local_address = \"198.51.100.2\"\n",
+fn two_pairs_cannot_share_one_router_session() {
+    // The router tells its neighbors apart by address: each pair needs its own address toward
+    // it.
+    let text = with_peer(&format!(
+        "[[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.9\"\n{ROUTER}"
+    ));
+    assert_eq!(
+        error(&text),
+        "t.toml:17:10: peer \"b\": its router session (address 10.0.0.1, local_address \
+         10.0.0.101) is the same as peer \"a\"'s router session (address 10.0.0.1, local_address \
+         10.0.0.101)"
+    );
+    // Nor can a router session be another pair's neighbor session.
+    let text = with_peer(&format!(
+        "[[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"10.0.0.1\"\n\
+         local_address = \"10.0.0.101\"\n{}",
+        router_line(2)
+    ));
+    assert_eq!(
+        error(&text),
+        "t.toml:16:11: peer \"b\": its neighbor session (address 10.0.0.1, local_address \
+         10.0.0.101) is the same as peer \"a\"'s router session (address 10.0.0.1, local_address \
+         10.0.0.101)"
+    );
+    // Nor its own neighbor session.
+    let text = with_peer("").replace(
+        "address = \"198.51.100.1\"\n",
+        "address = \"10.0.0.1\"\nlocal_address = \"10.0.0.101\"\n",
     );
     assert_eq!(
         error(&text),
-        "t.toml:15:11: peer \"b\" shares address 198.51.100.1 with peer \"a\": each needs a \
-         distinct local_address to tell the sessions apart"
+        "t.toml:12:10: peer \"a\": its router session (address 10.0.0.1, local_address \
+         10.0.0.101) cannot be told apart from its neighbor session (address 10.0.0.1, \
+         local_address 10.0.0.101)"
     );
+}
+
+#[test]
+fn shared_address_needs_a_local_address_on_every_peer() {
+    let text = with_peer(&format!(
+        "[[peer]]\nname = \"b\"\nrole = \"peer\"\nasn = 64502\naddress = \"198.51.100.1\"\n\
+         local_address = \"198.51.100.2\"\n{}",
+        router_line(2)
+    ));
+    assert_eq!(
+        error(&text),
+        "t.toml:16:11: peer \"b\": its neighbor session (address 198.51.100.1, local_address \
+         198.51.100.2) shares its remote address, without distinct local addresses, with peer \
+         \"a\"'s neighbor session (address 198.51.100.1)"
+    );
+}
+
+#[test]
+fn next_hops_are_one_per_kind() {
+    let c = parse_str(
+        &with_peer("next_hop = [\"192.0.2.3\", \"2001:db8::3\", \"fe80::3\"]\n"),
+        "t.toml",
+    )
+    .unwrap()
+    .config;
+    assert_eq!(
+        c.peers[0].next_hop,
+        NextHops {
+            ipv4: Some("192.0.2.3".parse().unwrap()),
+            ipv6: Some("2001:db8::3".parse().unwrap()),
+            ipv6_link_local: Some("fe80::3".parse().unwrap()),
+        }
+    );
+    assert_eq!(
+        error(&with_peer("next_hop = [\"192.0.2.3\", \"192.0.2.4\"]\n")),
+        "t.toml:12:12: peer \"a\": next_hop takes at most one IPv4, one IPv6 and one IPv6 \
+         link-local address, none of them unspecified"
+    );
+}
+
+#[test]
+fn a_router_address_the_listeners_do_not_cover_is_reported() {
+    let listen = HEAD.replace(
+        "router_id = \"192.0.2.1\"\n",
+        "router_id = \"192.0.2.1\"\nlisten = [\"127.0.0.1:1179\"]\n",
+    );
+    let text = with_peer("").replace(HEAD, &listen);
+    assert_eq!(
+        warnings(&text),
+        vec![
+            "t.toml:12:10: warning: peer \"a\": router.local_address 10.0.0.101 is not covered by \
+             global.listen, so the router cannot connect to it"
+        ]
+    );
+    let passive = text.replace(
+        "local_address = \"10.0.0.101\" }",
+        "local_address = \"10.0.0.101\", passive = true }",
+    );
+    assert!(error(&passive).contains("(and router.passive waits for it to)"));
 }
 
 #[test]
 fn bad_and_zero_durations_are_rejected() {
     assert_eq!(
         error(&with_peer("idle_hold = \"5 seconds\"\n")),
-        "t.toml:11:13: idle_hold: invalid duration \"5 seconds\": expected a number and a unit \
+        "t.toml:12:13: idle_hold: invalid duration \"5 seconds\": expected a number and a unit \
          (ms, s, m, h, d), e.g. \"30s\", \"10m\", \"2h\", \"1h30m\""
     );
     assert_eq!(
         error(&with_peer(
             "max_prefix_in = { ipv4 = 10, restart_after = \"0s\" }\n"
         )),
-        "t.toml:11:46: max_prefix_in.restart_after must be longer than zero"
+        "t.toml:12:46: max_prefix_in.restart_after must be longer than zero"
     );
     let text = "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n[rpki]\nexpire = 7200\n";
     assert_eq!(
@@ -473,15 +595,15 @@ fn bad_and_zero_durations_are_rejected() {
 fn inverted_or_too_long_prefix_lengths_are_rejected() {
     assert_eq!(
         error(&with_peer("prefix_length_v4 = [24, 8]\n")),
-        "t.toml:11:20: peer \"a\": prefix_length_v4 minimum /24 is longer than maximum /8"
+        "t.toml:12:20: peer \"a\": prefix_length_v4 minimum /24 is longer than maximum /8"
     );
     assert_eq!(
         error(&with_peer("prefix_length_v6 = [16, 129]\n")),
-        "t.toml:11:20: peer \"a\": prefix_length_v6 maximum /129 exceeds /128"
+        "t.toml:12:20: peer \"a\": prefix_length_v6 maximum /129 exceeds /128"
     );
     assert_eq!(
         error(&with_peer("prefix_length_v4 = [8, 24, 32]\n")),
-        "t.toml:11:20: peer \"a\": prefix_length_v4 must be [SHORTEST, LONGEST], e.g. [8, 24]"
+        "t.toml:12:20: peer \"a\": prefix_length_v4 must be [SHORTEST, LONGEST], e.g. [8, 24]"
     );
 }
 
@@ -489,7 +611,7 @@ fn inverted_or_too_long_prefix_lengths_are_rejected() {
 fn warn_at_above_100_is_rejected() {
     assert_eq!(
         error(&with_peer("max_prefix_in = { ipv4 = 10, warn_at = 120 }\n")),
-        "t.toml:11:40: peer \"a\": max_prefix_in.warn_at 120 is above 100 (a percentage of the \
+        "t.toml:12:40: peer \"a\": max_prefix_in.warn_at 120 is above 100 (a percentage of the \
          limit)"
     );
 }
@@ -499,7 +621,7 @@ fn unknown_reason_code_in_checks_disable_is_rejected() {
     let e = error(&with_peer("checks_disable = [\"peerlock\", \"rpki\"]\n"));
     assert!(
         e.starts_with(
-            "t.toml:11:31: peer \"a\": checks_disable: unknown reason code \"rpki\" (one of: \
+            "t.toml:12:31: peer \"a\": checks_disable: unknown reason code \"rpki\" (one of: \
              malformed, bogon-prefix,"
         ),
         "{e}"
@@ -507,22 +629,44 @@ fn unknown_reason_code_in_checks_disable_is_rejected() {
 }
 
 #[test]
-fn router_role_must_use_the_global_asn_and_only_it() {
+fn the_removed_router_role_says_what_replaced_it() {
     let text = format!(
-        "{HEAD}[[peer]]\nname = \"r\"\nrole = \"router\"\nasn = 64501\naddress = \"192.0.2.10\"\n"
+        "{HEAD}[[peer]]\nname = \"r\"\nrole = \"router\"\nasn = 64500\naddress = \"192.0.2.10\"\n"
+    );
+    let e = errors(&text);
+    assert!(
+        e[0].starts_with(
+            "t.toml:8:8: peer \"r\": role \"router\" is gone: the router is not a [[peer]] any \
+             more. Give each neighbor's [[peer]] a `router = { address = \"ROUTER\", \
+             local_address = \"OWN ADDRESS TOWARD THE ROUTER\" }` table"
+        ),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn a_neighbor_with_the_global_asn_is_refused() {
+    let text = format!(
+        "{HEAD}[[peer]]\nname = \"p\"\nrole = \"peer\"\nasn = 64500\naddress = \"192.0.2.10\"\n\
+         {ROUTER}"
     );
     assert_eq!(
         error(&text),
-        "t.toml:9:7: peer \"r\": role \"router\" is the operator's own router (iBGP), so asn must \
-         be the global asn 64500, not 64501"
+        "t.toml:9:7: peer \"p\": asn 64500 is the global asn: bgpsieve sits between the router \
+         and its eBGP neighbors, an iBGP session has no place in a pair"
     );
+}
+
+#[test]
+fn every_peer_needs_a_router_table() {
     let text = format!(
-        "{HEAD}[[peer]]\nname = \"p\"\nrole = \"peer\"\nasn = 64500\naddress = \"192.0.2.10\"\n"
+        "{HEAD}[[peer]]\nname = \"p\"\nrole = \"peer\"\nasn = 64501\naddress = \"192.0.2.10\"\n"
     );
     assert_eq!(
         error(&text),
-        "t.toml:9:7: peer \"p\": asn 64500 is the global asn; an iBGP session must have role \
-         \"router\""
+        "t.toml:7:8: peer \"p\" has no router table: add `router = { address = \"ROUTER\", \
+         local_address = \"OWN ADDRESS TOWARD THE ROUTER\" }` (the session on which bgpsieve \
+         speaks to the router as this neighbor)"
     );
 }
 
@@ -557,30 +701,30 @@ fn other_semantic_checks_have_their_own_messages() {
     let cases = [
         (
             "local_address = \"2001:db8::1\"\n",
-            "t.toml:11:17: peer \"a\": local_address 2001:db8::1 and address 198.51.100.1 are of \
+            "t.toml:12:17: peer \"a\": local_address 2001:db8::1 and address 198.51.100.1 are of \
              different address families",
         ),
         (
             "afi = []\n",
-            "t.toml:11:7: peer \"a\": afi must list \"ipv4\", \"ipv6\" or both",
+            "t.toml:12:7: peer \"a\": afi must list \"ipv4\", \"ipv6\" or both",
         ),
         (
             "afi = [\"ipv6\", \"ipv6\"]\n",
-            "t.toml:11:7: peer \"a\": afi lists a family twice",
+            "t.toml:12:7: peer \"a\": afi lists a family twice",
         ),
         (
             "burst_guard = { action = \"warn\" }\n",
-            "t.toml:11:15: peer \"a\": burst_guard needs new_prefixes_per_min or \
+            "t.toml:12:15: peer \"a\": burst_guard needs new_prefixes_per_min or \
              more_specifics_per_min",
         ),
         (
             "burst_guard = { new_prefixes_per_min = 0 }\n",
-            "t.toml:11:40: peer \"a\": burst_guard rates must be at least 1 per minute",
+            "t.toml:12:40: peer \"a\": burst_guard rates must be at least 1 per minute",
         ),
-        ("port = 0\n", "t.toml:11:8: peer \"a\": port must not be 0"),
+        ("port = 0\n", "t.toml:12:8: peer \"a\": port must not be 0"),
         (
             "max_path_length = 0\n",
-            "t.toml:11:19: peer \"a\": max_path_length must be at least 1",
+            "t.toml:12:19: peer \"a\": max_path_length must be at least 1",
         ),
     ];
     for (extra, expected) in cases {
@@ -589,7 +733,7 @@ fn other_semantic_checks_have_their_own_messages() {
     let long = "k".repeat(81);
     assert_eq!(
         error(&with_peer(&format!("md5_password = \"{long}\"\n"))),
-        "t.toml:11:16: peer \"a\": md5_password is longer than 80 bytes (the TCP-MD5 key limit)"
+        "t.toml:12:16: peer \"a\": md5_password is longer than 80 bytes (the TCP-MD5 key limit)"
     );
     assert_eq!(
         errors("[global]\nasn = 64500\nrouter_id = \"0.0.0.0\"\nhold_time = 2\n"),
@@ -631,12 +775,14 @@ fn semantic_errors_are_collected_together_in_file_order() {
                 idle_hold = \"soon\"\n\
                 checks_disable = [\"nope\"]\n\
                 max_prefix_in = { ipv4 = 10, warn_at = 101 }\n\
+                router = { address = \"10.0.0.1\", local_address = \"10.0.0.101\" }\n\
                 [[peer]]\n\
                 name = \"a\"\n\
                 role = \"peer\"\n\
                 asn = 64502\n\
                 address = \"198.51.100.1\"\n\
-                prefix_length_v4 = [25, 24]\n";
+                prefix_length_v4 = [25, 24]\n\
+                router = { address = \"10.0.0.1\", local_address = \"10.0.0.102\" }\n";
     let e = errors(text);
     let located: Vec<&str> = e
         .iter()
@@ -653,9 +799,9 @@ fn semantic_errors_are_collected_together_in_file_order() {
             "t.toml:11:13",
             "t.toml:12:19",
             "t.toml:13:40",
-            "t.toml:15:8",
-            "t.toml:18:11",
-            "t.toml:19:20",
+            "t.toml:16:8",
+            "t.toml:19:11",
+            "t.toml:20:20",
         ],
         "{e:#?}"
     );
@@ -675,9 +821,12 @@ fn semantic_errors_are_collected_together_in_file_order() {
 fn customer_or_peer_without_irr_data_is_warned_about() {
     let text = format!(
         "{HEAD}[[peer]]\nname = \"c\"\nrole = \"customer\"\nasn = 64501\naddress = \"198.51.100.1\"\n\
-         [[peer]]\nname = \"t\"\nrole = \"provider\"\nasn = 64502\naddress = \"198.51.100.5\"\n\
-         [[peer]]\nname = \"p\"\nrole = \"peer\"\nasn = 64503\naddress = \"198.51.100.9\"\n\
-         checks_disable = [\"irr-unregistered\"]\n"
+         {}[[peer]]\nname = \"t\"\nrole = \"provider\"\nasn = 64502\naddress = \"198.51.100.5\"\n\
+         {}[[peer]]\nname = \"p\"\nrole = \"peer\"\nasn = 64503\naddress = \"198.51.100.9\"\n\
+         checks_disable = [\"irr-unregistered\"]\n{}",
+        router_line(1),
+        router_line(2),
+        router_line(3)
     );
     assert_eq!(
         warnings(&text),
@@ -693,7 +842,7 @@ fn md5_password_is_noted_but_never_shown() {
     let loaded = parse_str(&with_peer("md5_password = \"s3cr3t-key\"\n"), "t.toml").unwrap();
     assert_eq!(
         loaded.warnings,
-        vec!["t.toml:11:16: warning: peer \"a\": md5_password is set (TCP-MD5, RFC 2385)"]
+        vec!["t.toml:12:16: warning: peer \"a\": md5_password is set (TCP-MD5, RFC 2385)"]
     );
     let peer = &loaded.config.peers[0];
     assert_eq!(
@@ -708,7 +857,8 @@ fn other_risky_settings_are_warned_about() {
     let text = "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\n\
                 [api]\nlisten = \"0.0.0.0:9179\"\n\
                 [[peer]]\nname = \"rs\"\nrole = \"rs\"\nasn = 64501\naddress = \"203.0.113.1\"\n\
-                next_hop_is_neighbor = true\n";
+                next_hop_is_neighbor = true\n\
+                router = { address = \"10.0.0.1\", local_address = \"10.0.0.101\" }\n";
     assert_eq!(
         warnings(text),
         vec![
@@ -786,7 +936,7 @@ fn check_config_rejects_a_broken_irr_file_and_load_does_not_parse_it() {
     assert_eq!(
         text,
         format!(
-            "{}:11:8: IRR file rejected: {}:1: route: host bits set in prefix 192.0.2.1/24 (the \
+            "{}:12:8: IRR file rejected: {}:1: route: host bits set in prefix 192.0.2.1/24 (the \
              network is 192.0.2.0/24)\n",
             cfg.display(),
             dir.path().join("cust.txt").display()
@@ -821,9 +971,12 @@ fn check_config_prints_each_error_on_its_own_line() {
 }
 
 #[test]
-fn a_bad_global_asn_is_reported_once_not_again_for_every_router_peer() {
-    let text = "[global]\nasn = 0\nrouter_id = \"192.0.2.1\"\n\
-                [[peer]]\nname = \"r\"\nrole = \"router\"\nasn = 64500\naddress = \"192.0.2.10\"\n";
+fn a_bad_global_asn_is_reported_once_not_again_for_every_peer() {
+    let text = format!(
+        "[global]\nasn = 0\nrouter_id = \"192.0.2.1\"\n\
+         [[peer]]\nname = \"r\"\nrole = \"peer\"\nasn = 64501\naddress = \"192.0.2.10\"\n{ROUTER}"
+    );
+    let text = text.as_str();
     assert_eq!(
         errors(text),
         vec!["t.toml:2:7: global.asn: 0 cannot be used on a BGP session (RFC 7607, RFC 6793)"]

@@ -2,15 +2,15 @@
 //! collected with the byte offset of the value it is about; nothing stops at the first one.
 
 use super::error::{line_col, ConfigError, ConfigErrors};
-use super::schema::{IntOrString, RawConfig, RawMaxPrefix, RawPeer};
+use super::schema::{IntOrString, OneOrMany, RawConfig, RawMaxPrefix, RawPeer};
 use super::{
     duration::parse_duration, ApiConfig, AsnRange, BogonsConfig, BurstGuardConfig, Config,
-    GlobalConfig, IncidentsConfig, LoadedConfig, MaxPrefixConfig, PeerConfig, PeerlockConfig,
-    PrefixRange, RpkiConfig, RtrCacheConfig, Secret,
+    GlobalConfig, IncidentsConfig, LoadedConfig, MaxPrefixConfig, NextHops, PeerConfig,
+    PeerlockConfig, PrefixRange, RouterConfig, RpkiConfig, RtrCacheConfig, Secret,
 };
 use crate::irr::PrefixList;
 use crate::policy::Reason;
-use crate::types::{Afi, Asn, Role};
+use crate::types::{Afi, Asn, Role, Side};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
@@ -232,7 +232,7 @@ impl Validator<'_> {
         let mut peers = Vec::with_capacity(raw.peers.len());
         let mut seen: Vec<SeenPeer> = Vec::with_capacity(raw.peers.len());
         for p in raw.peers {
-            if let Some(peer) = self.peer(p, local_asn, &mut seen) {
+            if let Some(peer) = self.peer(p, local_asn, &global.listen, &mut seen) {
                 peers.push(peer);
             }
         }
@@ -361,6 +361,7 @@ impl Validator<'_> {
         &mut self,
         p: RawPeer,
         local_asn: Option<Asn>,
+        listen: &[SocketAddr],
         seen: &mut Vec<SeenPeer>,
     ) -> Option<PeerConfig> {
         let name = p.name.get_ref().clone();
@@ -368,24 +369,15 @@ impl Validator<'_> {
         if name.trim().is_empty() {
             self.err(p.name.span(), "peer name must not be empty");
         }
-        let role = *p.role.get_ref();
+        let role = self.role(&p.role, &label);
         let asn = self.session_asn(&p.asn, &format!("{label}: asn"));
         if let (Some(asn), Some(local_asn)) = (asn, local_asn) {
-            if role == Role::Router && asn != local_asn {
+            if asn == local_asn {
                 self.err(
                     p.asn.span(),
                     format!(
-                        "{label}: role \"router\" is the operator's own router (iBGP), so asn \
-                         must be the global asn {}, not {}",
-                        local_asn.0, asn.0
-                    ),
-                );
-            } else if role != Role::Router && asn == local_asn {
-                self.err(
-                    p.asn.span(),
-                    format!(
-                        "{label}: asn {} is the global asn; an iBGP session must have role \
-                         \"router\"",
+                        "{label}: asn {} is the global asn: bgpsieve sits between the router and \
+                         its eBGP neighbors, an iBGP session has no place in a pair",
                         asn.0
                     ),
                 );
@@ -405,7 +397,29 @@ impl Validator<'_> {
                 );
             }
         }
-        self.check_unique(&p, seen);
+        let router = self.router(&p, &label, local_asn);
+        if let (Some(r), Some(raw)) = (&router, &p.router) {
+            let covered = listen.iter().any(|l| {
+                l.ip() == r.local_address
+                    || (l.ip().is_unspecified() && l.is_ipv4() == r.local_address.is_ipv4())
+            });
+            if !covered {
+                let msg = format!(
+                    "{label}: router.local_address {} is not covered by global.listen, so the \
+                     router cannot connect to it",
+                    r.local_address
+                );
+                if r.passive {
+                    self.err(
+                        raw.span(),
+                        format!("{msg} (and router.passive waits for it to)"),
+                    );
+                } else {
+                    self.warn(Some(raw.span()), msg);
+                }
+            }
+        }
+        self.check_unique(&p, router.as_ref(), seen);
         let port = match &p.port {
             Some(port) if *port.get_ref() == 0 => {
                 self.err(port.span(), format!("{label}: port must not be 0"));
@@ -457,14 +471,15 @@ impl Validator<'_> {
             .map(|f| self.data_file(f, FileKind::Irr))
             .collect();
         if irr.is_empty()
-            && matches!(role, Role::Customer | Role::Peer)
+            && matches!(role, Some(Role::Customer | Role::Peer))
             && !checks_disable.contains(&Reason::IrrUnregistered)
         {
             self.warn(
                 Some(p.name.span()),
                 format!(
-                    "{label} ({role}) has no IRR data (irr = []): irr-unregistered is not \
-                     checked for it"
+                    "{label} ({}) has no IRR data (irr = []): irr-unregistered is not \
+                     checked for it",
+                    role.map_or("", Role::as_str)
                 ),
             );
         }
@@ -508,33 +523,13 @@ impl Validator<'_> {
         };
         let idle_hold_max = match &p.idle_hold_max {
             Some(d) => self.duration(d, "idle_hold_max").unwrap_or_default(),
-            None => crate::bgp::fsm::IDLE_HOLD_MAX,
+            None => super::IDLE_HOLD_MAX,
         };
         let connect_retry = match &p.connect_retry {
             Some(d) => self.positive_duration(d, "connect_retry"),
             None => Duration::from_secs(30),
         };
-        let md5_password = match &p.md5_password {
-            Some(s) if s.get_ref().is_empty() => None,
-            Some(s) => {
-                if s.get_ref().len() > MD5_MAX_KEY_LEN {
-                    self.err(
-                        s.span(),
-                        format!(
-                            "{label}: md5_password is longer than {MD5_MAX_KEY_LEN} bytes (the \
-                             TCP-MD5 key limit)"
-                        ),
-                    );
-                } else {
-                    self.warn(
-                        Some(s.span()),
-                        format!("{label}: md5_password is set (TCP-MD5, RFC 2385)"),
-                    );
-                }
-                Some(Secret::new(s.get_ref().clone()))
-            }
-            None => None,
-        };
+        let md5_password = self.md5(p.md5_password.as_ref(), &label);
         let prefix_length_v4 = self.length_bounds(
             p.prefix_length_v4.as_ref(),
             32,
@@ -562,7 +557,7 @@ impl Validator<'_> {
         };
         let next_hop_is_neighbor = match &p.next_hop_is_neighbor {
             Some(n) => {
-                if *n.get_ref() && role == Role::Rs {
+                if *n.get_ref() && role == Some(Role::Rs) {
                     self.warn(
                         Some(n.span()),
                         format!(
@@ -583,7 +578,7 @@ impl Validator<'_> {
             .collect();
         Some(PeerConfig {
             name,
-            role,
+            role: role?,
             asn: asn?,
             address,
             local_address,
@@ -603,7 +598,8 @@ impl Validator<'_> {
             connect_retry,
             md5_password,
             ttl_security: p.ttl_security.unwrap_or(false),
-            next_hop: p.next_hop.as_ref().map(|n| *n.get_ref()),
+            next_hop: self.next_hops(p.next_hop.as_ref(), &label),
+            router: router?,
             prefix_length_v4,
             prefix_length_v6,
             max_path_length,
@@ -616,9 +612,157 @@ impl Validator<'_> {
         })
     }
 
-    /// Names are unique; so are sessions: two peers on one address must be told apart by
-    /// distinct `local_address`es (how a passive connection is matched, DESIGN §7).
-    fn check_unique(&mut self, p: &RawPeer, seen: &mut Vec<SeenPeer>) {
+    /// A peer's role; the `router` role of earlier versions gets a message saying what
+    /// replaced it.
+    fn role(&mut self, v: &Spanned<String>, label: &str) -> Option<Role> {
+        match v.get_ref().as_str() {
+            "router" => {
+                self.err(
+                    v.span(),
+                    format!(
+                        "{label}: role \"router\" is gone: the router is not a [[peer]] any more. \
+                         Give each neighbor's [[peer]] a `router = {{ address = \"ROUTER\", \
+                         local_address = \"OWN ADDRESS TOWARD THE ROUTER\" }}` table: bgpsieve \
+                         speaks to the router as that neighbor (see config/bgpsieve.toml)"
+                    ),
+                );
+                None
+            }
+            text => match text.parse::<Role>() {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.err(v.span(), format!("{label}: {e}"));
+                    None
+                }
+            },
+        }
+    }
+
+    /// A TCP-MD5 key: at most 80 bytes; "" means none.
+    fn md5(&mut self, v: Option<&Spanned<String>>, label: &str) -> Option<Secret> {
+        let s = v?;
+        if s.get_ref().is_empty() {
+            return None;
+        }
+        if s.get_ref().len() > MD5_MAX_KEY_LEN {
+            self.err(
+                s.span(),
+                format!(
+                    "{label}: md5_password is longer than {MD5_MAX_KEY_LEN} bytes (the TCP-MD5 key \
+                     limit)"
+                ),
+            );
+        } else {
+            self.warn(
+                Some(s.span()),
+                format!("{label}: md5_password is set (TCP-MD5, RFC 2385)"),
+            );
+        }
+        Some(Secret::new(s.get_ref().clone()))
+    }
+
+    /// The `router` table of a peer (required).
+    fn router(&mut self, p: &RawPeer, label: &str, local_asn: Option<Asn>) -> Option<RouterConfig> {
+        let Some(r) = &p.router else {
+            if p.role.get_ref() == "router" {
+                // The role's own error says what replaced it.
+                return None;
+            }
+            self.err(
+                p.name.span(),
+                format!(
+                    "{label} has no router table: add `router = {{ address = \"ROUTER\", \
+                     local_address = \"OWN ADDRESS TOWARD THE ROUTER\" }}` (the session on \
+                     which bgpsieve speaks to the router as this neighbor)"
+                ),
+            );
+            return None;
+        };
+        let r = r.get_ref();
+        let label = format!("{label}: router");
+        let address = *r.address.get_ref();
+        let local_address = *r.local_address.get_ref();
+        if address.is_ipv4() != local_address.is_ipv4() {
+            self.err(
+                r.local_address.span(),
+                format!(
+                    "{label}: local_address {local_address} and address {address} are of \
+                     different address families"
+                ),
+            );
+        }
+        if local_address.is_unspecified() {
+            self.err(
+                r.local_address.span(),
+                format!(
+                    "{label}: local_address must be an address of bgpsieve's own (the router \
+                     configures it as the neighbor's address)"
+                ),
+            );
+        }
+        let port = match &r.port {
+            Some(port) if *port.get_ref() == 0 => {
+                self.err(port.span(), format!("{label}: port must not be 0"));
+                179
+            }
+            Some(port) => *port.get_ref(),
+            None => 179,
+        };
+        let asn = match &r.asn {
+            Some(a) => self.session_asn(a, &format!("{label}: asn"))?,
+            None => local_asn?,
+        };
+        Some(RouterConfig {
+            address,
+            local_address,
+            port,
+            passive: r.passive.unwrap_or(false),
+            asn,
+            md5_password: self.md5(r.md5_password.as_ref(), &label),
+            ttl_security: r.ttl_security.unwrap_or(false),
+        })
+    }
+
+    /// `next_hop`: at most one IPv4, one global IPv6 and one link-local IPv6 address.
+    fn next_hops(&mut self, v: Option<&Spanned<OneOrMany<IpAddr>>>, label: &str) -> NextHops {
+        let mut n = NextHops::default();
+        let Some(v) = v else {
+            return n;
+        };
+        for ip in v.get_ref().as_slice() {
+            let taken = match ip {
+                IpAddr::V4(a) if a.is_unspecified() => true,
+                IpAddr::V4(a) => n.ipv4.replace(*a).is_some(),
+                IpAddr::V6(a) if a.is_unspecified() => true,
+                IpAddr::V6(a) if a.is_unicast_link_local() => {
+                    n.ipv6_link_local.replace(*a).is_some()
+                }
+                IpAddr::V6(a) => n.ipv6.replace(*a).is_some(),
+            };
+            if taken {
+                self.err(
+                    v.span(),
+                    format!(
+                        "{label}: next_hop takes at most one IPv4, one IPv6 and one IPv6 \
+                         link-local address, none of them unspecified"
+                    ),
+                );
+                break;
+            }
+        }
+        n
+    }
+
+    /// Names are unique; so are sessions, of both sides of every pair: a session is told
+    /// apart by its remote and local address, so two on one remote address need distinct
+    /// local addresses (how a passive connection is matched), and two pairs can never share
+    /// their session toward the router.
+    fn check_unique(
+        &mut self,
+        p: &RawPeer,
+        router: Option<&RouterConfig>,
+        seen: &mut Vec<SeenPeer>,
+    ) {
         let name = p.name.get_ref();
         if let Some(first) = seen.iter().find(|s| &s.name == name) {
             let line = first.name_line;
@@ -627,41 +771,60 @@ impl Validator<'_> {
                 format!("duplicate peer name {name:?} (first defined on line {line})"),
             );
         }
-        let address = *p.address.get_ref();
-        let local = p.local_address.as_ref().map(|l| *l.get_ref());
-        if let Some(other) = seen.iter().find(|s| s.address == address) {
-            let other_name = other.name.clone();
-            match (local, other.local_address) {
-                (l, o) if l == o => {
-                    let span = p
-                        .local_address
-                        .as_ref()
-                        .map_or_else(|| p.address.span(), |l| l.span());
-                    let what = match l {
-                        Some(l) => format!("address {address} with local_address {l}"),
-                        None => format!("address {address}"),
-                    };
-                    self.err(
-                        span,
-                        format!("peer {name:?}: {what} is already used by peer {other_name:?}"),
-                    );
+        let neighbor = SeenSession {
+            side: Side::Neighbor,
+            address: *p.address.get_ref(),
+            local_address: p.local_address.as_ref().map(|l| *l.get_ref()),
+        };
+        let router_session = router.map(|r| SeenSession {
+            side: Side::Router,
+            address: r.address,
+            local_address: Some(r.local_address),
+        });
+        let router_span = p.router.as_ref().map(|r| r.span());
+        let mine = [
+            Some((neighbor, p.address.span())),
+            router_session.zip(router_span.clone()),
+        ];
+        for (session, span) in mine.into_iter().flatten() {
+            for other in seen.iter() {
+                for theirs in [&other.neighbor, &other.router].into_iter().flatten() {
+                    if let Some(clash) = session.clash(theirs) {
+                        self.err(
+                            span.clone(),
+                            format!(
+                                "peer {name:?}: its {} session ({}) {clash} peer {:?}'s {} session \
+                                 ({})",
+                                session.side,
+                                session.describe(),
+                                other.name,
+                                theirs.side,
+                                theirs.describe()
+                            ),
+                        );
+                    }
                 }
-                (None, _) | (_, None) => self.err(
-                    p.address.span(),
+            }
+        }
+        if let (Some(r), Some(span)) = (router_session, router_span) {
+            if neighbor.clash(&r).is_some() {
+                self.err(
+                    span,
                     format!(
-                        "peer {name:?} shares address {address} with peer {other_name:?}: each \
-                         needs a distinct local_address to tell the sessions apart"
+                        "peer {name:?}: its router session ({}) cannot be told apart from its \
+                         neighbor session ({})",
+                        r.describe(),
+                        neighbor.describe()
                     ),
-                ),
-                _ => {}
+                );
             }
         }
         let name_line = self.line_of(&p.name.span());
         seen.push(SeenPeer {
             name: name.clone(),
             name_line,
-            address,
-            local_address: local,
+            neighbor: Some(neighbor),
+            router: router_session,
         });
     }
 
@@ -870,8 +1033,40 @@ impl Validator<'_> {
 struct SeenPeer {
     name: String,
     name_line: usize,
+    neighbor: Option<SeenSession>,
+    router: Option<SeenSession>,
+}
+
+/// One session of a pair, as the listener tells sessions apart: by remote address and, when
+/// given, local address.
+#[derive(Clone, Copy)]
+struct SeenSession {
+    side: Side,
     address: IpAddr,
     local_address: Option<IpAddr>,
+}
+
+impl SeenSession {
+    fn describe(&self) -> String {
+        match self.local_address {
+            Some(l) => format!("address {}, local_address {l}", self.address),
+            None => format!("address {}", self.address),
+        }
+    }
+
+    /// How this session collides with `other`, if it does.
+    fn clash(&self, other: &SeenSession) -> Option<&'static str> {
+        if self.address != other.address {
+            return None;
+        }
+        match (self.local_address, other.local_address) {
+            (a, b) if a == b => Some("is the same as"),
+            (None, _) | (_, None) => {
+                Some("shares its remote address, without distinct local addresses, with")
+            }
+            _ => None,
+        }
+    }
 }
 
 fn parse_asn(v: &IntOrString) -> Result<Asn, String> {

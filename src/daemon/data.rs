@@ -9,7 +9,8 @@
 
 use crate::config::{Config, RpkiConfig};
 use crate::irr::PrefixList;
-use crate::rib::{PolicySnapshot, PolicyUpdate, RibEvent, SharedPolicy};
+use crate::policy::{PolicySnapshot, SharedPolicy};
+use crate::rib::{PolicyUpdate, RibEvent};
 use crate::rpki::feed::{FeedConfig, Outcome, RpkiFeed, RtrChange, Update};
 use crate::rpki::rtr::{self, RtrCache, RtrClientConfig, RtrEvent, RtrHandle};
 use crate::rpki::{load_files, LoadError, LoadOptions, RpkiData};
@@ -252,8 +253,7 @@ impl DataOps {
 pub(super) struct ReloadCtx {
     pub path: PathBuf,
     pub config: Config,
-    pub sessions: Vec<tokio::sync::mpsc::UnboundedSender<crate::bgp::session::ToSession>>,
-    pub imports: Vec<Option<Arc<crate::bgp::session::ImportContext>>>,
+    pub sessions: super::Sessions,
 }
 
 fn feed_config(cfg: &RpkiConfig) -> FeedConfig {
@@ -519,7 +519,7 @@ impl DataTask {
     async fn reload_config(
         &mut self,
         ctx: &mut ReloadCtx,
-        shared: &SharedPolicy,
+        shared: &Arc<SharedPolicy>,
         rib: &mpsc::Sender<RibEvent>,
     ) -> Result<String, String> {
         let path = ctx.path.clone();
@@ -542,8 +542,8 @@ impl DataTask {
         let mut peers = Vec::new();
         for &i in &plan.policy {
             let Some(p) = new.peers.get(i) else { continue };
-            peers.push(crate::rib::PeerReconfig {
-                peer: i,
+            peers.push(crate::rib::PairReconfig {
+                pair: i,
                 policy: setup::peer_policy(p).map_err(|e| e.to_string())?,
                 next_hop: p.next_hop,
                 limits_in: setup::limits(&p.max_prefix_in),
@@ -569,7 +569,7 @@ impl DataTask {
         if local.is_some() || !peers.is_empty() {
             let changed: Vec<(usize, crate::policy::PeerPolicy)> = peers
                 .iter()
-                .map(|pr| (pr.peer, pr.policy.clone()))
+                .map(|pr| (pr.pair, pr.policy.clone()))
                 .collect();
             let generation = self.publish(shared, |next| {
                 if let Some(l) = &local {
@@ -586,11 +586,11 @@ impl DataTask {
                 return Err("the RIB is gone".into());
             }
         }
-        for &i in &plan.restart {
-            if let (Some(p), Some(tx)) = (new.peers.get(i), ctx.sessions.get(i)) {
-                let import = ctx.imports.get(i).cloned().flatten();
-                let sc = super::session_config(&new, i, p, import);
-                let _ = tx.send(crate::bgp::session::ToSession::Reconfigure(Box::new(sc)));
+        for id in &plan.restart {
+            if let Some(p) = new.peers.get(id.pair) {
+                let sc = super::session_configs(&new, id.pair, p, shared).into_side(id.side);
+                let order = crate::bgp::session::ToSession::Reconfigure(Box::new(sc));
+                super::send_to(&ctx.sessions, *id, order);
             }
         }
         if plan.rpki_files {

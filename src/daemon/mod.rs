@@ -1,19 +1,23 @@
-//! The daemon: wires sessions, listeners, the data task, the API and the RIB together.
+//! The daemon: wires the pairs' sessions, the listeners, the data task, the API and the RIB.
 //!
 //! ```text
-//!  listener task(s) ──Incoming(TcpStream)──▶ session task (one per [[peer]])
-//!                                             │  owns socket, FSM, timers, codec, writer task;
-//!                                             │  runs the stateless import checks with the
-//!                                             │  SharedPolicy snapshot in force
+//!  listener task(s) ──Incoming(TcpStream)──▶ session task, two per [[peer]] (one pair):
+//!    matched by (remote, local) address       neighbor side ◀──Twin(Connected, Open, Lost)──▶
+//!                                             router side: the OPENs mirrored, the router side
+//!                                             running only while the neighbor side is connected.
+//!                                             Each owns socket, FSM, timers, codec and writer,
+//!                                             runs its direction's stateless checks with the
+//!                                             SharedPolicy snapshot in force, and encodes what
+//!                                             it is sent for its own negotiated parameters.
 //!     RibEvent::Session(Up,Down,Update,…) ────▼  (bounded channel: back-pressure on reads)
 //!  data task ──RibEvent::{Rpki,Policy,Reconfigure,Clear}──▶ RIB thread (std thread, owns routes)
-//!   RTR client, file polls, SIGHUP,          │  Adj-RIB-In, limits, best path / ADD-PATH,
-//!   config reload; swaps SharedPolicy         │  export checks, Adj-RIB-Out, re-checks,
-//!   ▲ Control::{Reload,RpkiAccept,Clear}     │  incidents, metrics, rejected store, peer views
+//!   RTR client, file polls, SIGHUP,          │  per pair: both Adj-RIBs-In, limits,
+//!   config reload; swaps SharedPolicy         │  re-checks, incidents, metrics, rejected
+//!   ▲ Control::{Reload,RpkiAccept,Clear}     │  store, peer views
 //!   │                                         │
 //!  API task (axum on [api] listen) ◀── reads metrics, rejected store, peer views, RPKI status
 //!  ticker ──RibEvent::Tick (1 s)──▶ RIB       │
-//!            ToSession::{Send,Stop,Start,Reconfigure,…} ◀─┘  (unbounded per session)
+//!            ToSession::{Routes,Stop,Start,Reconfigure,…} ◀─┘  (unbounded per session)
 //!  signal task: SIGTERM/SIGINT ──Shutdown(RFC 8203 message)──▶ every session
 //! ```
 //!
@@ -21,13 +25,17 @@
 //! stall the sessions' keepalives. Tasks talk by messages; what they share is read-mostly and
 //! swapped whole (the policy snapshot) or behind short locks (the API's views and store).
 
+use crate::bgp::capability::BgpRole;
 use crate::bgp::fsm::FsmConfig;
+use crate::bgp::mirror::MirrorRules;
 use crate::bgp::open::{LocalSpeaker, Open, PeerExpectation};
-use crate::bgp::session::{self, ImportContext, SessionConfig, ToSession};
-use crate::config::Config;
-use crate::rib::{Output, PolicySnapshot, Rib, RibEvent, RibPeer, SharedPolicy};
+use crate::bgp::session::{self, SessionConfig, ToSession};
+use crate::config::{Config, PeerConfig};
+use crate::policy::{PolicySnapshot, SharedPolicy};
+use crate::rib::{Output, Pair, Rib, RibEvent};
 use crate::setup;
-use std::net::SocketAddr;
+use crate::types::{PerSide, SessionId, Side};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -56,49 +64,146 @@ pub enum DaemonError {
 /// gives freed memory back to the OS (`release_free_memory`).
 const RELEASE_AFTER_FREEING: usize = 100_000;
 
-/// Builds the RIB's view of every configured peer.
-fn rib_peers(cfg: &Config) -> Result<Vec<RibPeer>, DaemonError> {
+/// Builds the RIB's view of every configured pair.
+fn rib_pairs(cfg: &Config) -> Result<Vec<Pair>, DaemonError> {
     cfg.peers
         .iter()
         .map(|p| {
             let policy = setup::peer_policy(p).map_err(|e| DaemonError::Data(e.to_string()))?;
-            let mut rp = RibPeer::new(p.name.clone(), p.role, p.asn, policy);
-            rp.next_hop = p.next_hop;
-            rp.mp_in = crate::policy::MaxPrefixState::new(
+            let mut pair = Pair::new(p.name.clone(), p.role, p.asn, p.router.asn, policy);
+            pair.next_hop = p.next_hop;
+            pair.router_address = p.router.address;
+            pair.router_local_address = p.router.local_address;
+            pair.flows.inbound.limits = crate::policy::MaxPrefixState::new(
                 setup::limits(&p.max_prefix_in),
                 p.burst_guard.as_ref().map(setup::burst),
             );
-            rp.mp_out = crate::policy::MaxPrefixState::new(setup::limits(&p.max_prefix_out), None);
-            Ok(rp)
+            pair.flows.outbound.limits =
+                crate::policy::MaxPrefixState::new(setup::limits(&p.max_prefix_out), None);
+            Ok(pair)
         })
         .collect()
 }
 
-/// The session task's configuration of peer `i`.
-pub(super) fn session_config(
+/// The configurations of pair `i`'s two sessions. Toward the neighbor bgpsieve speaks as the
+/// operator's router (its AS toward this neighbor); toward the router as the neighbor, from its
+/// own address for the pair. Each side sends the OPEN the other side's remote sent (mirrored),
+/// or, until that is known, one made from the configuration.
+pub(super) fn session_configs(
     cfg: &Config,
     i: usize,
-    p: &crate::config::PeerConfig,
-    import: Option<Arc<ImportContext>>,
-) -> SessionConfig {
-    SessionConfig {
-        peer: i,
-        name: p.name.clone(),
-        remote: SocketAddr::new(p.address, p.port),
-        local_address: p.local_address,
-        fsm: FsmConfig {
-            passive: p.passive,
+    p: &PeerConfig,
+    checks: &Arc<SharedPolicy>,
+) -> PerSide<SessionConfig> {
+    let fsm = |passive: bool, wait: Duration| FsmConfig {
+        passive,
+        hold_time: cfg.global.hold_time,
+        idle_hold: p.idle_hold,
+        idle_hold_max: p.idle_hold_max,
+        connect_retry: p.connect_retry,
+        delay_open: Some(wait),
+    };
+    let speaker = |asn, role| {
+        Open::new(&LocalSpeaker {
+            asn,
+            router_id: cfg.global.router_id,
             hold_time: cfg.global.hold_time,
-            idle_hold: p.idle_hold,
-            idle_hold_max: p.idle_hold_max,
-            connect_retry: p.connect_retry,
-            ..FsmConfig::default()
+            families: p.afi.clone(),
+            add_path: Vec::new(),
+            neighbor_role: Some(role),
+            extended_message: true,
+            enhanced_route_refresh: false,
+        })
+    };
+    let rules = |role| MirrorRules {
+        families: p.afi.clone(),
+        role: Some(BgpRole::ours_toward(role)),
+        fallback_id: cfg.global.router_id,
+    };
+    // The router sees the neighbor's relationship from the other end.
+    let router_role = p.role.inverse();
+    PerSide {
+        neighbor: SessionConfig {
+            id: SessionId::new(i, Side::Neighbor),
+            name: p.name.clone(),
+            remote: SocketAddr::new(p.address, p.port),
+            local_address: p.local_address,
+            fsm: fsm(p.passive, session::MIRROR_WAIT_NEIGHBOR),
+            local_open: speaker(p.router.asn, p.role),
+            expect: PeerExpectation {
+                asn: p.asn,
+                local_asn: p.router.asn,
+                role: Some(p.role),
+                role_strict: p.role_strict,
+            },
+            mirror: Some(rules(p.role)),
+            follows_twin: false,
+            checks: Some(checks.clone()),
+            md5: p.md5_password.clone(),
+            gtsm: p.ttl_security,
         },
-        local_open: Open::new(&LocalSpeaker::for_peer(&cfg.global, p)),
-        expect: PeerExpectation::for_peer(&cfg.global, p),
-        import,
-        md5: p.md5_password.clone(),
-        gtsm: p.ttl_security,
+        router: SessionConfig {
+            id: SessionId::new(i, Side::Router),
+            name: p.name.clone(),
+            remote: SocketAddr::new(p.router.address, p.router.port),
+            local_address: Some(p.router.local_address),
+            fsm: fsm(p.router.passive, session::MIRROR_WAIT_ROUTER),
+            local_open: speaker(p.asn, router_role),
+            expect: PeerExpectation {
+                asn: p.router.asn,
+                local_asn: p.asn,
+                role: Some(router_role),
+                role_strict: false,
+            },
+            mirror: Some(rules(router_role)),
+            follows_twin: true,
+            checks: Some(checks.clone()),
+            md5: p.router.md5_password.clone(),
+            gtsm: p.router.ttl_security,
+        },
+    }
+}
+
+/// Which session a connection accepted on a listener belongs to: the one whose remote
+/// address and local address match, else the one whose remote matches and whose local address
+/// is not fixed.
+fn match_session(
+    table: &[(IpAddr, Option<IpAddr>, SessionId)],
+    remote: IpAddr,
+    local: Option<IpAddr>,
+) -> Option<SessionId> {
+    let exact = table
+        .iter()
+        .find(|(r, l, _)| *r == remote && l.is_some() && *l == local);
+    exact
+        .or_else(|| table.iter().find(|(r, l, _)| *r == remote && l.is_none()))
+        .map(|(_, _, id)| *id)
+}
+
+/// Every session's (remote address, fixed local address) for the listeners.
+fn session_table(cfg: &Config) -> Vec<(IpAddr, Option<IpAddr>, SessionId)> {
+    let mut t = Vec::with_capacity(cfg.peers.len() * 2);
+    for (i, p) in cfg.peers.iter().enumerate() {
+        t.push((
+            p.address,
+            p.local_address,
+            SessionId::new(i, Side::Neighbor),
+        ));
+        t.push((
+            p.router.address,
+            Some(p.router.local_address),
+            SessionId::new(i, Side::Router),
+        ));
+    }
+    t
+}
+
+/// The command channels of every session, by pair.
+type Sessions = Vec<PerSide<mpsc::UnboundedSender<ToSession>>>;
+
+fn send_to(sessions: &Sessions, to: SessionId, order: ToSession) {
+    if let Some(pair) = sessions.get(to.pair) {
+        let _ = pair[to.side].send(order);
     }
 }
 
@@ -118,31 +223,52 @@ pub fn run_file(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), Dae
     rt.block_on(run_async(cfg, path))
 }
 
+/// The (address family, listener) pairs' security settings: every TCP-MD5 key of the sessions
+/// of `addr`'s family, and whether all of them use GTSM.
+fn secure_listener(l: &TcpListener, addr: &SocketAddr, cfg: &Config) -> Result<(), DaemonError> {
+    let err = |source| DaemonError::Listen {
+        addr: *addr,
+        source,
+    };
+    let mut sessions = Vec::new();
+    for p in &cfg.peers {
+        sessions.push((p.address, p.md5_password.as_ref(), p.ttl_security));
+        sessions.push((
+            p.router.address,
+            p.router.md5_password.as_ref(),
+            p.router.ttl_security,
+        ));
+    }
+    sessions.retain(|(a, _, _)| a.is_ipv6() == addr.is_ipv6());
+    // RFC 2385: the listening socket knows each remote's key, so the handshake is signed.
+    for (a, key, _) in &sessions {
+        if let Some(key) = key {
+            crate::bgp::sockopt::set_md5(l, *a, key.expose().as_bytes()).map_err(err)?;
+        }
+    }
+    // RFC 5082: when every session of the listener's family uses GTSM, the kernel drops a SYN
+    // with a low TTL before any connection exists. With a mix, the accepted socket of a GTSM
+    // session gets the check (its first bytes may already be queued by then).
+    if !sessions.is_empty() && sessions.iter().all(|(_, _, gtsm)| *gtsm) {
+        crate::bgp::sockopt::set_gtsm(l, addr.is_ipv6()).map_err(err)?;
+        tracing::info!(%addr, "GTSM on the listener: every session of its family uses it");
+    }
+    Ok(())
+}
+
 async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), DaemonError> {
     let data = data::DataTask::start(&cfg)
         .await
         .map_err(|e| DaemonError::Data(e.to_string()))?;
     let (rpki, generation) = data.initial.clone();
     let local = setup::local_policy(&cfg).map_err(|e| DaemonError::Data(e.to_string()))?;
-    let peers = rib_peers(&cfg)?;
+    let pairs = rib_pairs(&cfg)?;
     let shared = Arc::new(SharedPolicy::new(PolicySnapshot {
         generation,
         rpki: rpki.clone(),
         local: local.clone(),
-        peers: peers.iter().map(|p| p.policy.clone()).collect(),
+        peers: pairs.iter().map(|p| p.policy.clone()).collect(),
     }));
-    let imports: Vec<Option<Arc<ImportContext>>> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            (p.role != crate::types::Role::Router).then(|| {
-                Arc::new(ImportContext {
-                    peer: i,
-                    shared: shared.clone(),
-                })
-            })
-        })
-        .collect();
     let metrics = Arc::new(
         crate::metrics::Metrics::try_new(
             &cfg.peers
@@ -154,23 +280,23 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         )
         .map_err(|e| DaemonError::Data(e.to_string()))?,
     );
-    let rejected = Arc::new(crate::api::rejected::RejectedStore::new(
+    let rejected = Arc::new(crate::rib::rejected::RejectedStore::new(
         cfg.api.rejected_routes,
     ));
     let peer_views = Arc::new(std::sync::Mutex::new(Vec::new()));
     let incidents = Arc::new(std::sync::Mutex::new(Vec::new()));
     let rpki_status = Arc::new(std::sync::Mutex::new(
-        crate::api::views::RpkiStatus::default(),
+        crate::rib::views::RpkiStatus::default(),
     ));
     let (control_tx, control_rx) = mpsc::channel(8);
-    let peer_count = peers.len();
-    let mut rib = Rib::new(peers, local, rpki);
+    let pair_count = pairs.len();
+    let mut rib = Rib::new(pairs, local, rpki);
     rib.ops = Some(crate::rib::Ops::new(
         metrics.clone(),
         rejected.clone(),
         peer_views.clone(),
         incidents.clone(),
-        peer_count,
+        pair_count,
     ));
     rib.refresh_ops(true);
     rib.incidents.rejections_per_min = cfg.incidents.rejections_per_min;
@@ -212,55 +338,38 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                 source,
             })?;
         tracing::info!(%addr, "listening");
-        // RFC 2385: the listening socket knows each peer's key, so the handshake is signed.
-        for p in cfg
-            .peers
-            .iter()
-            .filter(|p| p.address.is_ipv6() == addr.is_ipv6())
-        {
-            if let Some(key) = &p.md5_password {
-                crate::bgp::sockopt::set_md5(&l, p.address, key.expose().as_bytes()).map_err(
-                    |source| DaemonError::Listen {
-                        addr: *addr,
-                        source,
-                    },
-                )?;
-            }
-        }
-        // RFC 5082: when every peer of the listener's family uses GTSM, the kernel drops a SYN
-        // with a low TTL before any connection exists. With a mix, the accepted socket of a
-        // GTSM peer gets the check (its first bytes may already be queued by then).
-        let family: Vec<_> = cfg
-            .peers
-            .iter()
-            .filter(|p| p.address.is_ipv6() == addr.is_ipv6())
-            .collect();
-        if !family.is_empty() && family.iter().all(|p| p.ttl_security) {
-            crate::bgp::sockopt::set_gtsm(&l, addr.is_ipv6()).map_err(|source| {
-                DaemonError::Listen {
-                    addr: *addr,
-                    source,
-                }
-            })?;
-            tracing::info!(%addr, "GTSM on the listener: every peer of its family uses it");
-        }
+        secure_listener(&l, addr, &cfg)?;
         listeners.push(l);
     }
 
     let (rib_tx, mut rib_rx) = mpsc::channel::<RibEvent>(1024);
-    let mut sessions = Vec::new();
+    let mut sessions: Sessions = Vec::new();
     let mut handles = Vec::new();
     for (i, p) in cfg.peers.iter().enumerate() {
-        let sc = session_config(&cfg, i, p, imports.get(i).cloned().flatten());
-        let (tx, h) = session::spawn(sc, rib_tx.clone());
-        sessions.push(tx);
-        handles.push(h);
+        let configs = session_configs(&cfg, i, p, &shared);
+        let (ntx, nrx) = mpsc::unbounded_channel();
+        let (rtx, rrx) = mpsc::unbounded_channel();
+        handles.push(session::spawn_with(
+            configs.neighbor,
+            nrx,
+            rib_tx.clone(),
+            Some(rtx.clone()),
+        ));
+        handles.push(session::spawn_with(
+            configs.router,
+            rrx,
+            rib_tx.clone(),
+            Some(ntx.clone()),
+        ));
+        sessions.push(PerSide {
+            neighbor: ntx,
+            router: rtx,
+        });
     }
     let reload = path.map(|path| data::ReloadCtx {
         path,
         config: cfg.clone(),
         sessions: sessions.clone(),
-        imports: imports.clone(),
     });
     let data_ops = data::DataOps {
         metrics,
@@ -288,14 +397,10 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     };
     drop(rib_tx);
 
-    let peers: Vec<(std::net::IpAddr, Option<std::net::IpAddr>)> = cfg
-        .peers
-        .iter()
-        .map(|p| (p.address, p.local_address))
-        .collect();
+    let table = Arc::new(session_table(&cfg));
     for l in listeners {
         let sessions = sessions.clone();
-        let peers = peers.clone();
+        let table = table.clone();
         tokio::spawn(async move {
             loop {
                 let (stream, remote) = match l.accept().await {
@@ -308,20 +413,15 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                     }
                 };
                 let local = stream.local_addr().ok().map(|a| a.ip());
-                let found = peers.iter().position(|(addr, la)| {
-                    *addr == remote.ip() && la.is_none_or(|la| Some(la) == local)
-                });
-                match found.and_then(|i| sessions.get(i)) {
-                    Some(tx) => {
-                        let _ = tx.send(ToSession::Incoming(stream));
-                    }
+                match match_session(&table, remote.ip(), local) {
+                    Some(id) => send_to(&sessions, id, ToSession::Incoming(stream)),
                     None => tracing::warn!(%remote, "connection from an unknown peer refused"),
                 }
             }
         });
     }
 
-    // The RIB thread: all route state, all policy evaluation.
+    // The RIB thread: all route state.
     let rib_sessions = sessions.clone();
     let rib_thread = std::thread::Builder::new()
         .name("bgpsieve-rib".into())
@@ -330,10 +430,9 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
             // The most routes held since freed memory was last given back.
             let mut most_held = 0usize;
             while let Some(first) = rib_rx.blocking_recv() {
-                // Take everything already queued, and send each peer one batch per session
-                // generation for all of it.
-                let mut sends: Vec<Vec<(u64, Vec<Vec<u8>>)>> = vec![Vec::new(); rib_sessions.len()];
-                let mut stops = Vec::new();
+                // Take what is already queued (up to a bound), then send it all.
+                let mut orders: Vec<(SessionId, ToSession)> = Vec::new();
+                let mut stops = false;
                 let mut ev = Some(first);
                 let mut taken = 0;
                 while let Some(e) = ev.take() {
@@ -349,20 +448,28 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                     }
                     for o in rib.handle_event(e) {
                         match o {
-                            Output::Send { peer, msgs } => {
-                                let generation = rib.peers.get(peer).map_or(0, |p| p.generation);
-                                if let Some(v) = sends.get_mut(peer) {
-                                    match v.last_mut() {
-                                        Some((g, m)) if *g == generation => m.extend(msgs),
-                                        _ => v.push((generation, msgs)),
-                                    }
-                                }
+                            Output::Routes { to, out } => {
+                                orders.push((to, ToSession::Routes(Box::new(out))));
                             }
-                            stop @ (Output::Stop { .. } | Output::Start { .. }) => stops.push(stop),
+                            Output::Stop {
+                                to,
+                                notification,
+                                restart_after,
+                            } => {
+                                stops = true;
+                                orders.push((
+                                    to,
+                                    ToSession::Stop {
+                                        notification,
+                                        restart_after,
+                                    },
+                                ));
+                            }
+                            Output::Start { to } => orders.push((to, ToSession::Start)),
                         }
                     }
                     taken += 1;
-                    if taken < 256 && stops.is_empty() {
+                    if taken < 256 && !stops {
                         ev = rib_rx.try_recv().ok();
                     }
                 }
@@ -376,32 +483,8 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                         });
                     }
                 }
-                for (peer, batches) in sends.into_iter().enumerate() {
-                    if let Some(tx) = rib_sessions.get(peer) {
-                        for (generation, msgs) in batches {
-                            let _ = tx.send(ToSession::Send { generation, msgs });
-                        }
-                    }
-                }
-                for stop in stops {
-                    let (peer, order) = match stop {
-                        Output::Stop {
-                            peer,
-                            notification,
-                            restart_after,
-                        } => (
-                            peer,
-                            ToSession::Stop {
-                                notification,
-                                restart_after,
-                            },
-                        ),
-                        Output::Start { peer } => (peer, ToSession::Start),
-                        Output::Send { .. } => continue,
-                    };
-                    if let Some(tx) = rib_sessions.get(peer) {
-                        let _ = tx.send(order);
-                    }
+                for (to, order) in orders {
+                    send_to(&rib_sessions, to, order);
                 }
             }
         })
@@ -412,16 +495,18 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     tokio::spawn(notify::run_watchdog());
     let listening: Vec<String> = cfg.global.listen.iter().map(|a| a.to_string()).collect();
     notify::ready(&format!(
-        "running; peers configured: {}; listening on {}",
+        "running; pairs configured: {}; listening on {}",
         cfg.peers.len(),
         listening.join(", ")
     ));
 
     wait_for_signal().await;
     notify::stopping();
-    tracing::info!("shutting down: administrative shutdown to every peer");
-    for tx in &sessions {
-        let _ = tx.send(ToSession::Shutdown("bgpsieve is shutting down".into()));
+    tracing::info!("shutting down: administrative shutdown to every session");
+    for pair in &sessions {
+        for side in Side::BOTH {
+            let _ = pair[side].send(ToSession::Shutdown("bgpsieve is shutting down".into()));
+        }
     }
     for h in handles {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;

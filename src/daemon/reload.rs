@@ -4,12 +4,14 @@
 //! the daemon can apply. Pure: compares two validated configurations.
 
 use crate::config::{Config, PeerConfig};
+use crate::types::{SessionId, Side};
 
 /// The plan for one reload.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct ReloadPlan {
-    /// Peers whose session parameters changed: their session ends with Cease/6 and starts again.
-    pub restart: Vec<usize>,
+    /// Sessions whose parameters changed: each ends with Cease/6 and starts again (a neighbor
+    /// side's restart takes its router side down and up with it).
+    pub restart: Vec<SessionId>,
     /// Peers whose policy or limits changed (restarted ones included).
     pub policy: Vec<usize>,
     /// The announce list, bogons or Peerlock changed: every route is checked again.
@@ -27,17 +29,26 @@ pub(super) enum RefuseReload {
         "the [[peer]] sections changed in number, names or order ({0}): restart bgpsieve to apply"
     )]
     Peers(String),
-    #[error("peer {0}: address or local_address changed: restart bgpsieve to apply")]
+    #[error(
+        "peer {0}: address, local_address or a router address changed: restart bgpsieve to apply"
+    )]
     Address(String),
 }
 
-/// What the session task is configured with: a change means the session starts again.
-fn session_key(p: &PeerConfig) -> impl PartialEq + '_ {
+/// What the neighbor side's session is configured with: a change means it starts again.
+fn neighbor_key(p: &PeerConfig) -> impl PartialEq + '_ {
     (
-        (p.role, p.asn, p.port, p.passive, &p.afi),
+        (p.role, p.asn, p.port, p.passive, &p.afi, p.router.asn),
         (p.role_strict, p.idle_hold, p.idle_hold_max, p.connect_retry),
         (&p.md5_password, p.ttl_security),
     )
+}
+
+/// What the router side's session is configured with (the pair's role, ASNs and families are
+/// in the neighbor side's key, whose change restarts both).
+fn router_key(p: &PeerConfig) -> impl PartialEq + '_ {
+    let r = &p.router;
+    (r.port, r.passive, &r.md5_password, r.ttl_security)
 }
 
 pub(super) fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, RefuseReload> {
@@ -65,14 +76,26 @@ pub(super) fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, RefuseReloa
     }
     let global_session = g.hold_time != h.hold_time;
     for (i, (o, n)) in old.peers.iter().zip(&new.peers).enumerate() {
-        if (o.address, o.local_address) != (n.address, n.local_address) {
+        let addresses = |p: &PeerConfig| {
+            (
+                p.address,
+                p.local_address,
+                p.router.address,
+                p.router.local_address,
+            )
+        };
+        if addresses(o) != addresses(n) {
             return Err(RefuseReload::Address(n.name.clone()));
         }
-        let restart = global_session || session_key(o) != session_key(n);
-        if restart {
-            plan.restart.push(i);
+        let neighbor = global_session || neighbor_key(o) != neighbor_key(n);
+        let router = neighbor || router_key(o) != router_key(n);
+        if neighbor {
+            plan.restart.push(SessionId::new(i, Side::Neighbor));
         }
-        if restart || o != n {
+        if router {
+            plan.restart.push(SessionId::new(i, Side::Router));
+        }
+        if neighbor || router || o != n {
             plan.policy.push(i);
         }
     }
@@ -113,12 +136,14 @@ name = "a"
 role = "customer"
 asn = 64501
 address = "127.0.0.2"
+router = { address = "127.0.0.3", local_address = "127.0.0.12" }
 
 [[peer]]
-name = "r"
-role = "router"
-asn = 64500
-address = "127.0.0.3"
+name = "b"
+role = "provider"
+asn = 64502
+address = "127.0.0.4"
+router = { address = "127.0.0.3", local_address = "127.0.0.14" }
 "#;
 
     fn cfg(text: &str) -> Config {
@@ -142,9 +167,26 @@ address = "127.0.0.3"
 
     #[test]
     fn a_session_key_restarts_that_session() {
-        let new = BASE.replace("asn = 64501", "asn = 64502");
+        let new = BASE.replace("asn = 64501", "asn = 64503");
         let p = plan(&cfg(BASE), &cfg(&new)).unwrap();
-        assert_eq!((p.restart, p.policy), (vec![0], vec![0]));
+        let both = vec![
+            SessionId::new(0, Side::Neighbor),
+            SessionId::new(0, Side::Router),
+        ];
+        assert_eq!((p.restart, p.policy), (both, vec![0]));
+    }
+
+    #[test]
+    fn a_router_side_key_restarts_only_the_router_side() {
+        let new = BASE.replace(
+            "local_address = \"127.0.0.14\" }",
+            "local_address = \"127.0.0.14\", port = 1179 }",
+        );
+        let p = plan(&cfg(BASE), &cfg(&new)).unwrap();
+        assert_eq!(
+            (p.restart, p.policy),
+            (vec![SessionId::new(1, Side::Router)], vec![1])
+        );
     }
 
     #[test]
@@ -156,7 +198,7 @@ address = "127.0.0.3"
 
     #[test]
     fn peers_added_or_moved_and_addresses_need_a_restart() {
-        let fewer = &BASE[..BASE.find("[[peer]]\nname = \"r\"").unwrap()];
+        let fewer = &BASE[..BASE.find("[[peer]]\nname = \"b\"").unwrap()];
         assert!(matches!(
             plan(&cfg(BASE), &cfg(fewer)),
             Err(RefuseReload::Peers(_))
@@ -165,6 +207,11 @@ address = "127.0.0.3"
         assert_eq!(
             plan(&cfg(BASE), &cfg(&moved)),
             Err(RefuseReload::Address("a".into()))
+        );
+        let router_moved = BASE.replace("127.0.0.14", "127.0.0.15");
+        assert_eq!(
+            plan(&cfg(BASE), &cfg(&router_moved)),
+            Err(RefuseReload::Address("b".into()))
         );
         let id = BASE.replace("192.0.2.1", "192.0.2.9");
         let p = plan(&cfg(BASE), &cfg(&id)).unwrap();

@@ -157,6 +157,13 @@ pub struct MaxPrefixState {
 /// session came up (DESIGN §7 `burst_guard`).
 pub const INITIAL_TABLE_GRACE_SECS: u64 = 120;
 
+impl Default for MaxPrefixState {
+    /// No limits.
+    fn default() -> Self {
+        MaxPrefixState::new(None, None)
+    }
+}
+
 impl MaxPrefixState {
     pub fn new(limits: Option<Limits>, burst: Option<BurstLimits>) -> Self {
         MaxPrefixState {

@@ -16,10 +16,12 @@ pub mod peerlock;
 pub mod prefix;
 pub mod reason;
 pub mod rpki;
+pub mod snapshot;
 
 pub use bogon::Bogons;
 pub use max_prefix::{Action, BurstLimits, CountMode, Limits, MaxPrefixState, Trip, TripKind};
 pub use reason::{Reason, ReasonSet};
+pub use snapshot::{PolicySnapshot, SharedPolicy};
 
 use crate::irr::PrefixList;
 use crate::rpki::{AspaState, RovState, RpkiData};
@@ -247,7 +249,7 @@ pub fn evaluate(
         .then(|| rpki.rov(&route.prefix, route_origin(route, local)));
     let aspa = rpki.has_aspas().then(|| match direction {
         Direction::In => rpki::import_aspa_state(route, peer, rpki),
-        Direction::Out => rpki::export_aspa_state(route, peer, local, rpki),
+        Direction::Out => rpki::export_aspa_state(route, peer, rpki),
     });
     let checks = match direction {
         Direction::In => IMPORT_CHECKS,

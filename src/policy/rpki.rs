@@ -2,7 +2,7 @@
 //! `export-aspa-invalid` (104). The validation itself lives in `crate::rpki`; this file decides
 //! which procedure applies to which role and which path is verified.
 
-use super::{Ctx, LocalPolicy, PeerPolicy};
+use super::{Ctx, PeerPolicy};
 use crate::rpki::{AspaState, RovState, RpkiData};
 use crate::types::{Role, Route};
 
@@ -37,23 +37,15 @@ pub fn import_aspa_state(route: &Route, peer: &PeerPolicy, rpki: &RpkiData) -> A
     }
 }
 
-/// ASPA state of a route we would send to `peer`: our AS prepended (except toward an RS-client,
-/// where we would be a transparent route server), verified with the procedure the neighbor
-/// applies: a provider, peer or RS receives from us as from a customer/peer (upstream), a customer
-/// as from a provider (downstream).
-pub fn export_aspa_state(
-    route: &Route,
-    peer: &PeerPolicy,
-    local: &LocalPolicy,
-    rpki: &RpkiData,
-) -> AspaState {
-    let sent = match peer.role {
-        Role::RsClient => route.attrs.as_path.clone(),
-        _ => route.attrs.as_path.prepend(local.asn),
-    };
+/// ASPA state of a route the router sends toward `peer`. The router speaks eBGP to the pair
+/// and has already prepended its AS, so the path is the one the neighbor will receive; it is
+/// verified with the procedure the neighbor applies: a provider, peer or RS receives from us as
+/// from a customer/peer (upstream), a customer as from a provider (downstream).
+pub fn export_aspa_state(route: &Route, peer: &PeerPolicy, rpki: &RpkiData) -> AspaState {
+    let sent = &route.attrs.as_path;
     match peer.role {
-        Role::Customer => rpki.aspa_downstream(&sent),
-        _ => rpki.aspa_upstream(&sent),
+        Role::Customer => rpki.aspa_downstream(sent),
+        _ => rpki.aspa_upstream(sent),
     }
 }
 
@@ -124,14 +116,15 @@ mod tests {
     }
 
     #[test]
-    fn export_verifies_the_path_with_our_as_prepended() {
+    fn export_verifies_the_path_the_router_sends() {
         let (d, l) = (data(), local());
-        // We (64500) are not 20002's provider: sending its route up to our provider leaks it.
-        let r = route("8.8.8.0/24", "20002 20001");
+        // We (64500) are not 20002's provider: the router sending its route up to our provider
+        // leaks it (the router has prepended its own AS).
+        let r = route("8.8.8.0/24", "64500 20002 20001");
         let v = evaluate_export(&r, &peer(Role::Provider, 3356), &l, &d);
         assert_eq!(v.aspa, Some(AspaState::Invalid));
         assert!(v.failed.contains(Reason::ExportAspaInvalid));
-        let hijack = route("208.65.153.0/24", "17557");
+        let hijack = route("208.65.153.0/24", "64500 17557");
         let v = evaluate_export(&hijack, &peer(Role::Customer, 20001), &l, &d);
         assert!(v.failed.contains(Reason::ExportRpkiInvalid));
     }

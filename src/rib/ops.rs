@@ -3,12 +3,12 @@
 //! (state, routes per family, limits) refreshed at most once a second. Owned by the RIB thread;
 //! the API reads the shared parts.
 
-use super::{Rib, RibPeer};
-use crate::api::rejected::{RejectedRoute, RejectedStore};
-use crate::api::views::{LastTrip, LimitState, PeerView, SessionState};
+use super::rejected::{RejectedRoute, RejectedStore};
+use super::views::{LastTrip, LimitState, PeerView, RouterView, SessionState};
+use super::Rib;
 use crate::metrics::Metrics;
 use crate::policy::{Trip, Verdict};
-use crate::types::{Afi, Direction, PerAfi};
+use crate::types::{Afi, Direction, PerAfi, PerSide, SessionId, Side};
 use crate::unix_now;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -31,8 +31,8 @@ pub struct Ops {
     last_refresh: Option<Instant>,
     /// Something the views show has changed since the last refresh.
     pub dirty: bool,
-    /// Per peer: unix time of the last session state change, and the last limit trip.
-    since: Vec<Option<i64>>,
+    /// Per pair: unix time of each side's last session state change, and the last limit trip.
+    since: Vec<PerSide<Option<i64>>>,
     trips: Vec<Option<LastTrip>>,
     /// Unix time at the RIB's clock zero (its `now` counts seconds from there).
     epoch: i64,
@@ -56,7 +56,7 @@ impl Ops {
             incidents,
             last_refresh: None,
             dirty: true,
-            since: vec![None; n],
+            since: vec![PerSide::default(); n],
             trips: vec![None; n],
             epoch: unix_now(),
             counts: std::cell::RefCell::new(
@@ -151,27 +151,33 @@ impl Ops {
         }
     }
 
-    pub fn session(&mut self, peer: usize, up: bool) {
-        self.metrics.peer_up(peer, up);
-        if let Some(slot) = self.since.get_mut(peer) {
-            *slot = Some(unix_now());
+    pub fn session(&mut self, id: SessionId, up: bool) {
+        match id.side {
+            Side::Neighbor => self.metrics.peer_up(id.pair, up),
+            Side::Router => self.metrics.router_up(id.pair, up),
+        }
+        if let Some(slot) = self.since.get_mut(id.pair) {
+            slot[id.side] = Some(unix_now());
         }
     }
 }
 
-/// Routes per family: (held, accepted) from a neighbor.
-fn held(p: &RibPeer) -> (PerAfi<u64>, PerAfi<u64>) {
-    let (mut all, mut ok) = (PerAfi::<u64>::default(), PerAfi::<u64>::default());
-    for (n, r) in &p.adj_in {
+/// Per family, over one flow: routes held, accepted, and passed on (what the receiving side
+/// has while it is up).
+fn counts(f: &super::Flow, observe: bool) -> [PerAfi<u64>; 3] {
+    let mut c = [PerAfi::<u64>::default(); 3];
+    for (n, r) in &f.adj_in {
+        let [all, ok, passed] = &mut c;
         all[n.afi()] += 1;
         ok[n.afi()] += u64::from(r.verdict.accepted());
+        passed[n.afi()] += u64::from(r.passes(observe));
     }
-    (all, ok)
+    c
 }
 
 impl Rib {
-    /// Recomputes the peer views and the route gauges when a second has passed since the last
-    /// time (or `force`).
+    /// Recomputes the views and the route gauges when a second has passed since the last time
+    /// (or `force`).
     pub fn refresh_ops(&mut self, force: bool) {
         let Some(ops) = self.ops.as_ref() else {
             return;
@@ -180,51 +186,26 @@ impl Rib {
         if !force && ops.last_refresh.is_some_and(|t| t.elapsed() < wait) {
             return;
         }
-        // What the routers have: every passing path (ADD-PATH) or one per prefix. A prefix is
-        // counted once, at the first neighbor (by index) that passes a route for it; no set
-        // of a full table is built.
-        let mut passing = PerAfi::<u64>::default();
-        let mut best = PerAfi::<u64>::default();
-        let live: Vec<&RibPeer> = self
-            .peers
-            .iter()
-            .filter(|p| !p.is_router() && p.session.is_some())
-            .collect();
-        for (k, p) in live.iter().enumerate() {
-            for (n, r) in &p.adj_in {
-                if !r.passes(p.policy.observe) {
-                    continue;
-                }
-                passing[n.afi()] += 1;
-                let key = crate::bgp::update::Nlri::new(n.prefix);
-                let earlier = live.iter().take(k).any(|q| {
-                    q.adj_in
-                        .get(&key)
-                        .is_some_and(|r| r.passes(q.policy.observe))
-                });
-                if !earlier && (n.path_id.is_none() || !p.adj_in.contains_key(&key)) {
-                    best[n.afi()] += 1;
-                }
-            }
-        }
         let now = self.now;
-        let mut views = Vec::with_capacity(self.peers.len());
-        for (i, p) in self.peers.iter_mut().enumerate() {
-            let (all, ok) = held(p);
-            let out = if p.is_router() {
-                let add_path = p
-                    .session
-                    .as_ref()
-                    .map(|s| s.add_path_send.clone())
-                    .unwrap_or_default();
-                PerAfi::new(|afi| match p.session {
-                    None => 0,
-                    Some(_) if add_path.contains(&afi) => passing[afi],
-                    Some(_) => best[afi],
-                })
-            } else {
-                PerAfi::new(|afi| p.adj_out.keys().filter(|n| n.afi() == afi).count() as u64)
+        let mut views = Vec::with_capacity(self.pairs.len());
+        for (i, p) in self.pairs.iter_mut().enumerate() {
+            let observe = p.policy.observe;
+            let [all_in, ok_in, passed_in] = counts(&p.flows.inbound, observe);
+            let [all_out, _, passed_out] = counts(&p.flows.outbound, observe);
+            let sent = |side: Side, passed: PerAfi<u64>| match p.sessions[side] {
+                Some(_) => passed,
+                None => PerAfi::default(),
             };
+            let to_neighbor = sent(Side::Neighbor, passed_out);
+            let to_router = sent(Side::Router, passed_in);
+            let mut router = RouterView::new(p.router_address, p.router_local_address);
+            router.state = if p.is_up(Side::Router) {
+                SessionState::Established
+            } else {
+                SessionState::Down
+            };
+            router.routes_in = all_out;
+            router.routes_out = to_router;
             let mut v = PeerView::new(
                 p.name.clone(),
                 p.role,
@@ -232,35 +213,43 @@ impl Rib {
                 p.policy
                     .address
                     .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+                router,
             );
-            v.state = if p.session.is_some() {
+            v.state = if p.is_up(Side::Neighbor) {
                 SessionState::Established
-            } else if p.mp_in.is_down(now) {
+            } else if p.flows.inbound.limits.is_down(now) || p.flows.outbound.limits.is_down(now) {
                 SessionState::Stopped
             } else {
                 SessionState::Down
             };
-            v.routes_in = all;
-            v.accepted_in = ok;
-            v.routes_out = out;
-            v.rejected_in = p.rejected_in;
-            v.rejected_out = p.rejected_out;
+            v.routes_in = all_in;
+            v.accepted_in = ok_in;
+            v.routes_out = to_neighbor;
+            v.rejected_in = p.flows.inbound.rejected;
+            v.rejected_out = p.flows.outbound.rejected;
             if let Some(ops) = self.ops.as_ref() {
-                v.since = ops.since.get(i).copied().flatten();
+                if let Some(since) = ops.since.get(i) {
+                    v.since = since.neighbor;
+                    v.router.since = since.router;
+                }
                 v.max_prefix.last_trip = ops.trips.get(i).cloned().flatten();
-                let dir_in = crate::types::Direction::In;
-                let dir_out = crate::types::Direction::Out;
                 for afi in [Afi::Ipv4, Afi::Ipv6] {
-                    ops.metrics.routes_current(i, dir_in, afi, ok[afi] as i64);
-                    ops.metrics.routes_current(i, dir_out, afi, out[afi] as i64);
+                    ops.metrics
+                        .routes_current(i, Direction::In, afi, ok_in[afi] as i64);
+                    ops.metrics
+                        .routes_current(i, Direction::Out, afi, to_neighbor[afi] as i64);
                 }
                 v.max_prefix.state = match (&v.state, &v.max_prefix.last_trip) {
                     (SessionState::Stopped, _) => LimitState::Down,
                     (_, Some(t)) if unix_now() - t.at < 60 => LimitState::Tripped,
                     _ => LimitState::Ok,
                 };
-                v.max_prefix.down_until =
-                    p.mp_in.down_until().flatten().map(|t| ops.epoch + t as i64);
+                let down_until = p.flows.inbound.limits.down_until().or(p
+                    .flows
+                    .outbound
+                    .limits
+                    .down_until());
+                v.max_prefix.down_until = down_until.flatten().map(|t| ops.epoch + t as i64);
             }
             views.push(v);
         }

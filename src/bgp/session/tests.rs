@@ -17,7 +17,7 @@ fn speaker(asn: u32, id: [u8; 4], hold_time: u16, neighbor_role: Role) -> LocalS
         hold_time,
         families: vec![Afi::Ipv4],
         add_path: Vec::new(),
-        neighbor_role,
+        neighbor_role: Some(neighbor_role),
         extended_message: false,
         enhanced_route_refresh: false,
     }
@@ -25,7 +25,7 @@ fn speaker(asn: u32, id: [u8; 4], hold_time: u16, neighbor_role: Role) -> LocalS
 
 fn session_config(remote: SocketAddr, hold_time: u16) -> SessionConfig {
     SessionConfig {
-        peer: 0,
+        id: SessionId::new(0, crate::types::Side::Neighbor),
         name: "test-neighbor".into(),
         remote,
         local_address: None,
@@ -37,10 +37,12 @@ fn session_config(remote: SocketAddr, hold_time: u16) -> SessionConfig {
         expect: PeerExpectation {
             asn: Asn(PEER_AS),
             local_asn: Asn(OUR_AS),
-            role: Role::Provider,
+            role: Some(Role::Provider),
             role_strict: false,
         },
-        import: None,
+        mirror: None,
+        follows_twin: false,
+        checks: None,
         md5: None,
         gtsm: false,
     }
@@ -121,15 +123,12 @@ async fn a_rib_that_falls_behind_does_not_stop_the_keepalives() {
     assert!(keepalives >= 3, "KEEPALIVEs kept coming: {seen:?}");
 
     // The RIB catches up: it gets the session's Up, then every UPDATE, in order.
-    assert!(matches!(
-        rib_rx.recv().await,
-        Some(RibEvent::Session(FromSession::Up { .. }))
-    ));
+    assert!(matches!(rib_rx.recv().await, Some(FromSession::Up { .. })));
     for i in 0..UPDATES {
         let [hi, lo] = i.to_be_bytes();
         let want: ipnet::IpNet = format!("10.{hi}.{lo}.0/24").parse().unwrap();
         match tokio::time::timeout(Duration::from_secs(5), rib_rx.recv()).await {
-            Ok(Some(RibEvent::Session(FromSession::Update { update, .. }))) => {
+            Ok(Some(FromSession::Update { update, .. })) => {
                 let got: Vec<_> = update.announced.iter().map(|n| n.prefix).collect();
                 assert_eq!(got, vec![want], "UPDATE {i}");
             }

@@ -1,11 +1,13 @@
-//! What the checks read, as one snapshot: the RPKI data, the local policy and every peer's
+//! What the checks read, as one snapshot: the RPKI data, the local policy and every pair's
 //! policy, with a generation that counts the changes. Sessions check the routes they decode
 //! with the snapshot in force (so policy work spreads over the I/O threads) and tag their
 //! verdicts with its generation; the RIB makes again any verdict made with another generation
 //! than its own. Swapped whole; readers clone the `Arc` and never hold the lock longer.
 
-use crate::policy::{LocalPolicy, PeerPolicy};
+use super::{evaluate, LocalPolicy, PeerPolicy, Verdict};
 use crate::rpki::RpkiData;
+use crate::types::{Direction, Route};
+use ipnet::IpNet;
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// The policy in force.
@@ -14,8 +16,34 @@ pub struct PolicySnapshot {
     pub generation: u64,
     pub rpki: Arc<RpkiData>,
     pub local: LocalPolicy,
-    /// By peer index (the daemon's peer list).
+    /// By pair index (the configuration's `[[peer]]` order).
     pub peers: Vec<PeerPolicy>,
+}
+
+impl PolicySnapshot {
+    /// The stateless verdicts of routes sharing one attribute set, for pair `pair` in
+    /// `direction`, in order; empty for an unknown pair.
+    pub fn evaluate<'a>(
+        &self,
+        pair: usize,
+        direction: Direction,
+        attrs: &Arc<crate::types::Attrs>,
+        prefixes: impl Iterator<Item = (&'a IpNet, Option<u32>)>,
+    ) -> Vec<Verdict> {
+        let Some(peer) = self.peers.get(pair) else {
+            return Vec::new();
+        };
+        prefixes
+            .map(|(prefix, path_id)| {
+                let route = Route {
+                    prefix: *prefix,
+                    path_id,
+                    attrs: attrs.clone(),
+                };
+                evaluate(direction, &route, peer, &self.local, &self.rpki)
+            })
+            .collect()
+    }
 }
 
 /// The snapshot in force, shared by every session.

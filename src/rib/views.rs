@@ -1,5 +1,5 @@
-//! What the API shows of the daemon's state, as plain data: the daemon fills these from the RIB
-//! thread and the data task, the API serializes them as they are, and `ctl` reads them back.
+//! What the API shows of the daemon's state, as plain data: the RIB thread and the data task
+//! fill these, the API serializes them as they are, and `ctl` reads them back.
 //! No logic beyond small conversions; field names are part of the API (DESIGN §7).
 
 use crate::policy::{Action, Trip, TripKind};
@@ -112,7 +112,38 @@ pub struct MaxPrefixView {
     pub last_trip: Option<LastTrip>,
 }
 
-/// One configured peer: `GET /api/v1/peers` and `/api/v1/peers/{name}`.
+/// The router side of a pair: the session on which bgpsieve speaks to the router as the
+/// neighbor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterView {
+    /// The router's address.
+    pub address: IpAddr,
+    /// bgpsieve's own address toward the router for this neighbor.
+    pub local_address: IpAddr,
+    pub state: SessionState,
+    /// Unix seconds of the last state change (`null`: never up since start).
+    pub since: Option<i64>,
+    /// Routes the router announced for this neighbor, before the export checks.
+    pub routes_in: AfiCounts,
+    /// Routes sent to the router: the neighbor's routes that pass.
+    pub routes_out: AfiCounts,
+}
+
+impl RouterView {
+    pub fn new(address: IpAddr, local_address: IpAddr) -> RouterView {
+        RouterView {
+            address,
+            local_address,
+            state: SessionState::Down,
+            since: None,
+            routes_in: AfiCounts::default(),
+            routes_out: AfiCounts::default(),
+        }
+    }
+}
+
+/// One configured peer (a pair): `GET /api/v1/peers` and `/api/v1/peers/{name}`. The top-level
+/// session fields are the neighbor side's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerView {
     pub name: String,
@@ -126,18 +157,25 @@ pub struct PeerView {
     pub routes_in: AfiCounts,
     /// Of those, the accepted ones.
     pub accepted_in: AfiCounts,
-    /// Routes announced to the neighbor.
+    /// Routes announced to the neighbor (the router's routes that pass).
     pub routes_out: AfiCounts,
     /// Routes held from the neighbor that policy rejects.
     pub rejected_in: u64,
     /// Routes of the router withheld from this neighbor by export policy.
     pub rejected_out: u64,
     pub max_prefix: MaxPrefixView,
+    pub router: RouterView,
 }
 
 impl PeerView {
-    /// A peer as configured, before its session has done anything.
-    pub fn new(name: impl Into<String>, role: Role, asn: Asn, address: IpAddr) -> PeerView {
+    /// A pair as configured, before its sessions have done anything.
+    pub fn new(
+        name: impl Into<String>,
+        role: Role,
+        asn: Asn,
+        address: IpAddr,
+        router: RouterView,
+    ) -> PeerView {
         PeerView {
             name: name.into(),
             role,
@@ -151,6 +189,7 @@ impl PeerView {
             rejected_in: 0,
             rejected_out: 0,
             max_prefix: MaxPrefixView::default(),
+            router,
         }
     }
 }

@@ -1,0 +1,77 @@
+//! One pair's state: its two sessions' negotiated parameters and its two flows, each an
+//! Adj-RIB-In with its limits, split by direction (import: from the neighbor; export: from the
+//! router). No wire format: the sessions encode.
+
+use super::AdjRibIn;
+use crate::bgp::open::Negotiated;
+use crate::config::NextHops;
+use crate::policy::{MaxPrefixState, PeerPolicy};
+use crate::types::{Asn, Direction, PerDirection, PerSide, Role, Side};
+use std::net::IpAddr;
+
+/// The routes received on one side of a pair, on their way to the other side.
+#[derive(Default)]
+pub struct Flow {
+    /// Every route received, pre-policy, with its verdict.
+    pub adj_in: AdjRibIn,
+    /// Max-prefix (and, on import, burst guard) state: `max_prefix_in` for the import flow,
+    /// `max_prefix_out` for the export flow.
+    pub limits: MaxPrefixState,
+    /// Routes rejected so far, for the API.
+    pub rejected: u64,
+}
+
+/// A neighbor, its pair of sessions and the routes flowing through it.
+pub struct Pair {
+    pub name: String,
+    pub role: Role,
+    /// The neighbor's AS.
+    pub asn: Asn,
+    /// The operator's AS as the router uses it toward this neighbor.
+    pub local_asn: Asn,
+    pub policy: PeerPolicy,
+    /// The next hops the neighbor is sent (the router's link addresses).
+    pub next_hop: NextHops,
+    /// The router's address, and bgpsieve's own toward it for this pair (for the views).
+    pub router_address: IpAddr,
+    pub router_local_address: IpAddr,
+    /// What each side's session negotiated, while it is up.
+    pub sessions: PerSide<Option<Negotiated>>,
+    /// Each side's session generation (what `Outbound::generation` must name).
+    pub generation: PerSide<u64>,
+    /// `inbound`: from the neighbor (import checks); `outbound`: from the router (export).
+    pub flows: PerDirection<Flow>,
+}
+
+impl Pair {
+    pub fn new(name: String, role: Role, asn: Asn, local_asn: Asn, policy: PeerPolicy) -> Pair {
+        Pair {
+            name,
+            role,
+            asn,
+            local_asn,
+            policy,
+            next_hop: NextHops::default(),
+            router_address: IpAddr::from([0, 0, 0, 0]),
+            router_local_address: IpAddr::from([0, 0, 0, 0]),
+            sessions: PerSide::default(),
+            generation: PerSide::default(),
+            flows: PerDirection::default(),
+        }
+    }
+
+    pub fn is_up(&self, side: Side) -> bool {
+        self.sessions[side].is_some()
+    }
+
+    /// Whether routes of flow `d` with path identifiers come from a session that sends them.
+    pub fn add_path(&self, d: Direction) -> bool {
+        let side = match d {
+            Direction::In => Side::Neighbor,
+            Direction::Out => Side::Router,
+        };
+        self.sessions[side]
+            .as_ref()
+            .is_some_and(|s| !s.add_path_receive.is_empty())
+    }
+}

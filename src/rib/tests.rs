@@ -1,0 +1,869 @@
+//! RIB tests, sans-IO: session events in, routes out. Each side's "wire" is simulated by
+//! [`Receiver`], which applies what a session is sent, so a test asserts what the router and the
+//! neighbor hold, the way a real router's table would show it.
+
+use super::*;
+use crate::bgp::update::{DecodedUpdate, Nlri, Outbound, PathAttributes};
+use crate::policy::{Action, BurstLimits, MaxPrefixState, PeerPolicy, Reason};
+use crate::types::{AsPath, Asn, Attrs, PerSide, Role, SessionId, Side};
+use std::collections::BTreeMap;
+
+const LOCAL: u32 = 20001;
+const NEIGHBOR: u32 = 20002;
+
+fn negotiated(asn: u32) -> Negotiated {
+    Negotiated {
+        peer_asn: Asn(asn),
+        peer_router_id: "192.0.2.9".parse().unwrap(),
+        hold_time: 90,
+        keepalive: 30,
+        four_octet_asn: true,
+        families: vec![Afi::Ipv4, Afi::Ipv6],
+        add_path_receive: vec![],
+        add_path_send: vec![],
+        extended_message: false,
+        route_refresh: true,
+        enhanced_route_refresh: false,
+        peer_role: None,
+    }
+}
+
+fn n(id: SessionId) -> SessionId {
+    id
+}
+
+const N: SessionId = SessionId {
+    pair: 0,
+    side: Side::Neighbor,
+};
+const R: SessionId = SessionId {
+    pair: 0,
+    side: Side::Router,
+};
+
+/// One pair: a neighbor of `role` (AS20002) behind a router of AS20001.
+fn pair(role: Role) -> Pair {
+    let mut p = Pair::new(
+        "n".into(),
+        role,
+        Asn(NEIGHBOR),
+        Asn(LOCAL),
+        PeerPolicy::new("n", role, Asn(NEIGHBOR), None),
+    );
+    p.next_hop.ipv4 = Some("198.51.100.3".parse().unwrap());
+    p.next_hop.ipv6 = Some("2001:db8:1::3".parse().unwrap());
+    p
+}
+
+fn rib_of(pairs: Vec<Pair>) -> Rib {
+    let mut local = LocalPolicy::new(Asn(LOCAL));
+    let mut announce = crate::irr::PrefixList::new();
+    announce.insert("20.0.0.0/8".parse().unwrap(), 8, 24, None);
+    local.announce = Arc::new(announce);
+    Rib::new(pairs, local, Arc::new(RpkiData::empty()))
+}
+
+fn up(rib: &mut Rib, id: SessionId) -> Vec<Output> {
+    let asn = match id.side {
+        Side::Neighbor => NEIGHBOR,
+        Side::Router => LOCAL,
+    };
+    let generation = rib.pairs[id.pair].generation[id.side] + 1;
+    rib.handle(FromSession::Up {
+        id,
+        generation,
+        negotiated: Box::new(negotiated(asn)),
+    })
+}
+
+fn down(rib: &mut Rib, id: SessionId) -> Vec<Output> {
+    rib.handle(FromSession::Down {
+        id,
+        reason: DownReason::ConnectionLost,
+    })
+}
+
+/// A customer pair with both sides up.
+fn rib(burst: Option<BurstLimits>) -> Rib {
+    let mut p = pair(Role::Customer);
+    p.flows.inbound.limits = MaxPrefixState::new(None, burst);
+    let mut rib = rib_of(vec![p]);
+    up(&mut rib, R);
+    up(&mut rib, N);
+    rib
+}
+
+fn attrs(path: &str, f: impl FnOnce(&mut Attrs)) -> Arc<PathAttributes> {
+    let mut a = Attrs {
+        as_path: AsPath::parse(path).unwrap(),
+        next_hop: Some("192.0.2.21".parse().unwrap()),
+        ..Attrs::default()
+    };
+    f(&mut a);
+    Arc::new(PathAttributes {
+        attrs: Arc::new(a),
+        other: vec![],
+    })
+}
+
+fn nlri(v: &[&str]) -> Vec<Nlri> {
+    v.iter().map(|p| Nlri::new(p.parse().unwrap())).collect()
+}
+
+fn update_with(
+    id: SessionId,
+    prefixes: &[&str],
+    a: Arc<PathAttributes>,
+    withdrawn: &[&str],
+) -> FromSession {
+    FromSession::Update {
+        id,
+        update: DecodedUpdate {
+            announced: nlri(prefixes),
+            withdrawn: nlri(withdrawn),
+            attrs: (!prefixes.is_empty()).then_some(a),
+            ..DecodedUpdate::default()
+        },
+        verdicts: None,
+    }
+}
+
+fn update(id: SessionId, prefixes: &[&str], path: &str, withdrawn: &[&str]) -> FromSession {
+    update_with(id, prefixes, attrs(path, |_| {}), withdrawn)
+}
+
+/// What one session holds: the routes it was sent and not withdrawn, with their attributes,
+/// as a BGP speaker on the other end would. Its table empties when its session goes down.
+#[derive(Default, Debug)]
+struct Receiver {
+    routes: BTreeMap<String, Arc<PathAttributes>>,
+    end_of_rib: bool,
+}
+
+impl Receiver {
+    fn apply(&mut self, o: &Outbound) {
+        for w in &o.withdraw {
+            self.routes.remove(&w.prefix.to_string());
+        }
+        for (a, v) in &o.announce {
+            for n in v {
+                self.routes.insert(n.prefix.to_string(), a.clone());
+            }
+        }
+        self.end_of_rib |= o.end_of_rib;
+    }
+
+    fn prefixes(&self) -> Vec<String> {
+        self.routes.keys().cloned().collect()
+    }
+}
+
+/// Receivers for the sessions of a RIB's pairs, fed with what the RIB sends.
+#[derive(Default)]
+struct Wire {
+    sides: Vec<PerSide<Receiver>>,
+    stops: Vec<(SessionId, Notification)>,
+}
+
+impl Wire {
+    /// Applies outputs; routes for a generation other than the session's now are dropped, as a
+    /// session drops them.
+    fn apply(&mut self, rib: &Rib, out: &[Output]) {
+        for o in out {
+            match o {
+                Output::Routes { to, out } => {
+                    let p = &rib.pairs[to.pair];
+                    if p.is_up(to.side) && p.generation[to.side] == out.generation {
+                        while self.sides.len() <= to.pair {
+                            self.sides.push(PerSide::default());
+                        }
+                        self.sides[to.pair][to.side].apply(out);
+                    }
+                }
+                Output::Stop {
+                    to, notification, ..
+                } => self.stops.push((*to, notification.clone())),
+                Output::Start { .. } => {}
+            }
+        }
+    }
+
+    fn side(&mut self, id: SessionId) -> &mut Receiver {
+        while self.sides.len() <= id.pair {
+            self.sides.push(PerSide::default());
+        }
+        &mut self.sides[id.pair][id.side]
+    }
+
+    /// A session went down: the speaker on the other end drops what it learned on it.
+    fn reset(&mut self, id: SessionId) {
+        *self.side(id) = Receiver::default();
+    }
+}
+
+/// (announced, withdrawn) prefixes sent to `to` in `out`.
+fn sent(out: &[Output], to: SessionId) -> (Vec<String>, Vec<String>) {
+    let (mut a, mut w) = (Vec::new(), Vec::new());
+    for o in out {
+        if let Output::Routes { to: t, out } = o {
+            if *t == to {
+                for (_, v) in &out.announce {
+                    a.extend(v.iter().map(|n| n.prefix.to_string()));
+                }
+                w.extend(out.withdraw.iter().map(|n| n.prefix.to_string()));
+            }
+        }
+    }
+    (a, w)
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn accepted_routes_reach_the_router_and_rejected_ones_do_not() {
+    let mut rib = rib(None);
+    let out = rib.handle(update(
+        N,
+        &["8.8.8.0/24", "10.0.0.0/24", "9.9.9.0/25"],
+        "20002 15169",
+        &[],
+    ));
+    assert_eq!(sent(&out, R), (strings(&["8.8.8.0/24"]), vec![]));
+    assert_eq!(sent(&out, N), (vec![], vec![]), "nothing goes back");
+    assert_eq!(
+        rib.pairs[0].flows.inbound.adj_in.len(),
+        3,
+        "pre-policy: every route is kept"
+    );
+    assert_eq!(rib.pairs[0].flows.inbound.rejected, 2);
+    let out = rib.handle(update(N, &[], "20002", &["8.8.8.0/24", "10.0.0.0/24"]));
+    assert_eq!(sent(&out, R), (vec![], strings(&["8.8.8.0/24"])));
+}
+
+#[test]
+fn the_router_gets_the_neighbors_attributes_as_they_are() {
+    let mut rib = rib(None);
+    let a = attrs("20002 15169", |a| {
+        a.med = Some(50);
+        a.communities = vec![0xFFFF_FF01, 20002 << 16 | 7];
+        a.large_communities = vec![[20002, 1, 2]];
+        a.origin = crate::types::Origin::Incomplete;
+    });
+    let out = rib.handle(update_with(N, &["8.8.8.0/24"], a.clone(), &[]));
+    let Some(Output::Routes { out, .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    let (got, _) = &out.announce[0];
+    // The same attribute set goes on: no AS added, no role community, next hop and MED kept.
+    assert!(Arc::ptr_eq(got, &a), "{got:?}");
+}
+
+#[test]
+fn a_neighbor_cannot_set_our_reject_reason_tags() {
+    let mut rib = rib(None);
+    let a = attrs("20002 15169", |a| {
+        a.large_communities = vec![[LOCAL, 1101, 11], [LOCAL, 7, 1], [20002, 1101, 3]];
+    });
+    let out = rib.handle(update_with(N, &["8.8.8.0/24"], a, &[]));
+    let Some(Output::Routes { out, .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    let lc = &out.announce[0].0.attrs.large_communities;
+    assert_eq!(lc, &vec![[LOCAL, 7, 1], [20002, 1101, 3]]);
+}
+
+#[test]
+fn routes_from_a_provider_get_otc_on_the_way_to_the_router() {
+    let mut rib = rib_of(vec![pair(Role::Provider)]);
+    up(&mut rib, R);
+    up(&mut rib, N);
+    let out = rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    let Some(Output::Routes { out, .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(out.announce[0].0.attrs.otc, Some(Asn(NEIGHBOR)));
+}
+
+#[test]
+fn the_neighbor_gets_the_router_routes_with_the_routers_link_address_as_next_hop() {
+    let mut rib = rib(None);
+    let a = attrs("20001 15169", |a| {
+        a.next_hop = Some("10.0.0.1".parse().unwrap());
+        a.med = Some(7);
+    });
+    let out = rib.handle(update_with(R, &["20.1.0.0/24"], a, &[]));
+    let Some(Output::Routes { to, out }) = out.first() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(*to, N);
+    let got = &out.announce[0].0;
+    assert_eq!(got.attrs.next_hop, Some("198.51.100.3".parse().unwrap()));
+    assert_eq!(
+        got.attrs.med,
+        Some(7),
+        "the router's MED is the router's business"
+    );
+    assert_eq!(got.attrs.as_path.to_string(), "20001 15169", "no AS added");
+    // Toward a customer OTC is set on egress (RFC 9234).
+    assert_eq!(got.attrs.otc, Some(Asn(LOCAL)));
+    // An IPv6 route gets the IPv6 link address, and the link-local one when configured.
+    rib.pairs[0].next_hop.ipv6_link_local = Some("fe80::3".parse().unwrap());
+    let a6 = attrs("20001", |a| {
+        a.next_hop = Some("2001:db8::1".parse().unwrap())
+    });
+    let out = rib.handle(update_with(R, &["2a00:1450::/32"], a6, &[]));
+    let Some(Output::Routes { out, .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    let got = &out.announce[0].0;
+    assert_eq!(got.attrs.next_hop, Some("2001:db8:1::3".parse().unwrap()));
+    let ll = got
+        .other
+        .iter()
+        .find(|a| a.code == crate::bgp::update::LINK_LOCAL_NEXT_HOP)
+        .unwrap();
+    assert_eq!(
+        ll.value,
+        "fe80::3".parse::<std::net::Ipv6Addr>().unwrap().octets()
+    );
+}
+
+#[test]
+fn a_route_the_router_must_not_export_is_stopped_with_its_reason() {
+    let mut rib = rib_of(vec![pair(Role::Provider)]);
+    up(&mut rib, R);
+    up(&mut rib, N);
+    // 21.0.0.0/24 is not in the announce list: the router leaking a route toward a provider.
+    let out = rib.handle(update(
+        R,
+        &["20.1.0.0/24", "21.0.0.0/24"],
+        "20001 15169",
+        &[],
+    ));
+    assert_eq!(sent(&out, N), (strings(&["20.1.0.0/24"]), vec![]));
+    let r = rib.pairs[0]
+        .flows
+        .outbound
+        .adj_in
+        .get(&Nlri::new("21.0.0.0/24".parse().unwrap()))
+        .unwrap();
+    assert_eq!(r.verdict.primary(), Some(Reason::NotAnnounceable));
+    assert_eq!(rib.pairs[0].flows.outbound.rejected, 1);
+}
+
+#[test]
+fn a_neighbor_going_down_withdraws_its_routes_from_the_router() {
+    let mut rib = rib(None);
+    rib.handle(update(N, &["8.8.8.0/24", "8.8.4.0/24"], "20002 15169", &[]));
+    let out = down(&mut rib, N);
+    let (a, mut w) = sent(&out, R);
+    w.sort();
+    assert_eq!((a, w), (vec![], strings(&["8.8.4.0/24", "8.8.8.0/24"])));
+    assert!(rib.pairs[0].flows.inbound.adj_in.is_empty());
+}
+
+#[test]
+fn the_router_going_down_withdraws_its_routes_from_the_neighbor_and_keeps_the_neighbors() {
+    let mut rib = rib(None);
+    rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    rib.handle(update(R, &["20.1.0.0/24"], "20001", &[]));
+    let out = down(&mut rib, R);
+    assert_eq!(sent(&out, N), (vec![], strings(&["20.1.0.0/24"])));
+    assert_eq!(rib.pairs[0].flows.inbound.adj_in.len(), 1);
+    // The router comes back: it gets the neighbor's table again, then End-of-RIB.
+    let out = up(&mut rib, R);
+    assert_eq!(sent(&out, R), (strings(&["8.8.8.0/24"]), vec![]));
+    assert!(matches!(out.last(), Some(Output::Routes { to, out }) if *to == R && out.end_of_rib));
+}
+
+#[test]
+fn a_table_larger_than_a_chunk_goes_away_whole() {
+    let mut rib = rib(None);
+    let count = 2 * TABLE_CHUNK + 7;
+    let a = attrs("20002 15169", |_| {});
+    let mut all = Vec::with_capacity(count);
+    for i in 0..count {
+        all.push(Nlri::new(
+            format!("{}.{}.{}.0/24", 11 + i / 65536, (i / 256) % 256, i % 256)
+                .parse()
+                .unwrap(),
+        ));
+    }
+    rib.handle(FromSession::Update {
+        id: N,
+        update: DecodedUpdate {
+            announced: all,
+            attrs: Some(a),
+            ..DecodedUpdate::default()
+        },
+        verdicts: None,
+    });
+    let out = down(&mut rib, N);
+    let batches = out
+        .iter()
+        .filter(|o| matches!(o, Output::Routes { to, .. } if *to == R))
+        .count();
+    assert_eq!(batches, 3);
+    assert_eq!(sent(&out, R).1.len(), count);
+}
+
+#[test]
+fn a_burst_of_more_specifics_of_known_prefixes_tears_the_session_down() {
+    let burst = BurstLimits {
+        new_prefixes_per_min: None,
+        more_specifics_per_min: Some(10),
+        action: Action::Teardown,
+        restart_after: None,
+    };
+    let mut rib = rib(Some(burst));
+    rib.handle(update(N, &["20.0.0.0/16"], "20002", &[]));
+    rib.handle(FromSession::Update {
+        id: N,
+        update: DecodedUpdate {
+            end_of_rib: Some(Afi::Ipv4),
+            ..DecodedUpdate::default()
+        },
+        verdicts: None,
+    });
+    let more: Vec<String> = (0..20).map(|i| format!("20.0.{i}.0/24")).collect();
+    let refs: Vec<&str> = more.iter().map(String::as_str).collect();
+    let out = rib.handle(update(N, &refs, "20002", &[]));
+    let stop = out.iter().find_map(|o| match o {
+        Output::Stop {
+            to, notification, ..
+        } => Some((*to, notification.clone())),
+        _ => None,
+    });
+    let (to, notification) = stop.expect("a teardown");
+    assert_eq!(to, N);
+    assert_eq!((notification.code, notification.subcode), (6, 1));
+    assert_eq!(rib.incidents.list().len(), 1);
+}
+
+#[test]
+fn a_route_dropped_as_excess_stays_dropped_when_announced_again() {
+    let mut rib = rib(None);
+    rib.pairs[0].flows.inbound.limits = MaxPrefixState::new(
+        Some(crate::policy::Limits {
+            ipv4: Some(1),
+            ipv6: None,
+            warn_at: 90,
+            count: crate::policy::CountMode::Received,
+            action: Action::DropExcess,
+            restart_after: None,
+        }),
+        None,
+    );
+    let out = rib.handle(update(N, &["8.8.8.0/24", "8.8.4.0/24"], "20002 15169", &[]));
+    assert_eq!(sent(&out, R).0, strings(&["8.8.8.0/24"]));
+    let out = rib.handle(update(N, &["8.8.4.0/24"], "20002 15169", &[]));
+    assert_eq!(sent(&out, R), (vec![], vec![]));
+}
+
+#[test]
+fn an_outbound_limit_with_teardown_closes_the_neighbor_session_before_the_leak() {
+    let mut rib = rib_of(vec![pair(Role::Peer)]);
+    rib.pairs[0].flows.outbound.limits = MaxPrefixState::new(
+        Some(crate::policy::Limits {
+            ipv4: Some(2),
+            ipv6: None,
+            warn_at: 90,
+            count: crate::policy::CountMode::Accepted,
+            action: Action::Teardown,
+            restart_after: None,
+        }),
+        None,
+    );
+    up(&mut rib, R);
+    up(&mut rib, N);
+    let out = rib.handle(update(
+        R,
+        &["20.1.0.0/24", "20.2.0.0/24", "20.3.0.0/24", "20.4.0.0/24"],
+        "20001",
+        &[],
+    ));
+    assert_eq!(sent(&out, N).0.len(), 2, "what was within the limit");
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Stop { to, .. } if *to == N)));
+}
+
+#[test]
+fn routes_stopped_by_export_checks_do_not_use_up_the_outbound_limit() {
+    let mut rib = rib_of(vec![pair(Role::Peer)]);
+    rib.pairs[0].flows.outbound.limits = MaxPrefixState::new(
+        Some(crate::policy::Limits {
+            ipv4: Some(2),
+            ipv6: None,
+            warn_at: 90,
+            count: crate::policy::CountMode::Received,
+            action: Action::DropExcess,
+            restart_after: None,
+        }),
+        None,
+    );
+    up(&mut rib, R);
+    up(&mut rib, N);
+    let not_ours: Vec<String> = (0..50).map(|i| format!("30.0.{i}.0/24")).collect();
+    let refs: Vec<&str> = not_ours.iter().map(String::as_str).collect();
+    rib.handle(update(R, &refs, "20001 15169", &[]));
+    let out = rib.handle(update(R, &["20.1.0.0/24", "20.2.0.0/24"], "20001", &[]));
+    assert_eq!(sent(&out, N).0.len(), 2);
+}
+
+/// The defect of issue #11: a reload that switches observe to enforce left the rejected routes
+/// at the router, even after the neighbor withdrew them and after its session went down.
+#[test]
+fn observe_to_enforce_withdraws_the_rejected_routes_from_the_router() {
+    let mut rib = rib(None);
+    rib.pairs[0].policy.observe = true;
+    let mut wire = Wire::default();
+    let bad = ["10.0.0.0/8", "9.9.9.0/25"];
+    let out = rib.handle(update(
+        N,
+        &["8.8.8.0/24", bad[0], bad[1]],
+        "20002 15169",
+        &[],
+    ));
+    wire.apply(&rib, &out);
+    assert_eq!(
+        wire.side(R).prefixes().len(),
+        3,
+        "observe: everything passes"
+    );
+    let tagged = &wire.side(R).routes["10.0.0.0/8"];
+    assert!(tagged.attrs.large_communities.contains(&[
+        LOCAL,
+        community::REJECT_REASON,
+        u32::from(Reason::BogonPrefix.number())
+    ]));
+    let mut policy = rib.pairs[0].policy.clone();
+    policy.observe = false;
+    let (out, _) = rib.reconfigure(Reconfigure {
+        generation: 1,
+        local: None,
+        peers: vec![PairReconfig {
+            pair: 0,
+            policy: policy.clone(),
+            next_hop: rib.pairs[0].next_hop,
+            limits_in: None,
+            burst: None,
+            limits_out: None,
+        }],
+    });
+    wire.apply(&rib, &out);
+    assert_eq!(wire.side(R).prefixes(), strings(&["8.8.8.0/24"]));
+    // And back: enforce to observe passes them again, tagged, without a session restart.
+    policy.observe = true;
+    let (out, _) = rib.reconfigure(Reconfigure {
+        generation: 2,
+        local: None,
+        peers: vec![PairReconfig {
+            pair: 0,
+            policy,
+            next_hop: rib.pairs[0].next_hop,
+            limits_in: None,
+            burst: None,
+            limits_out: None,
+        }],
+    });
+    wire.apply(&rib, &out);
+    assert_eq!(wire.side(R).prefixes().len(), 3);
+}
+
+fn vrps(list: &[(&str, u8, u32)]) -> Arc<RpkiData> {
+    let v = list
+        .iter()
+        .map(|(p, max_len, asn)| crate::rpki::Vrp {
+            prefix: p.parse().unwrap(),
+            max_len: *max_len,
+            asn: Asn(*asn),
+            ta: None,
+            expires: None,
+        })
+        .collect();
+    Arc::new(RpkiData::new(v, vec![]))
+}
+
+/// Installs `data` the way the daemon does: with the delta from what the RIB holds.
+fn install(rib: &mut Rib, data: Arc<RpkiData>) -> (Vec<Output>, Reevaluation) {
+    let delta = crate::rpki::RpkiDelta::between(&rib.rpki, &data);
+    let generation = rib.policy_generation + 1;
+    rib.set_rpki(data, &delta, generation)
+}
+
+const BASE: &[(&str, u8, u32)] = &[
+    ("8.8.8.0/24", 24, 15169),
+    ("1.1.1.0/24", 24, 13335),
+    ("20.0.0.0/8", 24, 15169),
+];
+
+#[test]
+fn a_roa_that_goes_and_comes_back_withdraws_and_restores_only_its_route() {
+    let mut rib = rib(None);
+    install(&mut rib, vrps(BASE));
+    rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    rib.handle(update(N, &["1.1.1.0/24"], "20002 13335", &[]));
+    let out = rib.handle(update(N, &["9.9.9.0/24"], "20002 19281", &[]));
+    assert_eq!(sent(&out, R).0, strings(&["9.9.9.0/24"]));
+    let mut changed = BASE.to_vec();
+    changed[0] = ("8.8.8.0/24", 24, 13335);
+    let (out, stats) = install(&mut rib, vrps(&changed));
+    assert_eq!(sent(&out, R), (vec![], strings(&["8.8.8.0/24"])));
+    assert_eq!(
+        stats,
+        Reevaluation {
+            checked: 1,
+            changed: 1
+        }
+    );
+    let (out, _) = install(&mut rib, vrps(BASE));
+    assert_eq!(sent(&out, R), (strings(&["8.8.8.0/24"]), vec![]));
+}
+
+#[test]
+fn verdicts_a_session_made_with_older_data_are_made_again() {
+    let mut rib = rib(None);
+    install(&mut rib, vrps(BASE));
+    let FromSession::Update { id, update: u, .. } = update(N, &["8.8.8.0/24"], "20002 6939", &[])
+    else {
+        unreachable!()
+    };
+    // The session still had generation 0 (no data): it found nothing wrong.
+    let out = rib.handle(FromSession::Update {
+        id,
+        update: u,
+        verdicts: Some((0, vec![crate::policy::Verdict::default()])),
+    });
+    assert_eq!(sent(&out, R), (vec![], vec![]));
+}
+
+#[test]
+fn a_router_route_turning_invalid_is_withdrawn_from_the_neighbor() {
+    let mut rib = rib(None);
+    install(&mut rib, vrps(BASE));
+    let out = rib.handle(update(
+        R,
+        &["20.1.0.0/24", "20.2.0.0/24"],
+        "20001 15169",
+        &[],
+    ));
+    assert_eq!(sent(&out, N).0.len(), 2);
+    let mut changed = BASE.to_vec();
+    changed[2] = ("20.1.0.0/24", 24, 13335);
+    let (out, _) = install(&mut rib, vrps(&changed));
+    assert_eq!(sent(&out, N), (vec![], strings(&["20.1.0.0/24"])));
+    let (out, _) = install(&mut rib, vrps(BASE));
+    assert_eq!(sent(&out, N), (strings(&["20.1.0.0/24"]), vec![]));
+}
+
+#[test]
+fn pairs_are_independent() {
+    // Two neighbors behind one router: a route of one never reaches the other through
+    // bgpsieve (transit is the router's decision, on its own sessions).
+    let mut a = pair(Role::Customer);
+    a.name = "a".into();
+    let b = pair(Role::Provider);
+    let mut rib = rib_of(vec![a, b]);
+    for id in [
+        R,
+        N,
+        SessionId::new(1, Side::Router),
+        SessionId::new(1, Side::Neighbor),
+    ] {
+        up(&mut rib, id);
+    }
+    let out = rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    assert_eq!(sent(&out, R).0, strings(&["8.8.8.0/24"]));
+    for id in [
+        SessionId::new(1, Side::Router),
+        SessionId::new(1, Side::Neighbor),
+    ] {
+        assert_eq!(sent(&out, n(id)), (vec![], vec![]));
+    }
+}
+
+// ---- a seeded random sequence against a reference model ----
+
+/// A small deterministic generator (xorshift64*), so a failing seed can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The routes a side's remote announced, as the model sees them: prefix → AS path.
+type Announced = BTreeMap<String, String>;
+
+/// What the model says each side holds: the other side's routes that pass the checks (a
+/// small, independent restatement of the policy for the prefixes the sequence uses), while
+/// both sessions are up.
+fn model_expectation(
+    from: &Announced,
+    up: bool,
+    other_up: bool,
+    observe: bool,
+    passes: impl Fn(&str, &str) -> bool,
+) -> Vec<String> {
+    if !(up && other_up) {
+        return Vec::new();
+    }
+    from.iter()
+        .filter(|(p, path)| observe || passes(p, path))
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+#[test]
+fn a_seeded_random_sequence_keeps_both_sides_equal_to_the_model() {
+    let steps: usize = std::env::var("BGPSIEVE_MODEL_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    for seed in 1..=4u64 {
+        run_model(seed, steps);
+    }
+}
+
+fn run_model(seed: u64, steps: usize) {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    // Neighbor prefixes: valid, invalid under the ROAs, bogon, too long. Router prefixes:
+    // announceable (20/8) or not (30/8), valid or invalid.
+    let neighbor_prefixes = [
+        "8.8.8.0/24",
+        "8.8.9.0/24",
+        "1.1.1.0/24",
+        "10.0.0.0/8",
+        "9.9.9.0/25",
+        "5.5.5.0/24",
+    ];
+    let router_prefixes = ["20.1.0.0/24", "20.2.0.0/24", "30.1.0.0/24", "20.3.0.0/24"];
+    let neighbor_paths = ["20002 15169", "20002 13335", "20002 6939"];
+    let router_paths = ["20001 15169", "20001 20002 15169", "20001"];
+    let roa_sets: [&[(&str, u8, u32)]; 2] = [
+        BASE,
+        &[
+            ("8.8.8.0/23", 24, 6939),
+            ("1.1.1.0/24", 24, 13335),
+            ("20.0.0.0/8", 24, 20001),
+        ],
+    ];
+    let mut rib = rib_of(vec![pair(Role::Peer)]);
+    let mut wire = Wire::default();
+    let mut roas = 0usize;
+    let o = install(&mut rib, vrps(roa_sets[roas])).0;
+    wire.apply(&rib, &o);
+    let mut announced: PerSide<Announced> = PerSide::default();
+    let mut up_now = PerSide::<bool>::default();
+    let mut observe = false;
+    for step in 0..steps {
+        let id = if rng.below(2) == 0 { N } else { R };
+        let out = match rng.below(20) {
+            // Sessions come and go; a side that goes down loses what its remote announced.
+            0 | 1 => {
+                if up_now[id.side] {
+                    up_now[id.side] = false;
+                    announced[id.side].clear();
+                    wire.reset(id);
+                    down(&mut rib, id)
+                } else {
+                    up_now[id.side] = true;
+                    up(&mut rib, id)
+                }
+            }
+            2 => {
+                // A reload switching observe and enforce.
+                observe = !observe;
+                let mut policy = rib.pairs[0].policy.clone();
+                policy.observe = observe;
+                let g = rib.policy_generation + 1;
+                rib.reconfigure(Reconfigure {
+                    generation: g,
+                    local: None,
+                    peers: vec![PairReconfig {
+                        pair: 0,
+                        policy,
+                        next_hop: rib.pairs[0].next_hop,
+                        limits_in: None,
+                        burst: None,
+                        limits_out: None,
+                    }],
+                })
+                .0
+            }
+            3 => {
+                roas = 1 - roas;
+                install(&mut rib, vrps(roa_sets[roas])).0
+            }
+            k if up_now[id.side] => {
+                let (prefixes, paths) = match id.side {
+                    Side::Neighbor => (&neighbor_prefixes[..], &neighbor_paths[..]),
+                    Side::Router => (&router_prefixes[..], &router_paths[..]),
+                };
+                let p = prefixes[rng.below(prefixes.len() as u64) as usize];
+                if k % 3 == 0 {
+                    announced[id.side].remove(p);
+                    rib.handle(update(id, &[], "", &[p]))
+                } else {
+                    let path = paths[rng.below(paths.len() as u64) as usize];
+                    announced[id.side].insert(p.to_string(), path.to_string());
+                    rib.handle(update(id, &[p], path, &[]))
+                }
+            }
+            _ => continue,
+        };
+        wire.apply(&rib, &out);
+        // The model: what passes, restated from the checks the prefixes meet.
+        let roa = roa_sets[roas];
+        let rov_invalid = |p: &str, path: &str| {
+            let prefix: ipnet::IpNet = p.parse().unwrap();
+            let origin: u32 = path.split(' ').next_back().unwrap().parse().unwrap();
+            let covering: Vec<_> = roa
+                .iter()
+                .filter(|(r, _, _)| r.parse::<ipnet::IpNet>().unwrap().contains(&prefix))
+                .collect();
+            !covering.is_empty()
+                && !covering
+                    .iter()
+                    .any(|(_, max, asn)| *asn == origin && prefix.prefix_len() <= *max)
+        };
+        let import_ok = |p: &str, path: &str| {
+            !["10.0.0.0/8", "9.9.9.0/25"].contains(&p) && !rov_invalid(p, path)
+        };
+        let export_ok = |p: &str, path: &str| p.starts_with("20.") && !rov_invalid(p, path);
+        let to_router = model_expectation(
+            &announced.neighbor,
+            up_now.router,
+            up_now.neighbor,
+            observe,
+            import_ok,
+        );
+        let to_neighbor = model_expectation(
+            &announced.router,
+            up_now.neighbor,
+            up_now.router,
+            observe,
+            export_ok,
+        );
+        assert_eq!(
+            wire.side(R).prefixes(),
+            to_router,
+            "seed {seed} step {step}: the router's table"
+        );
+        assert_eq!(
+            wire.side(N).prefixes(),
+            to_neighbor,
+            "seed {seed} step {step}: the neighbor's table"
+        );
+    }
+}
