@@ -163,7 +163,7 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
     let cfg = a
         .config
         .as_deref()
-        .map(config::load)
+        .map(config::load_for_replay)
         .transpose()
         .map_err(|e| CliError::Config(e.to_string()))?;
     // The config's warnings are about running the daemon (IRR data, RPKI sources); replay takes

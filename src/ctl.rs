@@ -531,6 +531,7 @@ fn peers_table(peers: &[PeerView], now: i64) -> String {
         ("ADDRESS", false),
         ("STATE", false),
         ("FOR", true),
+        ("ROUTER", false),
         ("RECV4", true),
         ("RECV6", true),
         ("ACPT4", true),
@@ -549,6 +550,7 @@ fn peers_table(peers: &[PeerView], now: i64) -> String {
             p.address.to_string(),
             p.state.as_str().to_string(),
             opt(p.since.map(|s| humanize(now - s))),
+            p.router.state.as_str().to_string(),
             p.routes_in.ipv4.to_string(),
             p.routes_in.ipv6.to_string(),
             p.accepted_in.ipv4.to_string(),
@@ -588,6 +590,21 @@ fn peer_detail(p: &PeerView, now: i64) -> String {
     kv("rejected in", p.rejected_in.to_string());
     kv("sent", afis(&p.routes_out));
     kv("rejected out", p.rejected_out.to_string());
+    let r = &p.router;
+    kv(
+        "router",
+        format!(
+            "{} from {}, {}",
+            r.address,
+            r.local_address,
+            match r.since {
+                Some(s) => format!("{} for {}", r.state.as_str(), humanize(now - s)),
+                None => r.state.as_str().to_string(),
+            }
+        ),
+    );
+    kv("from router", afis(&r.routes_in));
+    kv("to router", afis(&r.routes_out));
     let mp = &p.max_prefix;
     kv(
         "max-prefix",

@@ -58,6 +58,13 @@ fn peers(now: i64) -> Vec<PeerView> {
     };
     a.routes_out = AfiCounts { ipv4: 5, ipv6: 1 };
     a.rejected_in = 10;
+    a.router.state = SessionState::Established;
+    a.router.since = Some(now - UP_FOR);
+    a.router.routes_in = AfiCounts { ipv4: 7, ipv6: 1 };
+    a.router.routes_out = AfiCounts {
+        ipv4: 990,
+        ipv6: 200,
+    };
     let mut b = PeerView::new(
         "customer-b",
         Role::Customer,
@@ -302,7 +309,12 @@ fn peer_a_json(now: i64) -> Value {
         "state": "established", "since": now - UP_FOR,
         "routes_in": {"ipv4": 1000, "ipv6": 200}, "accepted_in": {"ipv4": 990, "ipv6": 200},
         "routes_out": {"ipv4": 5, "ipv6": 1}, "rejected_in": 10, "rejected_out": 0,
-        "max_prefix": {"state": "ok", "down_until": null, "last_trip": null}
+        "max_prefix": {"state": "ok", "down_until": null, "last_trip": null},
+        "router": {
+            "address": "10.0.0.1", "local_address": "10.0.0.101", "state": "established",
+            "since": now - UP_FOR, "routes_in": {"ipv4": 7, "ipv6": 1},
+            "routes_out": {"ipv4": 990, "ipv6": 200}
+        }
     })
 }
 
@@ -315,7 +327,12 @@ fn peer_b_json(now: i64) -> Value {
         "max_prefix": {"state": "down", "down_until": null, "last_trip": {
             "at": TRIP_AT, "direction": "in", "kind": "limit", "afi": "ipv4",
             "limit": 100, "count": 101, "action": "teardown"
-        }}
+        }},
+        "router": {
+            "address": "10.0.0.1", "local_address": "10.0.0.102", "state": "down",
+            "since": null, "routes_in": {"ipv4": 0, "ipv6": 0},
+            "routes_out": {"ipv4": 0, "ipv6": 0}
+        }
     })
 }
 
@@ -667,9 +684,9 @@ fn ctl_peers_table() {
     assert_eq!(
         ok(ctl(&s, &["peers"])),
         "\
-NAME        ROLE        ASN  ADDRESS       STATE          FOR  RECV4  RECV6  ACPT4  ACPT6  SENT4  SENT6  REJ-IN  REJ-OUT  MAX-PREFIX
-transit-a   provider   2914  198.51.100.1  established   3d4h   1000    200    990    200      5      1      10        0  ok
-customer-b  customer  13335  203.0.113.9   stopped      2h15m      0      0      0      0      0      0       0        0  down
+NAME        ROLE        ASN  ADDRESS       STATE          FOR  ROUTER       RECV4  RECV6  ACPT4  ACPT6  SENT4  SENT6  REJ-IN  REJ-OUT  MAX-PREFIX
+transit-a   provider   2914  198.51.100.1  established   3d4h  established   1000    200    990    200      5      1      10        0  ok
+customer-b  customer  13335  203.0.113.9   stopped      2h15m  down             0      0      0      0      0      0       0        0  down
 "
     );
 }
@@ -691,6 +708,9 @@ accepted:      ipv4 0, ipv6 0
 rejected in:   0
 sent:          ipv4 0, ipv6 0
 rejected out:  0
+router:        10.0.0.1 from 10.0.0.102, down
+from router:   ipv4 0, ipv6 0
+to router:     ipv4 0, ipv6 0
 max-prefix:    down
 last trip:     2023-11-14 22:13:20 UTC, in, limit ipv4 101/100, teardown
 ",

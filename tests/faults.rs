@@ -1,7 +1,8 @@
-//! Faults (issue 6) with real BIRD 2 and StayRTR on loopback (127.0.0.100–104): an RTR cache
-//! that flaps leaves every route where it was; a router session that restarts gets the whole
-//! accepted table again; a bgpsieve restart converges to the same state. Every process is
-//! stopped by PID.
+//! Faults (issue 6) with real BIRD 2 and StayRTR on loopback (127.0.0.100–104, bgpsieve's
+//! address toward the router 127.0.1.101): an RTR cache that flaps leaves every route where it
+//! was; the router side of the pair restarting gets the whole accepted table again, without the
+//! neighbor's session noticing; a bgpsieve restart converges to the same state. Every process
+//! is stopped by PID.
 
 mod common;
 
@@ -17,7 +18,7 @@ const CONFIG: &str = r#"
 [global]
 asn = 20001
 router_id = "127.0.0.100"
-listen = ["127.0.0.100:11600"]
+listen = ["127.0.0.100:11600", "127.0.1.101:11600"]
 
 [rpki]
 rtr = [{ address = "127.0.0.104:11604" }]
@@ -30,15 +31,7 @@ address = "127.0.0.101"
 local_address = "127.0.0.100"
 port = 11601
 idle_hold = "1s"
-
-[[peer]]
-name = "router"
-role = "router"
-asn = 20001
-address = "127.0.0.102"
-local_address = "127.0.0.100"
-port = 11602
-idle_hold = "1s"
+router = { address = "127.0.0.102", local_address = "127.0.1.101", port = 11602 }
 "#;
 
 #[test]
@@ -62,7 +55,12 @@ fn cache_flaps_router_restarts_and_a_bgpsieve_restart_leave_exactly_the_right_ro
         11600,
         &announced,
     );
-    let router = bird_router(dir.path(), "127.0.0.102", 11602, "127.0.0.100", 11600);
+    let router = bird_router(
+        dir.path(),
+        "127.0.0.102",
+        11602,
+        &[("sieve", "127.0.1.101", 20002)],
+    );
     let mut sieve = bgpsieve_daemon(dir.path(), CONFIG);
     let right = strings(&["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24"]);
     let shown = || format!("router has {:?}", router.prefixes_from("sieve"));
@@ -90,11 +88,18 @@ fn cache_flaps_router_restarts_and_a_bgpsieve_restart_leave_exactly_the_right_ro
         "the same data is no change"
     );
 
-    // The router's session restarts: it gets the whole accepted table again.
+    // The router side of the pair restarts: it gets the whole accepted table again, and the
+    // neighbor's session is not touched.
+    let neighbor_since = neighbor.since("up");
     router.cli("disable sieve");
     wait_for(T, || router.prefixes_from("sieve").is_empty(), shown);
     router.cli("enable sieve");
     wait_for(T, || router.prefixes_from("sieve") == right, shown);
+    assert_eq!(
+        neighbor.since("up"),
+        neighbor_since,
+        "neighbor session kept"
+    );
 
     // bgpsieve restarts: it converges to the same state.
     assert!(sieve.terminate(), "clean exit");

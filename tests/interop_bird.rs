@@ -1,7 +1,9 @@
-//! BIRD 2 as neighbor → bgpsieve → BIRD 2 as router, on loopback (127.0.0.20–23), every
-//! process stopped by PID. Import: the router's table holds exactly the accepted routes, loses
-//! exactly the withdrawn ones, and loses all of a neighbor's when its session drops. Export: a
-//! neighbor with role provider receives only the router's announceable routes.
+//! BIRD 2 as neighbors and as the router, each neighbor through its pair, on loopback
+//! (127.0.0.20–23, bgpsieve's addresses toward the router 127.0.1.21/23), every process stopped
+//! by PID. Import: the router's table from the customer holds exactly the accepted routes, loses
+//! exactly the withdrawn ones, and loses all of them when the customer's session drops. Export:
+//! the customer's routes reach the provider by the router's own decision (transit), and the
+//! provider receives only what the export checks let through.
 
 mod common;
 
@@ -48,12 +50,14 @@ protocol bgp up {
   multihop;
   hold time 30;
   # Loopback next hops are martians to bgpsieve (rightly): announce a TEST-NET-1 address.
-  ipv4 { import none; export filter { if net = 4.0.0.0/24 then bgp_otc = 7; accept; }; next hop address 192.0.2.21; };
+  ipv4 { import all; export filter { if net = 4.0.0.0/24 then bgp_otc = 7; accept; }; next hop address 192.0.2.21; };
 }
 "#;
 
-/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.22. It announces its own prefix, a
-/// customer's, and a route learned from a peer (carrying OTC).
+/// The router: AS20001 at 127.0.0.22, with one eBGP session per neighbor, each to bgpsieve's
+/// address for that neighbor. It announces its own prefix, a customer's, a route learned from
+/// a peer (carrying OTC), one outside the announce list, and passes the customer's routes on to
+/// the provider (transit, its own decision).
 const ROUTER: &str = r#"
 router id 127.0.0.22;
 protocol device {}
@@ -65,12 +69,21 @@ protocol static own {
   route 22.0.0.0/24 blackhole { bgp_path.prepend(20004); bgp_otc = 20004; };  # from a peer
   route 23.0.0.0/24 blackhole { bgp_path.prepend(20005); };      # not in the announce list
 }
-protocol bgp sieve {
+protocol bgp customer {
   local 127.0.0.22 port 11181 as 20001;
-  neighbor 127.0.0.20 port 11179 as 20001;
+  neighbor 127.0.1.21 port 11179 as 20002;
   passive on;
+  multihop;
   hold time 30;
-  ipv4 { import all; export all; next hop self; };
+  ipv4 { import all; export all; };
+}
+protocol bgp provider {
+  local 127.0.0.22 port 11181 as 20001;
+  neighbor 127.0.1.23 port 11179 as 20010;
+  passive on;
+  multihop;
+  hold time 30;
+  ipv4 { import all; export all; };
 }
 "#;
 
@@ -95,8 +108,8 @@ fn bgpsieve_config(vrps: &std::path::Path) -> String {
 [global]
 asn = 20001
 router_id = "127.0.0.20"
-listen = ["127.0.0.20:11179"]
-announce = ["20.0.0.0/24", "21.0.0.0/24"]
+listen = ["127.0.0.20:11179", "127.0.1.21:11179", "127.0.1.23:11179"]
+announce = ["20.0.0.0/24", "21.0.0.0/24", "1.0.0.0/24", "5.0.0.0/24"]
 
 [rpki]
 vrp_files = ["{}"]
@@ -109,6 +122,8 @@ address = "127.0.0.21"
 local_address = "127.0.0.20"
 port = 11180
 idle_hold = "1s"
+next_hop = "192.0.2.22"   # the router's address on the link to this customer
+router = {{ address = "127.0.0.22", local_address = "127.0.1.21", port = 11181 }}
 
 [[peer]]
 name = "provider-bird"
@@ -119,22 +134,14 @@ local_address = "127.0.0.20"
 port = 11182
 idle_hold = "1s"
 next_hop = "192.0.2.22"   # the router's address on the link to this provider
-
-[[peer]]
-name = "router"
-role = "router"
-asn = 20001
-address = "127.0.0.22"
-local_address = "127.0.0.20"
-port = 11181
-idle_hold = "1s"
+router = {{ address = "127.0.0.22", local_address = "127.0.1.23", port = 11181 }}
 "#,
         vrps.display()
     )
 }
 
 #[test]
-fn bird_neighbor_to_bird_router_import_export_and_withdrawals() {
+fn bird_neighbors_through_their_pairs_to_a_bird_router_import_export_and_withdrawals() {
     if !available("bird") || !available("birdc") {
         return;
     }
@@ -149,23 +156,26 @@ fn bird_neighbor_to_bird_router_import_export_and_withdrawals() {
             "bgpsieve:\n{}\nneighbor:\n{}\nrouter:\n{}\nrouter table:\n{}",
             sieve.log_text(),
             neighbor.cli("show protocols all up"),
-            router.cli("show protocols all sieve"),
+            router.cli("show protocols all"),
             router.cli("show route all")
         )
     };
     wait_for(
         T,
-        || router.established("sieve") && neighbor.established("up"),
+        || router.established("customer") && neighbor.established("up"),
         logs,
     );
 
-    // Import: exactly the accepted routes reach the router.
+    // Import: exactly the accepted routes reach the router, on the customer's session.
     let accepted = ["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24", "7.0.0.0/24"];
-    wait_for(T, || router.prefixes_from("sieve") == accepted, logs);
-    // The router sees the neighbor's role and AS, and OTC set on ingress is not used from a
-    // customer (RFC 9234: only routes from providers, peers and RSes get it).
+    wait_for(T, || router.prefixes_from("customer") == accepted, logs);
+    // The router sees the customer as itself: its AS, its path, its next hop, no community
+    // added, and no OTC on a route from a customer (RFC 9234 sets it only from above).
     let all = router.cli("show route 1.0.0.0/24 all");
-    assert!(all.contains("(20001, 1003, 20002)"), "{all}");
+    assert!(all.contains("BGP.as_path: 20002"), "{all}");
+    assert!(all.contains("BGP.next_hop: 192.0.2.21"), "{all}");
+    assert!(!all.contains("large_community"), "{all}");
+    assert!(!all.contains("BGP.otc"), "{all}");
 
     // Operators see why: the API and `bgpsieve ctl` show each rejected route with its reasons,
     // explain a route check by check, and a live /metrics scrape passes promtool.
@@ -241,6 +251,8 @@ fn bird_neighbor_to_bird_router_import_export_and_withdrawals() {
             peer["state"] == "established"
                 && peer["routes_in"]["ipv4"] == 8
                 && peer["accepted_in"]["ipv4"] == 4
+                && peer["router"]["state"] == "established"
+                && peer["router"]["routes_out"]["ipv4"] == 4
         },
         || ctl(&api, &["peers", "-j"]).1,
     );
@@ -249,6 +261,10 @@ fn bird_neighbor_to_bird_router_import_export_and_withdrawals() {
         metrics.contains(
             "bgpsieve_routes_rejected_total{direction=\"in\",peer=\"customer-bird\",reason=\"rpki-invalid\"} 1"
         ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bgpsieve_router_session_up{peer=\"customer-bird\"} 1"),
         "{metrics}"
     );
     if available("promtool") {
@@ -279,30 +295,66 @@ fn bird_neighbor_to_bird_router_import_export_and_withdrawals() {
     neighbor.cli("disable transient");
     wait_for(
         T,
-        || router.prefixes_from("sieve") == ["1.0.0.0/24", "5.0.0.0/24"],
+        || router.prefixes_from("customer") == ["1.0.0.0/24", "5.0.0.0/24"],
         logs,
     );
 
-    // Export: the provider gets only the announceable routes, with our AS prepended.
+    // Export: the provider gets what the router exports to it (its own routes and the
+    // customer's, by its own transit decision) less what the export checks stop: the route
+    // from a peer (OTC) and the one outside the announce list.
     wait_for(T, || provider.established("sieve"), logs);
     wait_for(
         T,
-        || provider.prefixes_from("sieve") == ["20.0.0.0/24", "21.0.0.0/24"],
+        || {
+            provider.prefixes_from("sieve")
+                == ["1.0.0.0/24", "20.0.0.0/24", "21.0.0.0/24", "5.0.0.0/24"]
+        },
         logs,
     );
+    // The path is the router's own (bgpsieve adds no AS); the next hop is the router's link
+    // address.
     let r = provider.cli("show route 21.0.0.0/24 all");
     assert!(r.contains("BGP.as_path: 20001 20003"), "{r}");
     assert!(r.contains("BGP.next_hop: 192.0.2.22"), "{r}");
+    let r = provider.cli("show route 1.0.0.0/24 all");
+    assert!(r.contains("BGP.as_path: 20001 20002"), "{r}");
+    let (_, out, _) = ctl(&api, &["rejected", "--peer", "provider-bird", "-j"]);
+    let page: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let reasons = |prefix: &str| -> Vec<String> {
+        page["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["direction"] == "out" && r["prefix"] == prefix)
+            .map(|r| {
+                let v = r["reasons"].as_array().unwrap();
+                v.iter().map(|x| x.as_str().unwrap().to_string()).collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        reasons("22.0.0.0/24"),
+        ["not-announceable", "otc-egress"],
+        "{out}"
+    );
+    assert_eq!(reasons("23.0.0.0/24"), ["not-announceable"], "{out}");
 
-    // The neighbor's session drops: the router loses all of its routes.
+    // The neighbor's session drops: the router loses all of its routes (its session with
+    // bgpsieve's address for that neighbor closes).
     neighbor.cli("disable up");
-    wait_for(T, || router.prefixes_from("sieve").is_empty(), logs);
+    wait_for(T, || router.prefixes_from("customer").is_empty(), logs);
+    wait_for(T, || !router.established("customer"), logs);
+    assert!(
+        router.established("provider"),
+        "the other pair stays: {}",
+        logs()
+    );
 
     // SIGTERM: bgpsieve sends an administrative shutdown (Cease/2, RFC 8203 message) to every
-    // peer and exits by itself.
+    // session and exits by itself.
     let mut sieve = sieve;
     assert!(sieve.terminate(), "bgpsieve did not exit on SIGTERM");
-    let info = router.cli("show protocols all sieve");
+    let info = router.cli("show protocols all provider");
     assert!(info.contains("Administrative shutdown"), "{info}");
     assert!(info.contains("bgpsieve is shutting down"), "{info}");
 }
@@ -349,6 +401,8 @@ address = "127.0.0.25"
 local_address = "127.0.0.24"
 port = 11185
 idle_hold = "1s"
+# No router runs here: the neighbor side comes up with an OPEN made from the configuration.
+router = { address = "127.0.0.27", local_address = "127.0.1.24", port = 11187 }
 "#,
     );
     let logs = || {
@@ -362,6 +416,10 @@ idle_hold = "1s"
     // Still up, on one session, a few hold-time-free seconds later.
     std::thread::sleep(Duration::from_secs(3));
     assert!(neighbor.established("up"), "{}", logs());
-    let established = sieve.log_text().matches("session established").count();
+    let established = sieve
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("session established") && l.contains("side=neighbor"))
+        .count();
     assert!(established <= 2, "the session flapped: {}", logs());
 }

@@ -1,9 +1,10 @@
-//! GoBGP on both sides of bgpsieve, on loopback (127.0.0.30–35, ports 12000–12013), every
-//! process stopped by PID. As a NEIGHBOR (customer): GoBGP announces a mix built with its CLI,
-//! including an AS_SET path and a wrong first AS, and the router (BIRD) holds exactly the
-//! accepted routes, then loses exactly the one withdrawn. As the ROUTER: GoBGP announces own,
-//! customer and non-announceable prefixes, and a provider (GoBGP) receives only the announceable
-//! ones, with our AS prepended and the configured next hop.
+//! GoBGP on both sides of a pair, on loopback (127.0.0.30–35, bgpsieve's addresses toward the
+//! router 127.0.1.31/35, ports 12000–12013), every process stopped by PID. As a NEIGHBOR
+//! (customer): GoBGP announces a mix built with its CLI, including an AS_SET path and a wrong
+//! first AS, and the router (BIRD) holds exactly the accepted routes, then loses exactly the one
+//! withdrawn. As the ROUTER: GoBGP announces own, customer and non-announceable prefixes to the
+//! provider's pair, and the provider (GoBGP) receives only the announceable ones, with the
+//! router's path and the configured next hop.
 
 mod common;
 
@@ -86,15 +87,16 @@ const ANNOUNCED: &[(&str, &str)] = &[
     ("7.0.0.0/24", "aspath 20005"),               // a customer's customer, NotFound
 ];
 
-/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.32.
+/// The router: AS20001 at 127.0.0.32, meeting the customer at bgpsieve's 127.0.1.31.
 const BIRD_ROUTER: &str = r#"
 router id 127.0.0.32;
 protocol device {}
 protocol static lo { ipv4; route 127.0.0.0/8 via "lo"; route 192.0.2.0/24 via "lo"; }
 protocol bgp sieve {
   local 127.0.0.32 port 12002 as 20001;
-  neighbor 127.0.0.30 port 12000 as 20001;
+  neighbor 127.0.1.31 as 20002;
   passive on;
+  multihop;
   hold time 30;
   ipv4 { import all; export none; };
 }
@@ -123,15 +125,7 @@ address = "127.0.0.31"
 local_address = "127.0.0.30"
 port = 12001
 idle_hold = "1s"
-
-[[peer]]
-name = "router"
-role = "router"
-asn = 20001
-address = "127.0.0.32"
-local_address = "127.0.0.30"
-port = 12002
-idle_hold = "1s"
+router = {{ address = "127.0.0.32", local_address = "127.0.1.31", port = 12002 }}
 "#,
         vrps.display()
     )
@@ -176,9 +170,9 @@ fn gobgp_neighbor_to_bird_router_import_and_withdrawal() {
     for (prefix, _) in ANNOUNCED {
         assert!(sent.contains(&format!("\"{prefix}\"")), "{prefix}: {sent}");
     }
-    // The router sees the neighbor's role and AS, and the path as GoBGP sent it.
+    // The router sees the path as GoBGP sent it, and nothing added.
     let r = router.cli("show route 7.0.0.0/24 all");
-    assert!(r.contains("(20001, 1003, 20002)"), "{r}");
+    assert!(!r.contains("large_community"), "{r}");
     assert!(r.contains("BGP.as_path: 20002 20005"), "{r}");
     assert!(r.contains("BGP.next_hop: 192.0.2.31"), "{r}");
 
@@ -196,12 +190,12 @@ fn gobgp_neighbor_to_bird_router_import_and_withdrawal() {
     drop(sieve);
 }
 
-/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.34.
+/// The router: AS20001 at 127.0.0.34, meeting the provider at bgpsieve's 127.0.1.35.
 fn gobgp_router() -> String {
-    gobgp_passive_config(20001, "127.0.0.34", 12004, "127.0.0.33", 20001)
+    gobgp_passive_config(20001, "127.0.0.34", 12004, "127.0.1.35", 20010)
 }
 
-/// What the router announces to bgpsieve (over iBGP: no AS of ours in the paths).
+/// What the router announces to the provider's pair (GoBGP prepends its own AS, 20001).
 const ROUTER_ROUTES: &[(&str, &str)] = &[
     ("20.0.0.0/24", ""),             // own, announceable, RPKI valid
     ("21.0.0.0/24", "aspath 20003"), // a customer's, announceable
@@ -240,15 +234,7 @@ local_address = "127.0.0.33"
 port = 12005
 idle_hold = "1s"
 next_hop = "192.0.2.36"   # the router's address on the link to this provider
-
-[[peer]]
-name = "router-gobgp"
-role = "router"
-asn = 20001
-address = "127.0.0.34"
-local_address = "127.0.0.33"
-port = 12004
-idle_hold = "1s"
+router = {{ address = "127.0.0.34", local_address = "127.0.1.35", port = 12004 }}
 "#,
         vrps.display()
     )
@@ -292,15 +278,15 @@ fn gobgp_router_to_gobgp_provider_only_announceable() {
         format!(
             "bgpsieve:\n{}\nrouter:\n{}{}\nprovider:\n{}{}",
             sieve.log_text(),
-            router.cli("neighbor 127.0.0.33"),
-            router.cli("neighbor 127.0.0.33 adj-out -a ipv4"),
+            router.cli("neighbor 127.0.1.35"),
+            router.cli("neighbor 127.0.1.35 adj-out -a ipv4"),
             provider.cli("neighbor 127.0.0.33"),
             provider.cli("neighbor 127.0.0.33 adj-in -a ipv4")
         )
     };
     wait_for(
         T,
-        || router.established("127.0.0.33") && provider.established("127.0.0.33"),
+        || router.established("127.0.1.35") && provider.established("127.0.0.33"),
         logs,
     );
 
@@ -311,7 +297,8 @@ fn gobgp_router_to_gobgp_provider_only_announceable() {
         || provider.prefixes_from("127.0.0.33") == announceable,
         logs,
     );
-    // With our AS prepended once, and the next hop configured for this provider.
+    // With the router's path (its AS prepended by the router, none by bgpsieve), and the next
+    // hop configured for this provider.
     let adj_in = provider.adj_in("127.0.0.33");
     let path = |prefix: &str| path_and_next_hop(&adj_in[prefix][0]);
     assert_eq!(
@@ -334,7 +321,7 @@ fn gobgp_router_to_gobgp_provider_only_announceable() {
     );
 
     // The router's session drops: the provider loses everything the router announced.
-    router.cli_ok("neighbor 127.0.0.33 disable");
+    router.cli_ok("neighbor 127.0.1.35 disable");
     wait_for(T, || provider.prefixes_from("127.0.0.33").is_empty(), logs);
     drop(sieve);
 }

@@ -26,7 +26,8 @@ const STEADY: [&str; 4] = ["1.0.0.0/24", "1.0.1.0/24", "1.0.2.0/24", "1.0.3.0/24
 const EXCESS: [&str; 3] = ["1.1.0.0/24", "1.1.1.0/24", "1.1.2.0/24"];
 
 /// bgpsieve at 127.0.0.`first`:`port` (its API on `port` + 10), with one customer, limited,
-/// at `first` + 1 (port + 1), and the router at `first` + 2 (port + 2).
+/// at `first` + 1 (port + 1), and the router at `first` + 2 (port + 2), which meets the
+/// customer at bgpsieve's 127.0.1.(`first` + 1).
 fn config(first: u8, port: u16, name: &str, asn: u32) -> String {
     let (sieve, neighbor, router) = (first, first + 1, first + 2);
     format!(
@@ -52,15 +53,7 @@ local_address = "127.0.0.{sieve}"
 port = {}
 idle_hold = "1s"
 max_prefix_in = {{ ipv4 = {LIMIT}, action = "teardown", restart_after = "{}s" }}
-
-[[peer]]
-name = "router"
-role = "router"
-asn = 20001
-address = "127.0.0.{router}"
-local_address = "127.0.0.{sieve}"
-port = {}
-idle_hold = "1s"
+router = {{ address = "127.0.0.{router}", local_address = "127.0.1.{neighbor}", port = {} }}
 "#,
         port + 10,
         port + 20,
@@ -99,15 +92,16 @@ protocol bgp up {
 }
 "#;
 
-/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.52.
+/// The router: AS20001 at 127.0.0.52, meeting the customer at bgpsieve's 127.0.1.51.
 const BIRD_ROUTER: &str = r#"
 router id 127.0.0.52;
 protocol device {}
 protocol static lo { ipv4; route 192.0.2.0/24 via "lo"; }
 protocol bgp sieve {
   local 127.0.0.52 port 12202 as 20001;
-  neighbor 127.0.0.50 port 12200 as 20001;
+  neighbor 127.0.1.51 as 20002;
   passive on;
+  multihop;
   hold time 30;
   ipv4 { import all; export none; };
 }
@@ -251,9 +245,9 @@ fn gobgp_neighbor() -> String {
     gobgp_passive_config(20004, "127.0.0.54", 12204, "127.0.0.53", 20001)
 }
 
-/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.55.
+/// The router: AS20001 at 127.0.0.55, meeting the customer at bgpsieve's 127.0.1.54.
 fn gobgp_router() -> String {
-    gobgp_passive_config(20001, "127.0.0.55", 12205, "127.0.0.53", 20001)
+    gobgp_passive_config(20001, "127.0.0.55", 12205, "127.0.1.54", 20004)
 }
 
 #[test]
@@ -274,18 +268,18 @@ fn max_prefix_teardown_notification_data_seen_by_gobgp_neighbor() {
             sieve.log_text(),
             neighbor.cli("neighbor 127.0.0.53"),
             neighbor.proc.log_text(),
-            router.cli("neighbor 127.0.0.53"),
-            router.cli("neighbor 127.0.0.53 adj-in -a ipv4")
+            router.cli("neighbor 127.0.1.54"),
+            router.cli("-j neighbor 127.0.1.54 adj-in -a ipv4")
         )
     };
 
     // Within the limit: the router has the neighbor's routes.
     wait_for(
         T,
-        || router.established("127.0.0.53") && neighbor.established("127.0.0.53"),
+        || router.established("127.0.1.54") && neighbor.established("127.0.0.53"),
         logs,
     );
-    wait_for(T, || router.prefixes_from("127.0.0.53") == STEADY, logs);
+    wait_for(T, || router.prefixes_from("127.0.1.54") == STEADY, logs);
 
     // Over the limit: GoBGP logs the NOTIFICATION it received, Cease/1 with the RFC 4486 data:
     // AFI 1 (IPv4), SAFI 1 (unicast), the limit as four octets.
@@ -311,7 +305,7 @@ fn max_prefix_teardown_notification_data_seen_by_gobgp_neighbor() {
     let down = "subcode 1(maximum number of prefixes reached)";
     assert!(neighbor.proc.log_text().contains(down), "{}", logs());
     // The router loses every route of that neighbor.
-    wait_for(T, || router.prefixes_from("127.0.0.53").is_empty(), logs);
+    wait_for(T, || router.prefixes_from("127.0.1.54").is_empty(), logs);
 
     // The neighbor withdraws the excess; bgpsieve restarts the session after `restart_after`.
     for p in EXCESS {
@@ -324,7 +318,7 @@ fn max_prefix_teardown_notification_data_seen_by_gobgp_neighbor() {
         "back after {waited:?}, restart_after is {RESTART_AFTER:?}\n{}",
         logs()
     );
-    wait_for(T, || router.prefixes_from("127.0.0.53") == STEADY, logs);
+    wait_for(T, || router.prefixes_from("127.0.1.54") == STEADY, logs);
     drop(sieve);
 }
 
@@ -339,6 +333,7 @@ fn a_teardown_without_restart_after_stays_down_until_ctl_clear() {
     let moved = |s: &str| {
         s.replace("127.0.0.50", "127.0.0.150")
             .replace("127.0.0.51", "127.0.0.151")
+            .replace("127.0.1.51", "127.0.1.151")
             .replace("127.0.0.52", "127.0.0.152")
             .replace("port 12200", "port 12250")
             .replace("port 12201", "port 12251")

@@ -1,9 +1,11 @@
-//! OpenBGPD on both sides of bgpsieve, on loopback (127.0.0.40–46, ports 12100–12114), every
-//! process stopped by PID. As a NEIGHBOR (customer, RFC 9234 role enforced): OpenBGPD announces
-//! a mix from its config and `bgpctl network add`, and the router (OpenBGPD) holds exactly the
-//! accepted routes, then loses exactly the one withdrawn. As the ROUTER: OpenBGPD announces own
-//! and non-announceable prefixes, and a provider (OpenBGPD, role enforced) receives only the
-//! announceable ones. bgpd needs root (its chroot); every instance runs with `fib-update no`.
+//! OpenBGPD on both sides of a pair, on loopback (127.0.0.40–46, bgpsieve's addresses toward the
+//! router 127.0.1.41/46, ports 12100–12114), every process stopped by PID. As a NEIGHBOR
+//! (customer, RFC 9234 role enforced): OpenBGPD announces a mix from its config and `bgpctl
+//! network add`, and the router (OpenBGPD, enforcing roles too) holds exactly the accepted
+//! routes, then loses exactly the one withdrawn. As the ROUTER: OpenBGPD announces own and
+//! non-announceable prefixes to the provider's pair, and the provider (OpenBGPD, role enforced)
+//! receives only the announceable ones. bgpd needs root (its chroot); every instance runs with
+//! `fib-update no`.
 
 mod common;
 
@@ -56,18 +58,22 @@ match to 127.0.0.40 set nexthop 192.0.2.41
 match to 127.0.0.40 set nexthop no-modify
 "#;
 
-/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.42.
+/// The router: AS20001 at 127.0.0.42, meeting the customer at bgpsieve's 127.0.1.41. It
+/// enforces RFC 9234 roles: bgpsieve must advertise the customer's role, whatever the customer
+/// sent.
 const ROUTER_IN: &str = r#"
 AS 20001
 router-id 127.0.0.42
 fib-update no
 listen on 127.0.0.42 port 12102
-neighbor 127.0.0.40 {
-    remote-as 20001
-    descr "sieve"
+neighbor 127.0.1.41 {
+    remote-as 20003
+    descr "customer"
     passive
+    multihop 2
     local-address 127.0.0.42
     holdtime 30
+    announce policy provider enforce
 }
 allow from any
 allow to any
@@ -96,15 +102,7 @@ address = "127.0.0.41"
 local_address = "127.0.0.40"
 port = 12101
 idle_hold = "1s"
-
-[[peer]]
-name = "router-openbgpd"
-role = "router"
-asn = 20001
-address = "127.0.0.42"
-local_address = "127.0.0.40"
-port = 12102
-idle_hold = "1s"
+router = {{ address = "127.0.0.42", local_address = "127.0.1.41", port = 12102 }}
 "#,
         vrps.display()
     )
@@ -140,14 +138,14 @@ fn openbgpd_neighbor_to_openbgpd_router_import_and_withdrawal() {
             neighbor.cli("show neighbor 127.0.0.40"),
             neighbor.cli("show rib out neighbor 127.0.0.40"),
             neighbor.proc.log_text(),
-            router.cli("show neighbor 127.0.0.40"),
-            router.cli("show rib in neighbor 127.0.0.40"),
+            router.cli("show neighbor 127.0.1.41"),
+            router.cli("show rib in neighbor 127.0.1.41"),
             router.proc.log_text(),
         )
     };
     wait_for(
         T,
-        || router.established("127.0.0.40") && neighbor.established("127.0.0.40"),
+        || router.established("127.0.1.41") && neighbor.established("127.0.0.40"),
         logs,
     );
 
@@ -159,7 +157,7 @@ fn openbgpd_neighbor_to_openbgpd_router_import_and_withdrawal() {
         "7.0.0.0/24",
         "9.0.0.0/24",
     ];
-    wait_for(T, || router.prefixes_from("127.0.0.40") == accepted, logs);
+    wait_for(T, || router.prefixes_from("127.0.1.41") == accepted, logs);
     // The rejected ones did reach bgpsieve: OpenBGPD sent all eight.
     let sent = neighbor.cli("show rib out neighbor 127.0.0.40");
     for p in [
@@ -171,8 +169,8 @@ fn openbgpd_neighbor_to_openbgpd_router_import_and_withdrawal() {
     ] {
         assert!(sent.contains(p), "{p}: {sent}");
     }
-    // The router sees the neighbor's role and AS, the path and next hop as OpenBGPD sent them.
-    let routes = router.routes_from("127.0.0.40");
+    // The router sees the path and next hop as OpenBGPD sent them, and nothing added.
+    let routes = router.routes_from("127.0.1.41");
     assert_eq!(
         route_field(&routes, "9.0.0.0/24", "aspath"),
         "20003 20003 20003",
@@ -183,15 +181,16 @@ fn openbgpd_neighbor_to_openbgpd_router_import_and_withdrawal() {
         "192.0.2.41",
         "{routes:?}"
     );
-    let detail = router.cli("show rib in detail neighbor 127.0.0.40 1.0.0.0/24");
-    assert!(detail.contains("20001:1003:20003"), "{detail}");
+    let detail = router.cli("show rib in detail neighbor 127.0.1.41 1.0.0.0/24");
+    assert!(!detail.contains("20001:1003:20003"), "{detail}");
+    assert!(detail.contains("1.0.0.0/24"), "{detail}");
 
     // A withdrawal on the neighbor removes exactly that route from the router.
     neighbor.cli_ok("network delete 6.0.0.0/24");
     wait_for(
         T,
         || {
-            router.prefixes_from("127.0.0.40")
+            router.prefixes_from("127.0.1.41")
                 == ["1.0.0.0/24", "5.0.0.0/24", "7.0.0.0/24", "9.0.0.0/24"]
         },
         logs,
@@ -199,12 +198,13 @@ fn openbgpd_neighbor_to_openbgpd_router_import_and_withdrawal() {
 
     // The neighbor takes its session down: the router loses all of its routes.
     neighbor.cli_ok("neighbor 127.0.0.40 down");
-    wait_for(T, || router.prefixes_from("127.0.0.40").is_empty(), logs);
+    wait_for(T, || router.prefixes_from("127.0.1.41").is_empty(), logs);
     drop(sieve);
 }
 
-/// The router: AS20001 (iBGP with bgpsieve) at 127.0.0.45. Its next hop toward bgpsieve is its
-/// TEST-NET-1 address; bgpsieve passes it on unchanged (no `next_hop` key for the provider).
+/// The router: AS20001 at 127.0.0.45, meeting the provider at bgpsieve's 127.0.1.46 (as its
+/// customer, RFC 9234). Its next hop toward bgpsieve is its own address; bgpsieve sends the
+/// provider the router's link address instead (`next_hop`).
 const ROUTER_OUT: &str = r#"
 AS 20001
 router-id 127.0.0.45
@@ -215,16 +215,17 @@ network 24.0.1.0/24     # announceable range (NotFound)
 network 24.0.0.0/24     # announceable range, but RPKI invalid (ROA: AS999)
 network 20.0.0.0/25     # more-specific of our own /24: not in the list
 network 23.0.0.0/24     # not in the announce list
-neighbor 127.0.0.44 {
-    remote-as 20001
-    descr "sieve"
+neighbor 127.0.1.46 {
+    remote-as 20010
+    descr "provider"
     passive
+    multihop 2
     local-address 127.0.0.45
     holdtime 30
+    announce policy customer enforce
 }
 allow from any
 allow to any
-match to 127.0.0.44 set nexthop 192.0.2.45
 "#;
 
 /// A provider of ours: AS20010 at 127.0.0.46, enforcing RFC 9234 roles (it is our provider).
@@ -268,15 +269,8 @@ address = "127.0.0.46"
 local_address = "127.0.0.44"
 port = 12106
 idle_hold = "1s"
-
-[[peer]]
-name = "router-openbgpd"
-role = "router"
-asn = 20001
-address = "127.0.0.45"
-local_address = "127.0.0.44"
-port = 12105
-idle_hold = "1s"
+next_hop = "192.0.2.45"   # the router's address on the link to this provider
+router = {{ address = "127.0.0.45", local_address = "127.0.1.46", port = 12105 }}
 "#,
         vrps.display()
     )
@@ -297,8 +291,8 @@ fn openbgpd_router_to_openbgpd_provider_only_announceable() {
         format!(
             "bgpsieve:\n{}\nrouter:\n{}{}{}\nprovider:\n{}{}{}",
             sieve.log_text(),
-            router.cli("show neighbor 127.0.0.44"),
-            router.cli("show rib out neighbor 127.0.0.44"),
+            router.cli("show neighbor 127.0.1.46"),
+            router.cli("show rib out neighbor 127.0.1.46"),
             router.proc.log_text(),
             provider.cli("show neighbor 127.0.0.44"),
             provider.cli("show rib in neighbor 127.0.0.44"),
@@ -307,7 +301,7 @@ fn openbgpd_router_to_openbgpd_provider_only_announceable() {
     };
     wait_for(
         T,
-        || router.established("127.0.0.44") && provider.established("127.0.0.44"),
+        || router.established("127.0.1.46") && provider.established("127.0.0.44"),
         logs,
     );
 
@@ -318,8 +312,9 @@ fn openbgpd_router_to_openbgpd_provider_only_announceable() {
         || provider.prefixes_from("127.0.0.44") == announceable,
         logs,
     );
-    // With our AS prepended, the router's next hop, and no OTC toward a provider (RFC 9234:
-    // OpenBGPD, enforcing roles, would take one from its customer for a leak).
+    // With the router's path (its AS, prepended by the router), the router's link address as
+    // next hop, and no OTC toward a provider (RFC 9234: OpenBGPD, enforcing roles, would take
+    // one from its customer for a leak).
     let routes = provider.routes_from("127.0.0.44");
     for p in announceable {
         assert_eq!(route_field(&routes, p, "aspath"), "20001", "{routes:?}");
@@ -341,7 +336,7 @@ fn openbgpd_router_to_openbgpd_provider_only_announceable() {
     );
 
     // The router's session drops: the provider loses everything the router announced.
-    router.cli_ok("neighbor 127.0.0.44 down");
+    router.cli_ok("neighbor 127.0.1.46 down");
     wait_for(T, || provider.prefixes_from("127.0.0.44").is_empty(), logs);
     drop(sieve);
 }

@@ -1,7 +1,7 @@
 //! Configuration reload (issue 5) through real BIRD 2 on both sides, on loopback
 //! (127.0.0.50–52): SIGHUP with a policy change admits the routes it now accepts without a
 //! session reset; an invalid file is refused with FILE:LINE:COL and everything stays as it
-//! was; a changed session parameter restarts exactly that session with Cease/6 (Other
+//! was; a changed session parameter restarts exactly that pair with Cease/6 (Other
 //! Configuration Change), and its routes come back. Every process is stopped by PID.
 
 mod common;
@@ -19,7 +19,7 @@ fn config(neighbor_extra: &str) -> String {
 [global]
 asn = 20001
 router_id = "127.0.0.50"
-listen = ["127.0.0.50:11379"]
+listen = ["127.0.0.50:11379", "127.0.1.51:11379"]
 
 [api]
 listen = "127.0.0.50:9179"
@@ -31,16 +31,8 @@ asn = 20002
 address = "127.0.0.51"
 local_address = "127.0.0.50"
 port = 11380
+router = {{ address = "127.0.0.52", local_address = "127.0.1.51", port = 11381 }}
 {neighbor_extra}
-
-[[peer]]
-name = "router"
-role = "router"
-asn = 20001
-address = "127.0.0.52"
-local_address = "127.0.0.50"
-port = 11381
-idle_hold = "1s"
 "#
     )
 }
@@ -70,7 +62,12 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
         11379,
         &routes,
     );
-    let router = bird_router(dir.path(), "127.0.0.52", 11381, "127.0.0.50", 11379);
+    let router = bird_router(
+        dir.path(),
+        "127.0.0.52",
+        11381,
+        &[("sieve", "127.0.1.51", 20002)],
+    );
     let sieve = bgpsieve_daemon(dir.path(), &config("idle_hold = \"1s\""));
     let conf = dir.path().join("bgpsieve.toml");
     let shown = || {
@@ -141,8 +138,8 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
         "neighbor session kept"
     );
 
-    // A session parameter (the neighbor's hold time is ours: idle_hold is the FSM's, so use
-    // connect_retry): that session restarts with Cease/6, the router's does not.
+    // A session parameter (connect_retry): that pair restarts with Cease/6 toward the neighbor,
+    // its router side with it (DESIGN §1), and its routes come back.
     std::fs::write(
         &conf,
         config("idle_hold = \"1s\"\nprefix_length_v4 = [8, 25]\nconnect_retry = \"5s\""),
@@ -168,7 +165,7 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
         bird_log.contains("Received: Other configuration change"),
         "the neighbor saw Cease/6:\n{bird_log}"
     );
-    assert_eq!(router.since("sieve"), router_since, "router session kept");
+    assert_ne!(router.since("sieve"), router_since, "router side restarted");
     assert!(sieve
         .log_text()
         .contains("session parameters changed: restarting the session"));

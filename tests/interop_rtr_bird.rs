@@ -1,5 +1,5 @@
 //! Live RPKI data (issue 4): a real StayRTR serves VRPs from a JSON file to bgpsieve over RTR;
-//! BIRD 2 as neighbor → bgpsieve → BIRD 2 as router, on loopback (127.0.0.40–43). When the ROA
+//! BIRD 2 as neighbor → bgpsieve (a pair) → BIRD 2 as router, on loopback (127.0.0.40–43). When the ROA
 //! that makes a route valid disappears at the cache (a covering ROA makes it invalid), the
 //! route leaves the router within seconds, with no session reset and the other routes
 //! untouched; when the ROA comes back, so does the route. Likewise an IRR prefix list edited
@@ -9,8 +9,8 @@
 mod common;
 
 use common::interop::{
-    available, bgpsieve_daemon, bird_neighbor, bird_router, stayrtr, strings, wait_for, write_vrps,
-    Bird,
+    available, bgpsieve_daemon, bird_neighbor, bird_router, stayrtr, strings, toward_router,
+    wait_for, write_vrps, Bird,
 };
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,12 @@ fn birds(
     let routes = ["1.0.0.0/24", "5.0.0.0/24", "6.0.0.0/24"];
     (
         bird_neighbor(dir, neighbor, port + 1, sieve, port, &routes),
-        bird_router(dir, router, port + 2, sieve, port),
+        bird_router(
+            dir,
+            router,
+            port + 2,
+            &[("sieve", &toward_router(neighbor), 20002)],
+        ),
     )
 }
 
@@ -57,15 +62,7 @@ address = "127.0.0.41"
 local_address = "127.0.0.40"
 port = 11280
 idle_hold = "1s"
-
-[[peer]]
-name = "router"
-role = "router"
-asn = 20001
-address = "127.0.0.42"
-local_address = "127.0.0.40"
-port = 11281
-idle_hold = "1s"
+router = { address = "127.0.0.42", local_address = "127.0.1.41", port = 11281 }
 "#;
 
 #[test]
@@ -176,15 +173,7 @@ local_address = "127.0.0.44"
 port = 11285
 idle_hold = "1s"
 irr = ["{}"]
-
-[[peer]]
-name = "router"
-role = "router"
-asn = 20001
-address = "127.0.0.46"
-local_address = "127.0.0.44"
-port = 11286
-idle_hold = "1s"
+router = {{ address = "127.0.0.46", local_address = "127.0.1.45", port = 11286 }}
 "#,
         irr.display()
     )
@@ -273,17 +262,10 @@ address = "{neighbor}"
 local_address = "{sieve}"
 port = {}
 idle_hold = "1s"
-
-[[peer]]
-name = "router"
-role = "router"
-asn = 20001
-address = "{router}"
-local_address = "{sieve}"
-port = {}
-idle_hold = "1s"
+router = {{ address = "{router}", local_address = "{}", port = {} }}
 "#,
         port + 1,
+        toward_router(neighbor),
         port + 2
     )
 }

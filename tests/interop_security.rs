@@ -50,15 +50,7 @@ local_address = "127.0.0.110"
 port = 11701
 passive = true
 md5_password = "{password}"
-
-[[peer]]
-name = "router"
-role = "router"
-asn = 20001
-address = "127.0.0.112"
-local_address = "127.0.0.110"
-port = 11702
-idle_hold = "1s"
+router = {{ address = "127.0.0.112", local_address = "127.0.1.111", port = 11702 }}
 "#
     )
 }
@@ -70,7 +62,12 @@ fn tcp_md5_with_the_right_password_connects_and_with_a_wrong_one_does_not() {
     }
     // The wrong password first: no session.
     let dir = tempfile::tempdir().unwrap();
-    let router = bird_router(dir.path(), "127.0.0.112", 11702, "127.0.0.110", 11700);
+    let router = bird_router(
+        dir.path(),
+        "127.0.0.112",
+        11702,
+        &[("sieve", "127.0.1.111", 20002)],
+    );
     let bad = Bird::start(dir.path(), "neighbor", &neighbor("not-the-one", ""));
     let sieve = bgpsieve_daemon(dir.path(), &config("s3cret"));
     std::thread::sleep(Duration::from_secs(5));
@@ -104,6 +101,7 @@ fn tcp_md5_with_the_right_password_connects_and_with_a_wrong_one_does_not() {
 /// The same setup on 127.0.0.120–122 (ports 118xx), for the GTSM test.
 fn moved(text: &str) -> String {
     text.replace("127.0.0.11", "127.0.0.12")
+        .replace("127.0.1.11", "127.0.1.12")
         .replace("1170", "1180")
 }
 
@@ -113,7 +111,12 @@ fn gtsm_takes_a_neighbor_that_sends_ttl_255_and_drops_one_that_does_not() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let router = bird_router(dir.path(), "127.0.0.122", 11802, "127.0.0.120", 11800);
+    let router = bird_router(
+        dir.path(),
+        "127.0.0.122",
+        11802,
+        &[("sieve", "127.0.1.121", 20002)],
+    );
     let cfg = moved(&config("")).replace("md5_password = \"\"", "ttl_security = true");
     let sieve = bgpsieve_daemon(dir.path(), &cfg);
     let unsigned = |extra: &str| moved(&neighbor("", extra)).replace("  password \"\";\n", "");

@@ -10,7 +10,7 @@ use std::path::Path;
 /// error. Every line ends in a newline. The caller prints the text and exits 0 when `ok`, 1
 /// otherwise.
 pub fn check_config_report(path: &Path) -> (bool, String) {
-    match validate::load_file(path, true) {
+    match validate::load_file(path, true, validate::Purpose::Daemon) {
         Err(errors) => (false, format!("{errors}\n")),
         Ok((loaded, summary)) => {
             let c = &loaded.config;

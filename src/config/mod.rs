@@ -17,6 +17,7 @@ mod validate;
 pub use check::check_config_report;
 pub use duration::parse_duration;
 pub use error::{ConfigError, ConfigErrors};
+pub use validate::Purpose;
 
 use crate::irr::PrefixList;
 use crate::policy::{Reason, ReasonSet};
@@ -40,13 +41,19 @@ pub struct LoadedConfig {
 /// against the directory of `path` (so a config works whatever the daemon's working directory),
 /// and every referenced data file must exist.
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
-    validate::load_file(path, false).map(|(loaded, _)| loaded)
+    validate::load_file(path, false, Purpose::Daemon).map(|(loaded, _)| loaded)
+}
+
+/// [`load`] for `replay`: a `[[peer]]` may leave out its router table (replay matches MRT peers
+/// by AS and address and has no router side); a daemon configuration works as it is.
+pub fn load_for_replay(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
+    validate::load_file(path, false, Purpose::Replay).map(|(loaded, _)| loaded)
 }
 
 /// Validates configuration text; `file_name` is only used in messages. Paths are kept as
 /// written and not checked: this touches no file.
 pub fn parse_str(text: &str, file_name: &str) -> Result<LoadedConfig, ConfigErrors> {
-    validate::parse(text, file_name, None).map(|(loaded, _)| loaded)
+    validate::parse(text, file_name, None, Purpose::Daemon).map(|(loaded, _)| loaded)
 }
 
 /// The whole file.
@@ -361,8 +368,9 @@ pub struct PeerConfig {
     /// Next hops sent to this neighbor (the router's addresses on the link to it); a family
     /// without one keeps the router's next hop, unchanged.
     pub next_hop: NextHops,
-    /// The router side of this neighbor's pair.
-    pub router: RouterConfig,
+    /// The router side of this neighbor's pair; always there in a configuration loaded for the
+    /// daemon, possibly absent in one loaded for `replay`.
+    pub router: Option<RouterConfig>,
     /// Accepted IPv4 prefix lengths, inclusive. Default (8, 24).
     pub prefix_length_v4: (u8, u8),
     /// Accepted IPv6 prefix lengths, inclusive. Default (16, 48).

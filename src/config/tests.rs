@@ -126,7 +126,7 @@ fn example_config_values_are_read_as_written() {
     );
     assert_eq!(
         t.router,
-        RouterConfig {
+        Some(RouterConfig {
             address: "10.0.0.1".parse().unwrap(),
             local_address: "10.0.0.101".parse().unwrap(),
             port: 179,
@@ -134,7 +134,7 @@ fn example_config_values_are_read_as_written() {
             asn: Asn(64500),
             md5_password: None,
             ttl_security: false,
-        }
+        })
     );
     assert_eq!(t.max_communities, Some(100));
     assert_eq!(
@@ -177,7 +177,8 @@ fn example_config_values_are_read_as_written() {
     assert_eq!(rtr, ["127.0.0.1:3323", "rtr.example.net:323"]);
     assert_eq!(c.bogons, BogonsConfig::default());
     let b = c.peer("customer-b").unwrap();
-    assert_eq!(b.router.address, "fd00::1".parse::<IpAddr>().unwrap());
+    let router = b.router.as_ref().unwrap();
+    assert_eq!(router.address, "fd00::1".parse::<IpAddr>().unwrap());
     assert_eq!(b.next_hop.ipv6, Some("2001:db8:ffff::3".parse().unwrap()));
 }
 
@@ -264,7 +265,7 @@ fn minimal_config_takes_every_documented_default() {
             md5_password: None,
             ttl_security: false,
             next_hop: NextHops::default(),
-            router: RouterConfig {
+            router: Some(RouterConfig {
                 address: "10.0.0.1".parse().unwrap(),
                 local_address: "10.0.0.101".parse().unwrap(),
                 port: 179,
@@ -272,7 +273,7 @@ fn minimal_config_takes_every_documented_default() {
                 asn: Asn(64500),
                 md5_password: None,
                 ttl_security: false,
-            },
+            }),
             prefix_length_v4: (8, 24),
             prefix_length_v6: (16, 48),
             max_path_length: 64,
@@ -655,6 +656,18 @@ fn a_neighbor_with_the_global_asn_is_refused() {
         "t.toml:9:7: peer \"p\": asn 64500 is the global asn: bgpsieve sits between the router \
          and its eBGP neighbors, an iBGP session has no place in a pair"
     );
+}
+
+#[test]
+fn replay_takes_a_peer_without_a_router_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{HEAD}[[peer]]\nname = \"p\"\nrole = \"peer\"\nasn = 64501\naddress = \"192.0.2.10\"\n"
+    );
+    let f = write(dir.path(), "replay.toml", &text);
+    assert!(load(&f).is_err(), "the daemon needs the router table");
+    let c = load_for_replay(&f).unwrap().config;
+    assert_eq!(c.peers[0].router, None);
 }
 
 #[test]

@@ -21,6 +21,16 @@ use toml::Spanned;
 /// Linux `TCP_MD5SIG_MAXKEYLEN`.
 const MD5_MAX_KEY_LEN: usize = 80;
 
+/// What the configuration is read for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The daemon (and `check-config`): every `[[peer]]` needs its router table.
+    Daemon,
+    /// `replay`: MRT peers are matched by AS and address; the router side is not used, so a
+    /// `[[peer]]` may leave its router table out.
+    Replay,
+}
+
 /// Filesystem checks done when loading from a file.
 pub(super) struct FsCheck {
     /// Directory relative data-file paths are resolved against.
@@ -42,6 +52,7 @@ pub(super) struct Summary {
 pub(super) fn load_file(
     path: &Path,
     parse_irr: bool,
+    purpose: Purpose,
 ) -> Result<(LoadedConfig, Summary), ConfigErrors> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -55,13 +66,14 @@ pub(super) fn load_file(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    parse(&text, &file, Some(&FsCheck { base, parse_irr }))
+    parse(&text, &file, Some(&FsCheck { base, parse_irr }), purpose)
 }
 
 pub(super) fn parse(
     text: &str,
     file: &str,
     fs: Option<&FsCheck>,
+    purpose: Purpose,
 ) -> Result<(LoadedConfig, Summary), ConfigErrors> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         ConfigErrors(vec![ConfigError {
@@ -73,6 +85,7 @@ pub(super) fn parse(
     let mut v = Validator {
         text,
         fs,
+        purpose,
         errors: Vec::new(),
         warnings: Vec::new(),
         summary: Summary::default(),
@@ -135,6 +148,7 @@ impl FileKind {
 struct Validator<'a> {
     text: &'a str,
     fs: Option<&'a FsCheck>,
+    purpose: Purpose,
     errors: Vec<(usize, String)>,
     warnings: Vec<(Option<usize>, String)>,
     summary: Summary,
@@ -599,7 +613,11 @@ impl Validator<'_> {
             md5_password,
             ttl_security: p.ttl_security.unwrap_or(false),
             next_hop: self.next_hops(p.next_hop.as_ref(), &label),
-            router: router?,
+            router: match (router, self.purpose) {
+                (Some(r), _) => Some(r),
+                (None, Purpose::Replay) => None,
+                (None, Purpose::Daemon) => return None,
+            },
             prefix_length_v4,
             prefix_length_v6,
             max_path_length,
@@ -664,8 +682,8 @@ impl Validator<'_> {
     /// The `router` table of a peer (required).
     fn router(&mut self, p: &RawPeer, label: &str, local_asn: Option<Asn>) -> Option<RouterConfig> {
         let Some(r) = &p.router else {
-            if p.role.get_ref() == "router" {
-                // The role's own error says what replaced it.
+            if p.role.get_ref() == "router" || self.purpose == Purpose::Replay {
+                // The role's own error says what replaced it; replay has no router side.
                 return None;
             }
             self.err(

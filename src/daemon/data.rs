@@ -587,8 +587,9 @@ impl DataTask {
             }
         }
         for id in &plan.restart {
-            if let Some(p) = new.peers.get(id.pair) {
-                let sc = super::session_configs(&new, id.pair, p, shared).into_side(id.side);
+            let peer = new.peers.get(id.pair);
+            if let Some((p, r)) = peer.and_then(|p| Some((p, p.router.as_ref()?))) {
+                let sc = super::session_configs(&new, id.pair, (p, r), shared).into_side(id.side);
                 let order = crate::bgp::session::ToSession::Reconfigure(Box::new(sc));
                 super::send_to(&ctx.sessions, *id, order);
             }

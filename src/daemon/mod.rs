@@ -30,7 +30,7 @@ use crate::bgp::fsm::FsmConfig;
 use crate::bgp::mirror::MirrorRules;
 use crate::bgp::open::{LocalSpeaker, Open, PeerExpectation};
 use crate::bgp::session::{self, SessionConfig, ToSession};
-use crate::config::{Config, PeerConfig};
+use crate::config::{Config, PeerConfig, RouterConfig};
 use crate::policy::{PolicySnapshot, SharedPolicy};
 use crate::rib::{Output, Pair, Rib, RibEvent};
 use crate::setup;
@@ -64,16 +64,28 @@ pub enum DaemonError {
 /// gives freed memory back to the OS (`release_free_memory`).
 const RELEASE_AFTER_FREEING: usize = 100_000;
 
+/// The router side of a configured pair. A configuration loaded for the daemon has one for
+/// every `[[peer]]`; one loaded for replay may not, and is refused here.
+fn router_of(p: &PeerConfig) -> Result<&RouterConfig, DaemonError> {
+    p.router.as_ref().ok_or_else(|| {
+        DaemonError::Data(format!(
+            "peer {:?} has no router table: the daemon needs one for every pair",
+            p.name
+        ))
+    })
+}
+
 /// Builds the RIB's view of every configured pair.
 fn rib_pairs(cfg: &Config) -> Result<Vec<Pair>, DaemonError> {
     cfg.peers
         .iter()
         .map(|p| {
+            let router = router_of(p)?;
             let policy = setup::peer_policy(p).map_err(|e| DaemonError::Data(e.to_string()))?;
-            let mut pair = Pair::new(p.name.clone(), p.role, p.asn, p.router.asn, policy);
+            let mut pair = Pair::new(p.name.clone(), p.role, p.asn, router.asn, policy);
             pair.next_hop = p.next_hop;
-            pair.router_address = p.router.address;
-            pair.router_local_address = p.router.local_address;
+            pair.router_address = router.address;
+            pair.router_local_address = router.local_address;
             pair.flows.inbound.limits = crate::policy::MaxPrefixState::new(
                 setup::limits(&p.max_prefix_in),
                 p.burst_guard.as_ref().map(setup::burst),
@@ -85,14 +97,14 @@ fn rib_pairs(cfg: &Config) -> Result<Vec<Pair>, DaemonError> {
         .collect()
 }
 
-/// The configurations of pair `i`'s two sessions. Toward the neighbor bgpsieve speaks as the
-/// operator's router (its AS toward this neighbor); toward the router as the neighbor, from its
-/// own address for the pair. Each side sends the OPEN the other side's remote sent (mirrored),
-/// or, until that is known, one made from the configuration.
+/// The configurations of pair `i`'s two sessions (`r` is its router side). Toward the neighbor
+/// bgpsieve speaks as the operator's router (its AS toward this neighbor); toward the router as
+/// the neighbor, from its own address for the pair. Each side sends the OPEN the other side's
+/// remote sent (mirrored), or, until that is known, one made from the configuration.
 pub(super) fn session_configs(
     cfg: &Config,
     i: usize,
-    p: &PeerConfig,
+    (p, r): (&PeerConfig, &RouterConfig),
     checks: &Arc<SharedPolicy>,
 ) -> PerSide<SessionConfig> {
     let fsm = |passive: bool, wait: Duration| FsmConfig {
@@ -129,10 +141,10 @@ pub(super) fn session_configs(
             remote: SocketAddr::new(p.address, p.port),
             local_address: p.local_address,
             fsm: fsm(p.passive, session::MIRROR_WAIT_NEIGHBOR),
-            local_open: speaker(p.router.asn, p.role),
+            local_open: speaker(r.asn, p.role),
             expect: PeerExpectation {
                 asn: p.asn,
-                local_asn: p.router.asn,
+                local_asn: r.asn,
                 role: Some(p.role),
                 role_strict: p.role_strict,
             },
@@ -145,12 +157,12 @@ pub(super) fn session_configs(
         router: SessionConfig {
             id: SessionId::new(i, Side::Router),
             name: p.name.clone(),
-            remote: SocketAddr::new(p.router.address, p.router.port),
-            local_address: Some(p.router.local_address),
-            fsm: fsm(p.router.passive, session::MIRROR_WAIT_ROUTER),
+            remote: SocketAddr::new(r.address, r.port),
+            local_address: Some(r.local_address),
+            fsm: fsm(r.passive, session::MIRROR_WAIT_ROUTER),
             local_open: speaker(p.asn, router_role),
             expect: PeerExpectation {
-                asn: p.router.asn,
+                asn: r.asn,
                 local_asn: p.asn,
                 role: Some(router_role),
                 role_strict: false,
@@ -158,8 +170,8 @@ pub(super) fn session_configs(
             mirror: Some(rules(router_role)),
             follows_twin: true,
             checks: Some(checks.clone()),
-            md5: p.router.md5_password.clone(),
-            gtsm: p.router.ttl_security,
+            md5: r.md5_password.clone(),
+            gtsm: r.ttl_security,
         },
     }
 }
@@ -189,11 +201,13 @@ fn session_table(cfg: &Config) -> Vec<(IpAddr, Option<IpAddr>, SessionId)> {
             p.local_address,
             SessionId::new(i, Side::Neighbor),
         ));
-        t.push((
-            p.router.address,
-            Some(p.router.local_address),
-            SessionId::new(i, Side::Router),
-        ));
+        if let Some(r) = &p.router {
+            t.push((
+                r.address,
+                Some(r.local_address),
+                SessionId::new(i, Side::Router),
+            ));
+        }
     }
     t
 }
@@ -233,11 +247,9 @@ fn secure_listener(l: &TcpListener, addr: &SocketAddr, cfg: &Config) -> Result<(
     let mut sessions = Vec::new();
     for p in &cfg.peers {
         sessions.push((p.address, p.md5_password.as_ref(), p.ttl_security));
-        sessions.push((
-            p.router.address,
-            p.router.md5_password.as_ref(),
-            p.router.ttl_security,
-        ));
+        if let Some(r) = &p.router {
+            sessions.push((r.address, r.md5_password.as_ref(), r.ttl_security));
+        }
     }
     sessions.retain(|(a, _, _)| a.is_ipv6() == addr.is_ipv6());
     // RFC 2385: the listening socket knows each remote's key, so the handshake is signed.
@@ -346,7 +358,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     let mut sessions: Sessions = Vec::new();
     let mut handles = Vec::new();
     for (i, p) in cfg.peers.iter().enumerate() {
-        let configs = session_configs(&cfg, i, p, &shared);
+        let configs = session_configs(&cfg, i, (p, router_of(p)?), &shared);
         let (ntx, nrx) = mpsc::unbounded_channel();
         let (rtx, rrx) = mpsc::unbounded_channel();
         handles.push(session::spawn_with(

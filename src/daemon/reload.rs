@@ -38,7 +38,8 @@ pub(super) enum RefuseReload {
 /// What the neighbor side's session is configured with: a change means it starts again.
 fn neighbor_key(p: &PeerConfig) -> impl PartialEq + '_ {
     (
-        (p.role, p.asn, p.port, p.passive, &p.afi, p.router.asn),
+        (p.role, p.asn, p.port, p.passive, &p.afi),
+        p.router.as_ref().map(|r| r.asn),
         (p.role_strict, p.idle_hold, p.idle_hold_max, p.connect_retry),
         (&p.md5_password, p.ttl_security),
     )
@@ -47,8 +48,9 @@ fn neighbor_key(p: &PeerConfig) -> impl PartialEq + '_ {
 /// What the router side's session is configured with (the pair's role, ASNs and families are
 /// in the neighbor side's key, whose change restarts both).
 fn router_key(p: &PeerConfig) -> impl PartialEq + '_ {
-    let r = &p.router;
-    (r.port, r.passive, &r.md5_password, r.ttl_security)
+    p.router
+        .as_ref()
+        .map(|r| (r.port, r.passive, &r.md5_password, r.ttl_security))
 }
 
 pub(super) fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, RefuseReload> {
@@ -80,8 +82,7 @@ pub(super) fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, RefuseReloa
             (
                 p.address,
                 p.local_address,
-                p.router.address,
-                p.router.local_address,
+                p.router.as_ref().map(|r| (r.address, r.local_address)),
             )
         };
         if addresses(o) != addresses(n) {

@@ -136,6 +136,16 @@ impl Bird {
         v
     }
 
+    /// The prefixes in BIRD's table learned from any of `protocols`, sorted.
+    pub fn prefixes_from_all(&self, protocols: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = protocols
+            .iter()
+            .flat_map(|p| self.prefixes_from(p))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// When `protocol` last changed state (the Since column of `show protocols`): the same
     /// value before and after means its session was not reset in between.
     pub fn since(&self, protocol: &str) -> String {
@@ -216,10 +226,14 @@ impl GoBgp {
 
     /// GoBGP's IPv4 Adj-RIB-In from `neighbor` (an address), as `gobgp -j neighbor X adj-in`
     /// gives it: prefix → paths, each with `attrs` (`{"type": 2, "as_paths": [{"segment_type":
-    /// 2, "asns": [..]}]}`, `{"type": 3, "nexthop": ".."}`, …). Null if the CLI fails.
+    /// 2, "asns": [..]}]}`, `{"type": 3, "nexthop": ".."}`, …). Null if the CLI fails, or
+    /// answers `{"error": ...}` (e.g. the session is not established: nothing is held).
     pub fn adj_in(&self, neighbor: &str) -> serde_json::Value {
         let out = self.command(&format!("-j neighbor {neighbor} adj-in -a ipv4"));
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+        match serde_json::from_slice(&out.stdout) {
+            Ok(v @ serde_json::Value::Object(_)) if v.get("error").is_none() => v,
+            _ => serde_json::Value::Null,
+        }
     }
 
     /// The IPv4 prefixes in GoBGP's Adj-RIB-In from `neighbor` (an address), sorted.
@@ -560,22 +574,41 @@ protocol bgp up {{
     Bird::start(dir, name, &config)
 }
 
-/// A BIRD router, AS20001 (iBGP with bgpsieve at `sieve`:`sieve_port`) at `ip`:`port`,
-/// passive, importing everything bgpsieve sends (its protocol is `sieve`).
-pub fn bird_router(dir: &Path, ip: &str, port: u16, sieve: &str, sieve_port: u16) -> Bird {
+/// A BIRD router, AS20001 at `ip`:`port`, passive, with one eBGP session per pair: protocol
+/// `name` toward bgpsieve's own address for that neighbor (`sieve`), where bgpsieve speaks as
+/// the neighbor's AS (`asn`). It imports everything and exports nothing: a sink that shows
+/// what each neighbor's pair passed. Its own prefix 192.0.2.0/24 resolves the neighbors' next
+/// hops.
+pub fn bird_router(dir: &Path, ip: &str, port: u16, pairs: &[(&str, &str, u32)]) -> Bird {
+    let protocols: String = pairs
+        .iter()
+        .map(|(name, sieve, asn)| {
+            format!(
+                r#"
+protocol bgp {name} {{
+  local {ip} port {port} as 20001;
+  neighbor {sieve} as {asn};
+  passive on;
+  multihop;
+  hold time 30;
+  ipv4 {{ import all; export none; }};
+}}
+"#
+            )
+        })
+        .collect();
     let config = format!(
         r#"
 router id {ip};
 protocol device {{}}
 protocol static lo {{ ipv4; route 192.0.2.0/24 via "lo"; }}
-protocol bgp sieve {{
-  local {ip} port {port} as 20001;
-  neighbor {sieve} port {sieve_port} as 20001;
-  passive on;
-  hold time 30;
-  ipv4 {{ import all; export none; }};
-}}
-"#
+{protocols}"#
     );
     Bird::start(dir, "router", &config)
+}
+
+/// bgpsieve's address toward the router for the neighbor at `127.0.0.X`: `127.0.1.X`, the
+/// convention of these tests.
+pub fn toward_router(neighbor: &str) -> String {
+    neighbor.replacen("127.0.0.", "127.0.1.", 1)
 }

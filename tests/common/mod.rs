@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: run the `bgpsieve` binary, read its outputs.
 #![allow(dead_code)]
 
+pub mod frr;
 pub mod interop;
 
 use serde_json::Value;
