@@ -213,9 +213,15 @@ fn the_pair_is_transparent_mirrors_the_opens_and_couples_its_sides() {
     let direct: Vec<String> = neighbor_caps(&router, "straight")
         .into_iter()
         .filter(|c| {
-            !["Graceful restart", "Enhanced refresh", "Long-lived", "Restart", "AF supported"]
-                .iter()
-                .any(|x| c.starts_with(x))
+            ![
+                "Graceful restart",
+                "Enhanced refresh",
+                "Long-lived",
+                "Restart",
+                "AF supported",
+            ]
+            .iter()
+            .any(|x| c.starts_with(x))
         })
         .collect();
     let through: Vec<String> = caps
@@ -250,7 +256,10 @@ fn the_pair_is_transparent_mirrors_the_opens_and_couples_its_sides() {
     let theirs = strings(&["20.0.0.0/24", "21.0.0.0/24"]);
     wait_for(
         T,
-        || neighbor.prefixes_from("sieve") == theirs && neighbor.prefixes_from("straight") == theirs,
+        || {
+            neighbor.prefixes_from("sieve") == theirs
+                && neighbor.prefixes_from("straight") == theirs
+        },
         logs,
     );
     for p in &theirs {
@@ -272,7 +281,11 @@ fn the_pair_is_transparent_mirrors_the_opens_and_couples_its_sides() {
     let sieve_since = neighbor.since("sieve");
     router.cli("disable sieve");
     wait_for(T, || neighbor.prefixes_from("sieve").is_empty(), logs);
-    assert_eq!(neighbor.since("sieve"), sieve_since, "the neighbor's session stays");
+    assert_eq!(
+        neighbor.since("sieve"),
+        sieve_since,
+        "the neighbor's session stays"
+    );
     router.cli("enable sieve");
     wait_for(
         T,

@@ -28,8 +28,20 @@ const NEIGHBORS: [(&str, &str, u32, u8, &str); 4] = [
         "route 1.0.0.0/24 blackhole { bgp_med = 50; bgp_community.add((20002, 1)); };\n  \
          route 1.0.5.0/24 blackhole { bgp_community.add((65535, 65281)); };",
     ),
-    ("provider1", "provider", 20010, 3, "route 31.0.0.0/24 blackhole;"),
-    ("provider2", "provider", 20011, 4, "route 32.0.0.0/24 blackhole;"),
+    (
+        "provider1",
+        "provider",
+        20010,
+        3,
+        "route 31.0.0.0/24 blackhole;",
+    ),
+    (
+        "provider2",
+        "provider",
+        20011,
+        4,
+        "route 32.0.0.0/24 blackhole;",
+    ),
     ("peer", "peer", 20012, 5, "route 33.0.0.0/24 blackhole;"),
 ];
 
@@ -265,7 +277,10 @@ fn check_transit(
     assert_eq!(path(1, "1.0.0.0/24").0, "20001 20001 20002");
     assert_eq!(path(1, "20.0.0.0/24").0, "20001 20001");
     assert_eq!(path(2, "1.0.0.0/24").0, "20001 20002");
-    assert_eq!(path(3, "1.0.0.0/24"), ("20001 20002".into(), Some("77".into())));
+    assert_eq!(
+        path(3, "1.0.0.0/24"),
+        ("20001 20002".into(), Some("77".into()))
+    );
     assert_eq!(path(1, "1.0.0.0/24").1, None, "{}", logs());
     assert_eq!(path(2, "1.0.0.0/24").1, None, "{}", logs());
     // The customer gets everything from upstream (its table is the full table).
@@ -280,7 +295,14 @@ fn check_transit(
     let reasons = |prefix: &str| -> Vec<String> {
         let (_, out, _) = ctl(
             &api,
-            &["rejected", "--peer", "provider2", "--direction", "out", "-j"],
+            &[
+                "rejected",
+                "--peer",
+                "provider2",
+                "--direction",
+                "out",
+                "-j",
+            ],
         );
         let page: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
         page["routes"]
@@ -291,7 +313,9 @@ fn check_transit(
             .find(|r| r["prefix"] == prefix)
             .map(|r| {
                 let v = r["reasons"].as_array().cloned().unwrap_or_default();
-                v.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()
+                v.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
             })
             .unwrap_or_default()
     };
