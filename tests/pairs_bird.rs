@@ -9,11 +9,13 @@
 //! - coupling: the neighbor's session going down closes the router side (its routes leave the
 //!   router), the router side going down withdraws the router's routes from the neighbor and
 //!   keeps the neighbor's session, a max-prefix teardown closes both sides with the cause, and a
-//!   router requiring RFC 9234 roles accepts bgpsieve's.
+//!   router requiring RFC 9234 roles accepts bgpsieve's;
+//! - an unknown optional transitive attribute (sent by ExaBGP) reaches the router as it would
+//!   directly, flags included.
 
 mod common;
 
-use common::interop::{available, bgpsieve_daemon, strings, wait_for, Bird};
+use common::interop::{available, bgpsieve_daemon, strings, wait_for, Bird, ExaBgp};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
@@ -329,4 +331,112 @@ fn the_pair_is_transparent_mirrors_the_opens_and_couples_its_sides() {
         logs,
     );
     drop(sieve);
+}
+
+/// ExaBGP, AS20004 at 127.0.0.164: the same route, with an unknown optional transitive
+/// attribute (type 99), to bgpsieve and straight to the router.
+const EXABGP: &str = r#"
+neighbor 127.0.0.160 {
+  router-id 127.0.0.164;
+  local-address 127.0.0.164;
+  local-as 20004;
+  peer-as 20001;
+  hold-time 30;
+  connect 14120;
+  family { ipv4 unicast; }
+  static {
+    route 4.0.9.0/24 next-hop 192.0.2.164 attribute [ 0x63 0xc0 0x0102030405 ] community [ 20004:1 ];
+  }
+}
+neighbor 127.0.0.165 {
+  router-id 127.0.0.164;
+  local-address 127.0.0.164;
+  local-as 20004;
+  peer-as 20001;
+  hold-time 30;
+  connect 14122;
+  family { ipv4 unicast; }
+  static {
+    route 4.0.9.0/24 next-hop 192.0.2.164 attribute [ 0x63 0xc0 0x0102030405 ] community [ 20004:1 ];
+  }
+}
+"#;
+
+const EXA_ROUTER: &str = r#"
+router id 127.0.0.165;
+protocol device {}
+protocol static lo { ipv4; route 192.0.2.0/24 via "lo"; }
+protocol bgp sieve {
+  local 127.0.0.165 port 14122 as 20001;
+  neighbor 127.0.1.164 as 20004;
+  passive on;
+  multihop;
+  ipv4 { import all; export none; };
+}
+protocol bgp straight {
+  local 127.0.0.165 port 14122 as 20001;
+  neighbor 127.0.0.164 as 20004;
+  passive on;
+  multihop;
+  ipv4 { import all; export none; };
+}
+"#;
+
+const EXA_CONFIG: &str = r#"
+[global]
+asn = 20001
+router_id = "127.0.0.166"
+listen = ["127.0.0.160:14120"]
+
+[api]
+listen = "127.0.0.160:14121"
+
+[[peer]]
+name = "exabgp"
+role = "customer"
+asn = 20004
+address = "127.0.0.164"
+local_address = "127.0.0.160"
+passive = true
+idle_hold = "1s"
+router = { address = "127.0.0.165", local_address = "127.0.1.164", port = 14122 }
+"#;
+
+#[test]
+fn an_unknown_transitive_attribute_reaches_the_router_as_it_would_directly() {
+    if !available("bird") || !available("birdc") || !available("exabgp") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let router = Bird::start(dir.path(), "router", EXA_ROUTER);
+    let sieve = bgpsieve_daemon(dir.path(), EXA_CONFIG);
+    let exa = ExaBgp::start(dir.path(), "exabgp", EXABGP);
+    let logs = || {
+        format!(
+            "bgpsieve:\n{}\nexabgp:\n{}\nrouter:\n{}\n{}",
+            sieve.log_text(),
+            exa.proc.log_text(),
+            router.cli("show protocols all"),
+            router.cli("show route all")
+        )
+    };
+    let one = strings(&["4.0.9.0/24"]);
+    wait_for(
+        T,
+        || router.prefixes_from("sieve") == one && router.prefixes_from("straight") == one,
+        logs,
+    );
+    let through = attributes(&router, "4.0.9.0/24", "sieve", &[]);
+    assert!(
+        through
+            .iter()
+            .any(|l| l.starts_with("BGP.63 [t]: 01 02 03 04 05")),
+        "{through:?}"
+    );
+    assert_eq!(
+        through,
+        attributes(&router, "4.0.9.0/24", "straight", &[]),
+        "{}",
+        logs()
+    );
 }

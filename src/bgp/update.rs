@@ -90,7 +90,7 @@ pub struct RawAttribute {
 
 /// The path attributes of one UPDATE: `attrs` is what the policy reads, `other` every attribute
 /// passed on unchanged (ATOMIC_AGGREGATE, AGGREGATOR, extended communities, ORIGINATOR_ID and
-/// CLUSTER_LIST from iBGP, unknown optional transitive attributes with the Partial bit set, the
+/// CLUSTER_LIST from iBGP, unknown optional transitive attributes with their flags as received, the
 /// link-local next hop under [`LINK_LOCAL_NEXT_HOP`]), sorted by code.
 ///
 /// Two normalisations keep equal paths equal, so attribute sets intern well: adjacent
@@ -825,8 +825,11 @@ impl<'c> Attributes<'c> {
                         Notification::unrecognized_well_known_attribute(raw),
                     );
                 } else if flags & flag::TRANSITIVE != 0 {
-                    // RFC 4271 §5 / §9: passed on with the Partial bit set.
-                    self.keep(flags | flag::PARTIAL, code, value);
+                    // RFC 4271 §9: an unrecognized optional transitive attribute is passed on,
+                    // here with its flags as received: bgpsieve relays between the neighbor and
+                    // the router (DESIGN §1), which sets the Partial bit when it propagates it
+                    // (§5), as it would have directly.
+                    self.keep(flags, code, value);
                 }
                 // RFC 4271 §9: an unrecognized non-transitive attribute is quietly ignored.
             }

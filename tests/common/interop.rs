@@ -253,6 +253,36 @@ impl GoBgp {
     }
 }
 
+/// An ExaBGP instance in the foreground with its own config, run from `dir` (no control FIFOs:
+/// its routes come from the config's `static` sections). A neighbor's `connect PORT;` sets the
+/// port it connects to.
+pub struct ExaBgp {
+    pub proc: Proc,
+}
+
+impl ExaBgp {
+    pub fn start(dir: &Path, name: &str, config: &str) -> ExaBgp {
+        let conf = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf, config).unwrap();
+        let mut cmd = Command::new("exabgp");
+        cmd.arg(&conf)
+            .current_dir(dir)
+            .env("exabgp.daemon.daemonize", "false")
+            .env("exabgp.log.destination", "stdout")
+            .env("exabgp.api.cli", "false");
+        let proc = Proc::spawn(name, cmd, dir);
+        wait_for(
+            Duration::from_secs(10),
+            || {
+                proc.log_text()
+                    .contains("loaded new configuration successfully")
+            },
+            || format!("{name} did not start: {}", proc.log_text()),
+        );
+        ExaBgp { proc }
+    }
+}
+
 /// The directory OpenBGPD chroots its session engine into (systemd creates it on a host).
 const OPENBGPD_CHROOT: &str = "/run/openbgpd";
 

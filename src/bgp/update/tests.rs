@@ -1011,9 +1011,13 @@ fn rfc6793_as4_aggregator_replaces_as_trans() {
 
 #[test]
 fn rfc4271_unknown_attributes() {
-    // Unknown optional transitive: passed on with the Partial bit (§5, §9).
+    // Unknown optional transitive: passed on with its flags as received. bgpsieve relays it
+    // between the neighbor and the router, which is the next speaker that propagates it (and
+    // sets the Partial bit then, RFC 4271 §5); a Partial bit received stays set.
     let u = decode_update(&with(attr(0xc0, 99, &[1, 2, 3])), &dctx(true, EBGP, &[])).unwrap();
     assert_eq!(u.action, None);
+    assert_eq!(attrs_of(&u).other, vec![raw(0xc0, 99, &[1, 2, 3])]);
+    let u = decode_update(&with(attr(0xe0, 99, &[1, 2, 3])), &dctx(true, EBGP, &[])).unwrap();
     assert_eq!(attrs_of(&u).other, vec![raw(0xe0, 99, &[1, 2, 3])]);
     // Unknown optional non-transitive: quietly dropped (§9).
     let u = decode_update(&with(attr(0x80, 99, &[1, 2, 3])), &dctx(true, EBGP, &[])).unwrap();
@@ -1023,7 +1027,7 @@ fn rfc4271_unknown_attributes() {
     assert_eq!(outcome(&with(attr(0x40, 99, &[1])), EBGP), WITHDRAW);
     // The low four flag bits are ignored on receipt and cleared when sent.
     let u = decode_update(&with(attr(0xcf, 99, &[1])), &dctx(true, EBGP, &[])).unwrap();
-    assert_eq!(attrs_of(&u).other, vec![raw(0xe0, 99, &[1])]);
+    assert_eq!(attrs_of(&u).other, vec![raw(0xc0, 99, &[1])]);
 }
 
 #[test]
