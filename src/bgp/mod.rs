@@ -1,8 +1,9 @@
 //! BGP wire handling shared by the daemon and replay: message framing (`codec`), OPEN and
 //! capability negotiation (`open`, `capability`), the OPENs a pair mirrors (`mirror`),
-//! NOTIFICATION (`notification`), UPDATE decoding
-//! with the RFC 7606 decision and encoding with packing (`update`), and the RFC 7606 decision for
-//! the findings of bgpkit-parser, which only reports them (`rfc7606`, used by replay).
+//! NOTIFICATION (`notification`), UPDATE decoding (one decoder per attribute) and encoding with
+//! packing (`update`), and the one RFC 7606 table that says which action a malformed attribute
+//! calls for, asked by the UPDATE decoder and by replay for the findings of bgpkit-parser, which
+//! only reports them (`rfc7606`).
 
 pub mod capability;
 pub mod codec;

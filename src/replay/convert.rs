@@ -153,10 +153,12 @@ pub fn attrs(a: &Attributes) -> (Attrs, bool, bool) {
     let mut reset = false;
     for w in a.validation_warnings() {
         any = true;
+        // The action is the one table's (`rfc7606::action`), as for the speaker's own decoder;
+        // a finding RFC 7606 does not count as an error (`None`) changes nothing, like a discard.
         match classify(w) {
-            ErrorAction::Discard => {}
-            ErrorAction::Withdraw => out.malformed.push(format!("{w:?}")),
-            ErrorAction::Reset => reset = true,
+            None | Some(ErrorAction::Discard) => {}
+            Some(ErrorAction::Withdraw) => out.malformed.push(format!("{w:?}")),
+            Some(ErrorAction::Reset) => reset = true,
         }
     }
     (out, any, reset)

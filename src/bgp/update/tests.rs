@@ -2,9 +2,12 @@
 //! /work/shared/testdata/pcap (hex dumped once with tshark, the capture named in each test),
 //! generated round trips, packing, one test per RFC 7606 rule, and no-panic sweeps.
 
+use super::encode::{encode_path_attributes, prefix_wire_len, MAX_PREFIX_WIRE};
 use super::*;
-use crate::types::{AsPath, LargeCommunity};
+use crate::types::{AsPath, LargeCommunity, Origin, Segment};
+use ipnet::{Ipv4Net, Ipv6Net};
 use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -619,6 +622,51 @@ fn rfc7606_3c_flags_contradicting_the_attribute_are_treat_as_withdraw() {
     // The Partial and Extended Length bits are not in question.
     assert_eq!(outcome(&with(attr(0xe0, 8, &[0, 0, 0, 1])), EBGP), CLEAN);
     assert_eq!(outcome(&with(attr(0x90, 4, &[0, 0, 0, 1])), EBGP), CLEAN);
+}
+
+#[test]
+fn rfc7606_3c_wrong_flags_withdraw_even_where_a_wrong_length_only_discards() {
+    // §7.6 and §7.7 relax the length of ATOMIC_AGGREGATE and AGGREGATOR, not their flags.
+    assert_eq!(
+        outcome(&with(attr(0x80, code::ATOMIC_AGGREGATE, &[])), EBGP),
+        WITHDRAW
+    );
+    assert_eq!(
+        outcome(
+            &with(attr(
+                0x40,
+                code::AGGREGATOR,
+                &[0, 0, 0xfb, 0xf5, 10, 0, 0, 1]
+            )),
+            EBGP
+        ),
+        WITHDRAW
+    );
+    // RFC 6793 §6 does relax them for AS4_PATH: discarded, AS_PATH used as is.
+    let b = upd(
+        &[],
+        &[
+            origin(),
+            attr(0x40, 2, &[2, 1, 0xfb, 0xf5]),
+            next_hop(),
+            attr(0x40, code::AS4_PATH, &[2, 1, 0, 1, 0, 0]),
+        ],
+        NLRI,
+    );
+    let u = decode_update(&b, &dctx(false, EBGP, &[])).unwrap();
+    assert_eq!(u.action, Some(ErrorAction::Discard));
+    assert_eq!(attrs_of(&u).attrs.as_path, path("64501"));
+}
+
+#[test]
+fn rfc7606_3c_a_partial_bit_on_a_well_known_attribute_is_no_error() {
+    let b = upd(
+        &[],
+        &[attr(0x60, code::ORIGIN, &[0]), as_path(), next_hop()],
+        NLRI,
+    );
+    assert_eq!(outcome(&b, EBGP), CLEAN);
+    assert_eq!(outcome(&with(attr(0xa0, 4, &[0, 0, 0, 1])), EBGP), CLEAN);
 }
 
 #[test]
