@@ -4,9 +4,8 @@
 //! announcement, whether the prefix is new and whether the stateless checks passed.
 
 use crate::types::{Afi, PerAfi};
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// What happens when a limit is exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -427,111 +426,13 @@ impl MaxPrefixState {
     }
 }
 
-/// Prefixes currently held (refcounted: one count per route holding it): the routes an RPKI or
-/// policy change touches are found here, and so are the more-specifics of already known
-/// prefixes that burst guards count.
-///
-/// Ordered maps keyed by (address, length) rather than a prefix trie: one entry costs ~15-25
-/// bytes in B-tree nodes allocated one at a time, against ~40 bytes and a table that doubles
-/// (both copies resident while it grows) in `prefix_trie`; a full table holds ~1.2M. In this
-/// order a prefix's more-specifics are exactly the keys from (its address, its length) to (its
-/// last address, the maximum length).
-#[derive(Default)]
-pub struct KnownPrefixes {
-    v4: BTreeMap<(u32, u8), u32>,
-    v6: BTreeMap<(u128, u8), u32>,
-}
-
-fn v4_key(n: &Ipv4Net) -> (u32, u8) {
-    (u32::from(n.network()), n.prefix_len())
-}
-
-fn v6_key(n: &Ipv6Net) -> (u128, u8) {
-    (u128::from(n.network()), n.prefix_len())
-}
-
-impl KnownPrefixes {
-    /// Whether a strictly less specific prefix than `p` is known.
-    pub fn more_specific_of_known(&self, p: &IpNet) -> bool {
-        match p {
-            IpNet::V4(n) => (0..n.prefix_len()).any(|len| {
-                Ipv4Net::new(n.network(), len)
-                    .is_ok_and(|c| self.v4.contains_key(&v4_key(&c.trunc())))
-            }),
-            IpNet::V6(n) => (0..n.prefix_len()).any(|len| {
-                Ipv6Net::new(n.network(), len)
-                    .is_ok_and(|c| self.v6.contains_key(&v6_key(&c.trunc())))
-            }),
-        }
-    }
-
-    /// Every known prefix equal to or more specific than `p`, in address order.
-    pub fn covered_by(&self, p: &IpNet) -> Vec<IpNet> {
-        match p {
-            IpNet::V4(n) => {
-                let n = n.trunc();
-                let (lo, hi) = (v4_key(&n), (u32::from(n.broadcast()), 32));
-                self.v4
-                    .range(lo..=hi)
-                    .filter(|((_, len), _)| *len >= n.prefix_len())
-                    .filter_map(|((a, len), _)| Ipv4Net::new((*a).into(), *len).ok())
-                    .map(IpNet::V4)
-                    .collect()
-            }
-            IpNet::V6(n) => {
-                let n = n.trunc();
-                let (lo, hi) = (v6_key(&n), (u128::from(n.broadcast()), 128));
-                self.v6
-                    .range(lo..=hi)
-                    .filter(|((_, len), _)| *len >= n.prefix_len())
-                    .filter_map(|((a, len), _)| Ipv6Net::new((*a).into(), *len).ok())
-                    .map(IpNet::V6)
-                    .collect()
-            }
-        }
-    }
-
-    /// Every known prefix.
-    pub fn all(&self) -> Vec<IpNet> {
-        let v4 = self
-            .v4
-            .keys()
-            .filter_map(|(a, len)| Ipv4Net::new((*a).into(), *len).ok())
-            .map(IpNet::V4);
-        let v6 = self
-            .v6
-            .keys()
-            .filter_map(|(a, len)| Ipv6Net::new((*a).into(), *len).ok())
-            .map(IpNet::V6);
-        v4.chain(v6).collect()
-    }
-
-    pub fn add(&mut self, p: &IpNet) {
-        match p {
-            IpNet::V4(n) => *self.v4.entry(v4_key(n)).or_insert(0) += 1,
-            IpNet::V6(n) => *self.v6.entry(v6_key(n)).or_insert(0) += 1,
-        }
-    }
-
-    pub fn remove(&mut self, p: &IpNet) {
-        fn dec<K: Ord>(m: &mut BTreeMap<K, u32>, k: K) {
-            if let std::collections::btree_map::Entry::Occupied(mut e) = m.entry(k) {
-                *e.get_mut() = e.get().saturating_sub(1);
-                if *e.get() == 0 {
-                    e.remove();
-                }
-            }
-        }
-        match p {
-            IpNet::V4(n) => dec(&mut self.v4, v4_key(n)),
-            IpNet::V6(n) => dec(&mut self.v6, v6_key(n)),
-        }
-    }
-}
+/// Prefixes currently held: see [`super::known`].
+pub use super::known::KnownPrefixes;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ipnet::IpNet;
 
     #[test]
     fn known_prefixes_find_more_specifics_and_count_holders() {

@@ -9,6 +9,7 @@
 pub mod bogon;
 pub mod communities;
 pub mod irr;
+pub mod known;
 pub mod max_prefix;
 pub mod otc;
 pub mod path;

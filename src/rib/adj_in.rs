@@ -60,6 +60,14 @@ impl AdjRibIn {
         }
     }
 
+    pub fn get_mut(&mut self, n: &Nlri) -> Option<&mut InRoute> {
+        match (n.path_id, n.prefix) {
+            (None, IpNet::V4(p)) => self.v4.get_mut(&p),
+            (None, IpNet::V6(p)) => self.v6.get_mut(&p),
+            (Some(_), _) => self.paths.get_mut(n),
+        }
+    }
+
     pub fn contains_key(&self, n: &Nlri) -> bool {
         self.get(n).is_some()
     }

@@ -269,6 +269,30 @@ impl Rib {
         }
     }
 
+    /// Replaces (`Some`) or removes (`None`) route `nlri` in flow `d` of pair `i`, keeping the
+    /// index of held prefixes; returns the route it replaces. Sends nothing: see
+    /// [`Rib::send_change`].
+    fn store(
+        &mut self,
+        i: usize,
+        d: Direction,
+        nlri: Nlri,
+        new: Option<InRoute>,
+    ) -> Option<InRoute> {
+        let flow = &mut self.pairs[i].flows[d];
+        let held = new.is_some();
+        let old = match new {
+            Some(r) => flow.adj_in.insert(nlri, r),
+            None => flow.adj_in.remove(&nlri),
+        };
+        match (old.is_some(), held) {
+            (false, true) => self.known[d].add(&nlri.prefix),
+            (true, false) => self.known[d].remove(&nlri.prefix),
+            _ => {}
+        }
+        old
+    }
+
     /// Replaces (`Some`) or removes (`None`) route `nlri` in flow `d` of pair `i` and queues
     /// what the receiving side must be told; returns the route it replaced.
     pub(super) fn change(
@@ -279,16 +303,7 @@ impl Rib {
         new: Option<InRoute>,
         sends: &mut Sends,
     ) -> Option<InRoute> {
-        let flow = &mut self.pairs[i].flows[d];
-        let old = match &new {
-            Some(r) => flow.adj_in.insert(nlri, r.clone()),
-            None => flow.adj_in.remove(&nlri),
-        };
-        match (&old, &new) {
-            (None, Some(_)) => self.known[d].add(&nlri.prefix),
-            (Some(_), None) => self.known[d].remove(&nlri.prefix),
-            _ => {}
-        }
+        let old = self.store(i, d, nlri, new.clone());
         let observe = self.pairs[i].policy.observe;
         self.send_change(i, d, nlri, (old.as_ref(), observe), new.as_ref(), sends);
         old
@@ -385,30 +400,37 @@ impl Rib {
                 && self.pairs[i].flows[d].limits.counts_more_specifics()
                 && self.known[d].more_specific_of_known(&n.prefix);
             let observe = self.pairs[i].policy.observe;
-            // What the route replaces, as the limit counted it (a route dropped as excess was
-            // never counted: its re-announcement is new).
-            let prev = self.pairs[i].flows[d]
-                .adj_in
-                .get(n)
+            // Stored first (one hash operation): the route it replaces tells the limits
+            // whether it is new, and how it was counted.
+            let new = InRoute {
+                attrs: attrs.clone(),
+                verdict,
+            };
+            let old = self.store(i, d, *n, Some(new));
+            // A route dropped as excess was never counted: its re-announcement is new.
+            let prev = old
+                .as_ref()
                 .filter(|r| !r.verdict.failed.contains(limit_reason(d)))
                 .map(|r| match d {
                     Direction::In => r.verdict.accepted(),
                     Direction::Out => r.passes(observe),
                 });
+            let checked = verdict;
             let stop = self.limit_step(i, d, n, &mut verdict, prev, more_specific);
+            if verdict != checked {
+                // The limits dropped it as excess.
+                if let Some(stored) = self.pairs[i].flows[d].adj_in.get_mut(n) {
+                    stored.verdict = verdict;
+                }
+            }
             if !verdict.accepted() {
                 self.rejected(i, d, n, &attrs.attrs.as_path, &verdict);
             }
-            self.change(
-                i,
-                d,
-                *n,
-                Some(InRoute {
-                    attrs: attrs.clone(),
-                    verdict,
-                }),
-                &mut sends,
-            );
+            let stored = InRoute {
+                attrs: attrs.clone(),
+                verdict,
+            };
+            self.send_change(i, d, *n, (old.as_ref(), observe), Some(&stored), &mut sends);
             if let Some(stop) = stop {
                 // The routes queued so far go first; nothing more is taken from this UPDATE.
                 sends.stops.push(stop);
