@@ -12,6 +12,7 @@
 use super::{community, report_incident, InRoute, Output, Rib};
 use crate::bgp::notification::Notification;
 use crate::bgp::update::{DecodedUpdate, Nlri, Outbound, PathAttributes, LINK_LOCAL_NEXT_HOP};
+use crate::policy::known::KnownPrefixes;
 use crate::policy::{apply_limit, evaluate, max_prefix::Announcement, Reason, ReasonSet, Verdict};
 use crate::types::{Afi, Direction, SessionId, Side};
 use crate::unix_now;
@@ -270,7 +271,7 @@ impl Rib {
     }
 
     /// Replaces (`Some`) or removes (`None`) route `nlri` in flow `d` of pair `i`, keeping the
-    /// index of held prefixes; returns the route it replaces. Sends nothing: see
+    /// index of known prefixes when there is one; returns the route it replaces. Sends nothing: see
     /// [`Rib::send_change`].
     fn store(
         &mut self,
@@ -285,12 +286,28 @@ impl Rib {
             Some(r) => flow.adj_in.insert(nlri, r),
             None => flow.adj_in.remove(&nlri),
         };
-        match (old.is_some(), held) {
-            (false, true) => self.known[d].add(&nlri.prefix),
-            (true, false) => self.known[d].remove(&nlri.prefix),
-            _ => {}
+        if let (Direction::In, Some(known)) = (d, &mut self.known) {
+            match (old.is_some(), held) {
+                (false, true) => known.add(&nlri.prefix),
+                (true, false) => known.remove(&nlri.prefix),
+                _ => {}
+            }
         }
         old
+    }
+
+    /// The index of prefixes held in the inbound flows, built from the tables if there is none.
+    fn known(&mut self) -> &KnownPrefixes {
+        let pairs = &self.pairs;
+        self.known.get_or_insert_with(|| {
+            let mut k = KnownPrefixes::default();
+            for p in pairs {
+                for (n, _) in &p.flows.inbound.adj_in {
+                    k.add(&n.prefix);
+                }
+            }
+            k
+        })
     }
 
     /// Replaces (`Some`) or removes (`None`) route `nlri` in flow `d` of pair `i` and queues
@@ -398,7 +415,7 @@ impl Rib {
             }
             let more_specific = d == Direction::In
                 && self.pairs[i].flows[d].limits.counts_more_specifics()
-                && self.known[d].more_specific_of_known(&n.prefix);
+                && self.known().more_specific_of_known(&n.prefix);
             let observe = self.pairs[i].policy.observe;
             // Stored first (one hash operation): the route it replaces tells the limits
             // whether it is new, and how it was counted.

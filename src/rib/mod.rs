@@ -21,9 +21,10 @@ use crate::bgp::notification::Notification;
 use crate::bgp::open::Negotiated;
 use crate::bgp::session::FromSession;
 use crate::bgp::update::{Nlri, Outbound, PathAttributes};
-use crate::policy::{max_prefix::KnownPrefixes, LocalPolicy, Verdict};
+use crate::policy::known::KnownPrefixes;
+use crate::policy::{LocalPolicy, Verdict};
 use crate::rpki::RpkiData;
-use crate::types::{Afi, Direction, PerDirection, SessionId, Side};
+use crate::types::{Afi, Direction, SessionId, Side};
 use crate::unix_now;
 use std::sync::Arc;
 
@@ -114,9 +115,12 @@ const TABLE_CHUNK: usize = 1 << 16;
 /// All pairs and the policy that moves their routes.
 pub struct Rib {
     pub pairs: Vec<Pair>,
-    /// Every prefix held per direction (over all pairs): the routes a VRP change touches are
-    /// found here, and so are the more-specifics of known prefixes that burst guards count.
-    known: PerDirection<KnownPrefixes>,
+    /// Every prefix held in the inbound flows (over all pairs), refcounted: the more-specifics
+    /// of known prefixes that burst guards count are found here. Kept only while some pair's
+    /// guard counts them (a full table costs ~20 bytes a route in it, and an insert per
+    /// announcement): built from the tables when first asked ([`Rib::known`]), dropped by a
+    /// reload that leaves no such guard.
+    known: Option<KnownPrefixes>,
     pub local: LocalPolicy,
     pub rpki: Arc<RpkiData>,
     /// Seconds since start, for the limits' timeline (set by the caller before `handle`).
@@ -147,7 +151,7 @@ fn report_incident(queue: &mut Vec<Incident>, incident: Incident) {
 impl Rib {
     pub fn new(pairs: Vec<Pair>, local: LocalPolicy, rpki: Arc<RpkiData>) -> Rib {
         Rib {
-            known: PerDirection::default(),
+            known: None,
             incidents: Incidents::new(pairs.len(), None),
             ops: None,
             new_incidents: Vec::new(),
