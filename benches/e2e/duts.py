@@ -345,8 +345,9 @@ allow to any
 
 
 class Bgpsieve(Dut):
-    """The project's daemon, configured through its TOML contract (shared/DESIGN.md §7).
-    The sink plays the operator's router: an iBGP peer with role `router`, so it runs with the
+    """The project's daemon, configured through its TOML contract (config/bgpsieve.toml).
+    One pair: the blaster is the neighbor (a provider), the sink plays the operator's router
+    (the pair's router side, where bgpsieve speaks as the blaster), so the sink runs with the
     DUT's AS. The binary: $BGPSIEVE_BIN, else target/release/bgpsieve under the current folder.
 
     It takes its VRPs from the same stayrtr as the other DUTs, over RTR, and reports the count
@@ -355,6 +356,9 @@ class Bgpsieve(Dut):
     name = "bgpsieve"
     supports_v6 = True
     sink_as = DUT_AS
+    # The pair's router side (the sink) starts when the neighbor (the blaster) connects:
+    # run.py starts the blaster without waiting for the DUT -> sink session.
+    router_follows_neighbor = True
     api = f"{DUT_IP}:9179"
     data = None  # set by run.py: the data directory of this run
 
@@ -388,16 +392,8 @@ passive = true
 afi = {afi}
 allow_private_asn = true
 checks_disable = {json.dumps(checks_off)}
+router = {{ address = "{SINK_IP}", port = {SINK_PORT}, local_address = "{DUT_IP}" }}
 {limit}{self.blaster_extra}
-
-[[peer]]
-name = "sink"
-role = "router"
-asn = {DUT_AS}
-address = "{SINK_IP}"
-port = {SINK_PORT}
-local_address = "{DUT_IP}"
-afi = {afi}
 """
         open(self.path("bgpsieve.toml"), "w").write(cfg)
         log = open(self.path("bgpsieve.log"), "w")
