@@ -331,6 +331,8 @@ impl DataTask {
                 (d.clone(), g)
             }
         };
+        // What the build freed, and the first delta (every prefix) just dropped.
+        crate::release_free_memory();
         let (v4, v6) = initial.0.vrp_count();
         tracing::info!(
             vrps_v4 = v4,
@@ -480,7 +482,7 @@ impl DataTask {
             }
             if dirty {
                 let now = self.started.elapsed().as_secs();
-                let outcome = tokio::task::block_in_place(|| self.feed.rebuild(now));
+                let outcome = tokio::task::block_in_place(|| rebuild(&mut self.feed, now));
                 if let Outcome::Apply(u) = outcome {
                     if !self.put_in_force(u, &shared, &rib, &ops).await {
                         return;
@@ -671,6 +673,15 @@ fn set_peers(snap: &mut PolicySnapshot, peers: &[(usize, crate::policy::PeerPoli
     }
 }
 
+/// Rebuilds the feed's snapshot, then gives back to the OS what the build freed on this thread
+/// (mimalloc purges a thread's freed pages only when that thread allocates or frees again, and
+/// the data task may stay idle for hours after building ~1M VRPs).
+fn rebuild(feed: &mut RpkiFeed, now: u64) -> Outcome {
+    let outcome = feed.rebuild(now);
+    crate::release_free_memory();
+    outcome
+}
+
 /// Feeds one RTR event to the feed; `true` when the data changed.
 fn handle_rtr(feed: &mut RpkiFeed, ev: RtrEvent) -> bool {
     match ev {
@@ -686,13 +697,8 @@ fn handle_rtr(feed: &mut RpkiFeed, ev: RtrEvent) -> bool {
             if d.is_empty() {
                 return false;
             }
-            feed.apply_rtr(RtrChange {
-                reset: d.reset,
-                vrps_announced: d.vrps_announced,
-                vrps_withdrawn: d.vrps_withdrawn,
-                aspas: d.aspas,
-                aspas_withdrawn: d.aspas_withdrawn,
-            });
+            // The client's VRP set is shared, not copied: the feed keeps no other.
+            feed.apply_rtr(RtrChange::from(d));
             true
         }
         RtrEvent::Expired => {

@@ -1,10 +1,10 @@
 //! What changed between two RPKI snapshots: the prefixes whose VRPs differ and the customer
 //! ASes whose ASPA differs. Routes outside that delta keep their verdict, so the RIB re-checks
-//! only the routes the delta touches (DESIGN §4). Pure: compares two immutable snapshots, no
-//! I/O, no clock. Works whatever the data came from (files, RTR, SLURM), so every source gets
+//! only the routes the delta touches (DESIGN §4). Pure: compares two immutable snapshots (walking
+//! their tries side by side, no copy of either), no I/O, no clock. Works whatever the data came from (files, RTR, SLURM), so every source gets
 //! the same treatment.
 
-use super::store::{RpkiData, VrpEntry};
+use super::store::{RpkiData, Span, VrpEntry};
 use crate::types::Asn;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
@@ -72,56 +72,94 @@ fn authorizations(entries: &[VrpEntry]) -> impl Iterator<Item = (Asn, u8)> + '_ 
 }
 
 /// The prefixes of one family whose entries differ. Both tries iterate in the same order (by
-/// address, then length), so one merge pass does it; if an iteration were ever out of order the
-/// lists are sorted first.
+/// address, then length), so one merge pass over the two iterations does it, without copying
+/// either; if an iteration were ever out of order the lists are collected and sorted first.
 fn diff_trie<P>(
     old_data: &RpkiData,
     new_data: &RpkiData,
-    old: &PrefixMap<P, super::store::Span>,
-    new: &PrefixMap<P, super::store::Span>,
+    old: &PrefixMap<P, Span>,
+    new: &PrefixMap<P, Span>,
 ) -> Vec<P>
 where
     P: prefix_trie::Prefix + Ord + Copy,
 {
-    let mut a: Vec<(P, super::store::Span)> = old.iter().map(|(p, s)| (p, *s)).collect();
-    let mut b: Vec<(P, super::store::Span)> = new.iter().map(|(p, s)| (p, *s)).collect();
-    if !a.is_sorted_by_key(|(p, _)| *p) {
-        a.sort_unstable_by_key(|(p, _)| *p);
+    if let Ok(out) = merge_sorted(old_data, new_data, old.iter(), new.iter()) {
+        return out;
     }
-    if !b.is_sorted_by_key(|(p, _)| *p) {
-        b.sort_unstable_by_key(|(p, _)| *p);
-    }
+    let mut a: Vec<(P, &Span)> = old.iter().collect();
+    let mut b: Vec<(P, &Span)> = new.iter().collect();
+    a.sort_unstable_by_key(|(p, _)| *p);
+    b.sort_unstable_by_key(|(p, _)| *p);
+    merge_sorted(old_data, new_data, a.into_iter(), b.into_iter()).unwrap_or_default()
+}
+
+/// An iteration was not in ascending prefix order.
+struct OutOfOrder;
+
+/// One merge pass over two prefix-ordered lists; fails as soon as either is out of order.
+fn merge_sorted<'a, P: Ord + Copy>(
+    old_data: &RpkiData,
+    new_data: &RpkiData,
+    a: impl Iterator<Item = (P, &'a Span)>,
+    b: impl Iterator<Item = (P, &'a Span)>,
+) -> Result<Vec<P>, OutOfOrder> {
+    let mut a = Ordered::new(a);
+    let mut b = Ordered::new(b);
     let mut out = Vec::new();
-    let (mut i, mut j) = (0, 0);
+    let (mut x, mut y) = (a.next()?, b.next()?);
     loop {
-        match (a.get(i), b.get(j)) {
-            (Some((pa, sa)), Some((pb, sb))) => match pa.cmp(pb) {
+        match (x, y) {
+            (Some((pa, sa)), Some((pb, sb))) => match pa.cmp(&pb) {
                 std::cmp::Ordering::Less => {
-                    out.push(*pa);
-                    i += 1;
+                    out.push(pa);
+                    x = a.next()?;
                 }
                 std::cmp::Ordering::Greater => {
-                    out.push(*pb);
-                    j += 1;
+                    out.push(pb);
+                    y = b.next()?;
                 }
                 std::cmp::Ordering::Equal => {
-                    if !authorizations(old_data.span(*sa)).eq(authorizations(new_data.span(*sb))) {
-                        out.push(*pa);
+                    if !authorizations(old_data.span(sa)).eq(authorizations(new_data.span(sb))) {
+                        out.push(pa);
                     }
-                    i += 1;
-                    j += 1;
+                    x = a.next()?;
+                    y = b.next()?;
                 }
             },
             (Some((pa, _)), None) => {
-                out.push(*pa);
-                i += 1;
+                out.push(pa);
+                x = a.next()?;
             }
             (None, Some((pb, _))) => {
-                out.push(*pb);
-                j += 1;
+                out.push(pb);
+                y = b.next()?;
             }
-            (None, None) => return out,
+            (None, None) => return Ok(out),
         }
+    }
+}
+
+/// An iteration checked to be in strictly ascending order.
+struct Ordered<P, I> {
+    iter: I,
+    last: Option<P>,
+}
+
+impl<'a, P: Ord + Copy, I: Iterator<Item = (P, &'a Span)>> Ordered<P, I> {
+    fn new(iter: I) -> Self {
+        Ordered { iter, last: None }
+    }
+
+    /// The next item (`None` at the end).
+    fn next(&mut self) -> Result<Option<(P, &'a Span)>, OutOfOrder> {
+        let Some((p, s)) = self.iter.next() else {
+            return Ok(None);
+        };
+        if self.last.is_some_and(|l| l >= p) {
+            return Err(OutOfOrder);
+        }
+        self.last = Some(p);
+        Ok(Some((p, s)))
     }
 }
 

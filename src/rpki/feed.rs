@@ -4,11 +4,17 @@
 //! many VRPs, or every VRP of a trust anchor, until an operator accepts it or
 //! `max_shrink_hold` passes (DESIGN §4). Sans-IO: the caller loads files, runs the RTR client,
 //! keeps the clock and delivers the results; nothing here blocks or reads a file.
+//!
+//! Memory: each source's VRPs are kept once, as a compact sorted [`VrpSet`] — the RTR cache's is
+//! the client's own, shared through its deltas — and there is no merged set: a rebuild merges
+//! the sources in order straight into the snapshot's tries, SLURM applied on the way.
 
-use super::rtr::RtrVrp;
-use super::{Aspa, RpkiData, RpkiDelta, Slurm, Vrp};
+use super::rtr::{RtrDelta, RtrVrp};
+use super::store::Builder;
+use super::{Aspa, RpkiData, RpkiDelta, Slurm, Vrp, VrpSet};
 use crate::types::Asn;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
+use std::iter::Peekable;
 use std::sync::Arc;
 
 /// The feed's settings (`[rpki]`).
@@ -37,9 +43,27 @@ pub struct RtrChange {
     pub reset: bool,
     pub vrps_announced: Vec<RtrVrp>,
     pub vrps_withdrawn: Vec<RtrVrp>,
+    /// The cache's whole VRP set after the change, when the sender keeps one (the RTR client
+    /// does, [`RtrDelta::vrps`]): the feed shares it, and the two lists are not read.
+    pub vrps: Option<Arc<VrpSet>>,
     /// ASPAs announced or replaced, one per customer.
     pub aspas: Vec<Aspa>,
     pub aspas_withdrawn: Vec<Asn>,
+}
+
+impl From<RtrDelta> for RtrChange {
+    /// The change an RTR End of Data makes: the client's VRP set, shared, stands for its VRP
+    /// lists (which are left out).
+    fn from(d: RtrDelta) -> RtrChange {
+        RtrChange {
+            reset: d.reset,
+            vrps_announced: Vec::new(),
+            vrps_withdrawn: Vec::new(),
+            vrps: Some(d.vrps),
+            aspas: d.aspas,
+            aspas_withdrawn: d.aspas_withdrawn,
+        }
+    }
 }
 
 /// New data to put in force.
@@ -74,16 +98,24 @@ pub enum Outcome {
 /// The RTR cache's data as the client has told it.
 #[derive(Debug, Default)]
 struct RtrSet {
-    vrps: FxHashSet<RtrVrp>,
+    vrps: Arc<VrpSet>,
     aspas: FxHashMap<Asn, Vec<Asn>>,
     expired: bool,
+}
+
+/// What the files said, as the feed keeps it.
+#[derive(Debug, Default)]
+struct Files {
+    vrps: VrpSet,
+    aspas: Vec<Aspa>,
+    slurm: Slurm,
 }
 
 /// Every source, the data in force and the circuit breaker's state.
 #[derive(Debug)]
 pub struct RpkiFeed {
     cfg: FeedConfig,
-    files: FileData,
+    files: Files,
     rtr: RtrSet,
     current: Arc<RpkiData>,
     generation: u64,
@@ -97,7 +129,7 @@ impl RpkiFeed {
     pub fn new(cfg: FeedConfig) -> RpkiFeed {
         RpkiFeed {
             cfg,
-            files: FileData::default(),
+            files: Files::default(),
             rtr: RtrSet::default(),
             current: Arc::new(RpkiData::empty()),
             generation: 0,
@@ -123,24 +155,32 @@ impl RpkiFeed {
 
     /// Replaces the file data (a reload); takes effect at the next rebuild.
     pub fn set_files(&mut self, files: FileData) {
-        self.files = files;
+        self.files = Files {
+            vrps: VrpSet::from_vrps(files.vrps),
+            aspas: files.aspas,
+            slurm: files.slurm,
+        };
     }
 
     /// Applies one RTR End of Data; takes effect at the next rebuild. Withdrawals of records
     /// the set does not hold are ignored (the client has already checked RFC 8210 §5.6).
     pub fn apply_rtr(&mut self, change: RtrChange) {
         if change.reset {
-            self.rtr.vrps.clear();
             self.rtr.aspas.clear();
         }
-        for v in &change.vrps_withdrawn {
-            self.rtr.vrps.remove(&rtr_key(v));
-        }
-        for v in change.vrps_announced {
-            self.rtr.vrps.insert(rtr_key(&v));
-        }
-        if change.reset {
-            self.rtr.vrps.shrink_to_fit();
+        match change.vrps {
+            Some(set) => self.rtr.vrps = set,
+            None if change.reset => {
+                self.rtr.vrps = Arc::new(VrpSet::from_keys(&change.vrps_announced));
+            }
+            None if change.vrps_withdrawn.is_empty() && change.vrps_announced.is_empty() => {}
+            None => {
+                let set = self
+                    .rtr
+                    .vrps
+                    .apply(&change.vrps_withdrawn, &change.vrps_announced);
+                self.rtr.vrps = Arc::new(set);
+            }
         }
         for c in &change.aspas_withdrawn {
             self.rtr.aspas.remove(c);
@@ -165,13 +205,42 @@ impl RpkiFeed {
         !self.rtr.expired || !self.cfg.fail_open
     }
 
-    /// The snapshot every source makes now.
+    /// The snapshot every source makes now: the files' VRPs, the RTR cache's (while in use) and
+    /// the SLURM assertions merged in order into the snapshot's tries, SLURM filters applied to
+    /// the first two. Of a VRP several sources give, the trust anchor a file names is kept.
     pub fn build(&self) -> RpkiData {
-        let mut vrps = self.files.vrps.clone();
+        let slurm = &self.files.slurm;
+        let kept = |(k, _): &(RtrVrp, Option<&Arc<str>>)| {
+            !slurm
+                .prefix_filters
+                .iter()
+                .any(|f| f.matches_parts(&k.prefix, k.asn))
+        };
+        let files = self.files.vrps.iter_with_ta();
+        let rtr = self
+            .rtr_in_use()
+            .then(|| self.rtr.vrps.iter())
+            .into_iter()
+            .flatten()
+            .map(|k| (k, None));
+        let mut asserted: Vec<RtrVrp> = slurm
+            .prefix_assertions
+            .iter()
+            .map(|v| RtrVrp {
+                prefix: v.prefix.trunc(),
+                max_len: v.max_len,
+                asn: v.asn,
+            })
+            .collect();
+        asserted.sort_unstable();
+        let asserted = asserted.into_iter().map(|k| (k, None));
+        let mut b = Builder::new();
+        for (k, ta) in Merge::new(Merge::new(files, rtr).filter(kept), asserted) {
+            b.push(k.prefix, k.max_len, k.asn, ta);
+        }
+
         let mut aspas = self.files.aspas.clone();
         if self.rtr_in_use() {
-            vrps.reserve(self.rtr.vrps.len());
-            vrps.extend(self.rtr.vrps.iter().map(|&v| Vrp::from(v)));
             aspas.extend(
                 self.rtr
                     .aspas
@@ -179,8 +248,11 @@ impl RpkiFeed {
                     .map(|(c, p)| Aspa::new(*c, p.iter().copied(), None)),
             );
         }
-        self.files.slurm.apply(&mut vrps, &mut aspas);
-        RpkiData::new(vrps, aspas)
+        if !slurm.aspa_filters.is_empty() {
+            aspas.retain(|a| !slurm.aspa_filters.contains(&a.customer));
+        }
+        aspas.extend(slurm.aspa_assertions.iter().cloned());
+        b.finish(aspas)
     }
 
     /// Builds the snapshot from every source and decides whether it goes in force.
@@ -233,10 +305,15 @@ impl RpkiFeed {
 
     fn install(&mut self, new: Arc<RpkiData>) -> Outcome {
         let delta = RpkiDelta::between(&self.current, &new);
-        self.current = new;
         if delta.is_empty() {
+            // The snapshot in force (which the RIB and the policy hold too) stays rather than a
+            // second copy of it, unless what the circuit breaker counts differs (trust anchors).
+            if self.current.vrps_per_trust_anchor() != new.vrps_per_trust_anchor() {
+                self.current = new;
+            }
             return Outcome::Unchanged;
         }
+        self.current = new;
         self.generation += 1;
         Outcome::Apply(Update {
             data: self.current.clone(),
@@ -273,11 +350,37 @@ impl RpkiFeed {
     }
 }
 
-/// The key RTR identifies a VRP by, with host bits cleared.
-fn rtr_key(v: &RtrVrp) -> RtrVrp {
-    RtrVrp {
-        prefix: v.prefix.trunc(),
-        ..*v
+/// Two VRP lists in order merged into one in order; of equal VRPs the first list's comes first
+/// (the snapshot keeps the first of equal VRPs, so a file's trust anchor wins).
+struct Merge<A: Iterator, B: Iterator> {
+    a: Peekable<A>,
+    b: Peekable<B>,
+}
+
+type Item<'a> = (RtrVrp, Option<&'a Arc<str>>);
+
+impl<A: Iterator, B: Iterator> Merge<A, B> {
+    fn new(a: A, b: B) -> Self {
+        Merge {
+            a: a.peekable(),
+            b: b.peekable(),
+        }
+    }
+}
+
+impl<'a, A, B> Iterator for Merge<A, B>
+where
+    A: Iterator<Item = Item<'a>>,
+    B: Iterator<Item = Item<'a>>,
+{
+    type Item = Item<'a>;
+
+    fn next(&mut self) -> Option<Item<'a>> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some((x, _)), Some((y, _))) if y < x => self.b.next(),
+            (Some(_), _) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
     }
 }
 
@@ -487,5 +590,109 @@ mod tests {
         assert_eq!(u.delta.aspa_customers, vec![Asn(1), Asn(2)]);
         assert_eq!(u.data.aspa_providers(Asn(1)), Some(&[Asn(11)][..]));
         assert_eq!(u.data.aspa_providers(Asn(2)), None);
+    }
+
+    #[test]
+    fn an_unchanged_rebuild_keeps_the_snapshot_in_force() {
+        let mut f = RpkiFeed::new(cfg());
+        f.apply_rtr(rtr((0..10).map(|i| vrp(i, None)).collect()));
+        let u = applied(f.rebuild(0));
+        f.apply_rtr(rtr((0..10).map(|i| vrp(i, None)).collect()));
+        assert!(matches!(f.rebuild(1), Outcome::Unchanged));
+        assert!(Arc::ptr_eq(f.current().0, &u.data), "no second copy");
+        // The same VRPs under another trust anchor: still no delta, but the breaker's view moves.
+        f.set_files(FileData {
+            vrps: (0..10).map(|i| vrp(i, Some("ripe"))).collect(),
+            ..FileData::default()
+        });
+        assert!(matches!(f.rebuild(2), Outcome::Unchanged));
+        assert_eq!(
+            f.current().0.vrps_per_trust_anchor(),
+            vec![(Arc::from("ripe"), 10)]
+        );
+    }
+
+    #[test]
+    fn the_rtr_clients_set_is_shared_not_copied() {
+        let set = Arc::new(VrpSet::from_keys(&[key(vrp(1, None)), key(vrp(2, None))]));
+        let mut f = RpkiFeed::new(cfg());
+        f.apply_rtr(RtrChange {
+            reset: true,
+            vrps: Some(set.clone()),
+            ..RtrChange::default()
+        });
+        assert!(Arc::ptr_eq(&f.rtr.vrps, &set));
+        assert_eq!(applied(f.rebuild(0)).data.vrp_count(), (2, 0));
+    }
+
+    /// The snapshot the feed made before it merged its sources: every VRP in one vector, SLURM
+    /// applied to it, then `RpkiData::new`.
+    fn reference(files: &FileData, rtr: &[RtrVrp]) -> RpkiData {
+        let mut vrps = files.vrps.clone();
+        vrps.extend(rtr.iter().map(|&v| Vrp::from(v)));
+        let mut aspas = files.aspas.clone();
+        files.slurm.apply(&mut vrps, &mut aspas);
+        RpkiData::new(vrps, aspas)
+    }
+
+    #[test]
+    fn merging_the_sources_makes_the_snapshot_one_vector_made() {
+        let mut state = 0x853c_49e6_748f_ea9b_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let tas = ["ripe", "arin", "apnic"];
+        let mut rand_vrp = |ta: bool| {
+            let r = next();
+            let prefix = if r.is_multiple_of(4) {
+                let a = std::net::Ipv6Addr::from(u128::from((r >> 8) as u16) << 112);
+                ipnet::IpNet::V6(ipnet::Ipv6Net::new(a, 16 + (r >> 30) as u8 % 4).unwrap())
+            } else {
+                let a = std::net::Ipv4Addr::from(((r >> 8) as u32 & 0xff) << 24 | 0x0a0000);
+                ipnet::IpNet::V4(ipnet::Ipv4Net::new(a, 8 + (r >> 30) as u8 % 3).unwrap())
+            };
+            Vrp {
+                prefix: prefix.trunc(),
+                max_len: 24 + (r >> 40) as u8 % 3,
+                asn: Asn((r >> 50) as u32 % 5),
+                ta: (ta && !r.is_multiple_of(7)).then(|| Arc::from(tas[(r >> 20) as usize % 3])),
+                expires: None,
+            }
+        };
+        for round in 0..20 {
+            let files: Vec<Vrp> = (0..300).map(|_| rand_vrp(true)).collect();
+            let rtr_keys: Vec<RtrVrp> = (0..300).map(|_| key(rand_vrp(false))).collect();
+            let mut slurm = Slurm::default();
+            for f in (0..3).map(|_| rand_vrp(false)) {
+                slurm.prefix_filters.push(crate::rpki::PrefixFilter {
+                    prefix: (round % 3 != 0).then_some(f.prefix),
+                    asn: (round % 3 != 1).then_some(f.asn),
+                    comment: None,
+                });
+            }
+            slurm.prefix_assertions = (0..20).map(|_| rand_vrp(false)).collect();
+            let data = FileData {
+                vrps: files,
+                aspas: vec![Aspa::new(Asn(1), [Asn(2)], None)],
+                slurm,
+            };
+            let want = reference(&data, &rtr_keys);
+            let mut f = RpkiFeed::new(cfg());
+            f.set_files(data);
+            f.apply_rtr(rtr(rtr_keys.iter().map(|&k| Vrp::from(k)).collect()));
+            let got = f.build();
+            assert_eq!(
+                got.iter_vrps().collect::<Vec<_>>(),
+                want.iter_vrps().collect::<Vec<_>>(),
+                "round {round}"
+            );
+            assert_eq!(got.vrp_count(), want.vrp_count());
+            assert_eq!(got.vrps_per_trust_anchor(), want.vrps_per_trust_anchor());
+            assert_eq!(got.trust_anchors(), want.trust_anchors());
+            assert!(RpkiDelta::between(&got, &want).is_empty());
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! loaders (every common JSON dialect, SLURM local exceptions), and the two verifications —
 //! RFC 6811 route origin validation and draft-ietf-sidrops-aspa-verification AS_PATH
 //! verification. Data lives in an immutable [`RpkiData`] snapshot that the policy reads and the
-//! daemon swaps whole.
+//! daemon swaps whole; between rebuilds each source's VRPs are kept once, as a compact sorted
+//! [`VrpSet`] (the RTR client's is shared with the feed), and the snapshot is merged from them.
 //!
 //! This module does no network I/O (the RTR client is elsewhere) and keeps no clock: callers pass
 //! the time in [`LoadOptions`].
@@ -15,6 +16,7 @@ mod rov;
 pub mod rtr;
 mod slurm;
 mod store;
+mod vrp_set;
 
 pub use aspa::AspaState;
 pub use delta::RpkiDelta;
@@ -22,6 +24,7 @@ pub use json::{load_aspa_file, load_vrp_file, LoadError, LoadOptions, RpkiFile};
 pub use rov::RovState;
 pub use slurm::{load_slurm_file, PrefixFilter, Slurm};
 pub use store::{Aspa, RpkiData, Vrp};
+pub use vrp_set::VrpSet;
 
 use std::path::PathBuf;
 

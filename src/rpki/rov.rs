@@ -64,7 +64,7 @@ impl RpkiData {
     ) -> RovState {
         let mut covered = false;
         for span in covering {
-            let entries = self.span(*span);
+            let entries = self.span(span);
             covered |= !entries.is_empty();
             if let Some(origin) = origin {
                 if entries

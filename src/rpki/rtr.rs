@@ -16,6 +16,8 @@
 //! - A reconnect keeps `(session_id, serial, data)`: the next connection to the same cache sends
 //!   a Serial Query (§8.2). Cache Reset, a stale session, or any protocol error → Reset Query, and
 //!   its End of Data replaces the data whole (`RtrDelta::reset`).
+//! - The data's VRPs are a compact sorted [`VrpSet`] that each delta shares with its receiver
+//!   ([`RtrDelta::vrps`]): one copy for the session's checks (RFC 8210 §5.6) and the feed.
 //! - Timers from End of Data (§6; v0: 3600/600/7200): a Serial Query every `refresh`, at once on
 //!   Serial Notify (§5.2) or [`RtrHandle::refresh`]; `retry` between failed rounds.
 //! - Failover over the caches in preference order; while on a less preferred cache, every `retry`
@@ -33,8 +35,9 @@ pub mod pdu;
 mod client;
 mod session;
 
-use crate::rpki::{Aspa, Vrp};
+use crate::rpki::{Aspa, Vrp, VrpSet};
 use crate::types::Asn;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -108,6 +111,10 @@ pub struct RtrDelta {
     pub serial: u32,
     pub vrps_announced: Vec<RtrVrp>,
     pub vrps_withdrawn: Vec<RtrVrp>,
+    /// The cache's whole VRP set after this End of Data: the client's own, shared (not a copy),
+    /// so that the receiver need not keep another one. A delta holds its set: one kept (or left
+    /// queued) after a newer one arrived keeps that older set in memory too.
+    pub vrps: Arc<VrpSet>,
     /// Announced or replaced, per customer ASN: the customer's whole provider set (the union of
     /// its per-AFI records for caches sending the draft-10 layout).
     pub aspas: Vec<Aspa>,

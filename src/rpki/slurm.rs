@@ -39,8 +39,13 @@ pub struct PrefixFilter {
 impl PrefixFilter {
     /// Whether this filter removes `vrp`.
     pub fn matches(&self, vrp: &Vrp) -> bool {
-        let prefix_ok = self.prefix.map(|p| p.contains(&vrp.prefix));
-        let asn_ok = self.asn.map(|a| a == vrp.asn);
+        self.matches_parts(&vrp.prefix, vrp.asn)
+    }
+
+    /// Whether this filter removes a VRP of `prefix` for `asn`.
+    pub(crate) fn matches_parts(&self, prefix: &IpNet, asn: Asn) -> bool {
+        let prefix_ok = self.prefix.map(|p| p.contains(prefix));
+        let asn_ok = self.asn.map(|a| a == asn);
         match (prefix_ok, asn_ok) {
             (Some(p), Some(a)) => p && a,
             (Some(p), None) => p,

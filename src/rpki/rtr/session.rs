@@ -8,9 +8,10 @@
 
 use super::pdu::{self, AspaAfi, AspaLayout, DecodeError, ErrorCode, Pdu, Timers};
 use super::RtrDelta;
-use crate::rpki::Aspa;
+use crate::rpki::{Aspa, VrpSet};
 use crate::types::Asn;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// A VRP as RTR identifies it (RFC 8210 §5.6: prefix, max length and origin).
 pub(crate) type VrpKey = super::RtrVrp;
@@ -29,7 +30,8 @@ pub(crate) struct Store {
     pub(crate) session: Option<(u8, u16, u32)>,
     /// Timers of the last End of Data (the RFC 8210 §6 defaults for version 0).
     pub(crate) timers: Option<Timers>,
-    pub(crate) vrps: HashSet<VrpKey>,
+    /// Shared with the deltas sent out (and so with their receiver): a change makes a new set.
+    pub(crate) vrps: Arc<VrpSet>,
     /// Providers are sorted and deduplicated.
     pub(crate) aspas: HashMap<AspaKey, Vec<Asn>>,
 }
@@ -590,21 +592,23 @@ impl Session {
             serial,
             vrps_announced: Vec::new(),
             vrps_withdrawn: Vec::new(),
+            vrps: Arc::default(),
             aspas: Vec::new(),
             aspas_withdrawn: Vec::new(),
         };
         store.cache = Some(self.cache);
         store.session = Some((self.version, session_id, serial));
         if reset {
-            store.vrps = pending.vrp_add;
+            // The compact set is made and the hash set freed before the delta's list is made.
+            store.vrps = Arc::new(VrpSet::from_keys(&pending.vrp_add));
+            drop(pending.vrp_add);
             store.aspas = pending
                 .aspa
                 .into_iter()
                 .filter_map(|(k, p)| p.map(|p| (k, p)))
                 .collect();
-            let mut keys: Vec<VrpKey> = store.vrps.iter().copied().collect();
-            keys.sort_unstable();
-            delta.vrps_announced = keys;
+            delta.vrps_announced = store.vrps.iter().collect();
+            delta.vrps = store.vrps.clone();
             let mut customers: Vec<Asn> = store.aspas.keys().map(|(c, _)| *c).collect();
             customers.sort_unstable();
             customers.dedup();
@@ -616,12 +620,12 @@ impl Session {
         }
         let mut del: Vec<VrpKey> = pending.vrp_del.into_iter().collect();
         del.sort_unstable();
-        for k in &del {
-            store.vrps.remove(k);
-        }
         let mut add: Vec<VrpKey> = pending.vrp_add.into_iter().collect();
         add.sort_unstable();
-        store.vrps.extend(add.iter().copied());
+        if !del.is_empty() || !add.is_empty() {
+            store.vrps = Arc::new(store.vrps.apply(&del, &add));
+        }
+        delta.vrps = store.vrps.clone();
         delta.vrps_withdrawn = del;
         delta.vrps_announced = add;
 
@@ -844,6 +848,17 @@ mod tests {
         );
         assert_eq!(store.vrps.len(), 2);
         assert_eq!(store.session, Some((2, 7, 2)));
+        assert!(
+            Arc::ptr_eq(&d[0].vrps, &store.vrps),
+            "the delta shares the set"
+        );
+        assert_eq!(
+            keys(&d[0].vrps.iter().collect::<Vec<_>>()),
+            vec![
+                ("198.51.100.0/24".into(), 24, 64502),
+                ("2001:db8::/32".into(), 48, 64501)
+            ]
+        );
     }
 
     #[test]
