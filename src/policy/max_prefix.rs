@@ -231,6 +231,15 @@ impl MaxPrefixState {
         self.burst_from = now.saturating_add(INITIAL_TABLE_GRACE_SECS);
     }
 
+    /// Every route of the session is gone (it went down, or a trip tore it down): nothing is
+    /// counted any more, so the limits re-arm. A trip holding the session down and the burst
+    /// window stay (the session coming up resets those).
+    pub fn routes_gone(&mut self) {
+        self.count = PerAfi::default();
+        self.over = PerAfi::default();
+        self.warned = PerAfi::default();
+    }
+
     /// End-of-RIB received: the initial table is complete, burst counting starts.
     pub fn end_of_rib(&mut self, now: u64) {
         self.burst_from = self.burst_from.min(now);

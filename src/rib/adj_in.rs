@@ -2,48 +2,77 @@
 //! every route of a neighbor session) is keyed by its prefix alone in a map per family: an IPv4
 //! entry is 24 bytes (5-byte `Ipv4Net` key, 16-byte route) where a general `Nlri` key made it 48.
 //! Routes with a path id go to a third, general map.
+//!
+//! Generic over what is held per route: the daemon holds an [`InRoute`] (attributes and verdict,
+//! for the other side and the API); replay holds one byte (see [`super::import::Standing`]),
+//! since all it needs is how the limits counted the route, over tens of millions of routes.
 
 use super::InRoute;
 use crate::bgp::update::Nlri;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use rustc_hash::FxHashMap;
-use std::collections::hash_map;
+use std::collections::hash_map::{self, Entry};
+use std::hash::Hash;
 
-#[derive(Debug, Default, Clone)]
-pub struct AdjRibIn {
-    v4: FxHashMap<Ipv4Net, InRoute>,
-    v6: FxHashMap<Ipv6Net, InRoute>,
+#[derive(Debug, Clone)]
+pub struct AdjRibIn<V = InRoute> {
+    v4: FxHashMap<Ipv4Net, V>,
+    v6: FxHashMap<Ipv6Net, V>,
     /// Routes with an ADD-PATH identifier (RFC 7911).
-    paths: FxHashMap<Nlri, InRoute>,
+    paths: FxHashMap<Nlri, V>,
 }
 
-fn v4<'a>((k, r): (&'a Ipv4Net, &'a InRoute)) -> (Nlri, &'a InRoute) {
+impl<V> Default for AdjRibIn<V> {
+    fn default() -> Self {
+        AdjRibIn {
+            v4: FxHashMap::default(),
+            v6: FxHashMap::default(),
+            paths: FxHashMap::default(),
+        }
+    }
+}
+
+fn v4<'a, V>((k, r): (&'a Ipv4Net, &'a V)) -> (Nlri, &'a V) {
     (Nlri::new(IpNet::V4(*k)), r)
 }
-fn v6<'a>((k, r): (&'a Ipv6Net, &'a InRoute)) -> (Nlri, &'a InRoute) {
+fn v6<'a, V>((k, r): (&'a Ipv6Net, &'a V)) -> (Nlri, &'a V) {
     (Nlri::new(IpNet::V6(*k)), r)
 }
-fn path<'a>((k, r): (&'a Nlri, &'a InRoute)) -> (Nlri, &'a InRoute) {
+fn path<'a, V>((k, r): (&'a Nlri, &'a V)) -> (Nlri, &'a V) {
     (*k, r)
 }
 
-type V4Iter<'a> = std::iter::Map<
-    hash_map::Iter<'a, Ipv4Net, InRoute>,
-    fn((&'a Ipv4Net, &'a InRoute)) -> (Nlri, &'a InRoute),
->;
-type V6Iter<'a> = std::iter::Map<
-    hash_map::Iter<'a, Ipv6Net, InRoute>,
-    fn((&'a Ipv6Net, &'a InRoute)) -> (Nlri, &'a InRoute),
->;
-type PathIter<'a> = std::iter::Map<
-    hash_map::Iter<'a, Nlri, InRoute>,
-    fn((&'a Nlri, &'a InRoute)) -> (Nlri, &'a InRoute),
->;
+type V4Iter<'a, V> =
+    std::iter::Map<hash_map::Iter<'a, Ipv4Net, V>, fn((&'a Ipv4Net, &'a V)) -> (Nlri, &'a V)>;
+type V6Iter<'a, V> =
+    std::iter::Map<hash_map::Iter<'a, Ipv6Net, V>, fn((&'a Ipv6Net, &'a V)) -> (Nlri, &'a V)>;
+type PathIter<'a, V> =
+    std::iter::Map<hash_map::Iter<'a, Nlri, V>, fn((&'a Nlri, &'a V)) -> (Nlri, &'a V)>;
 
 /// Every route of an [`AdjRibIn`], in no particular order.
-pub type Iter<'a> = std::iter::Chain<std::iter::Chain<V4Iter<'a>, V6Iter<'a>>, PathIter<'a>>;
+pub type Iter<'a, V = InRoute> =
+    std::iter::Chain<std::iter::Chain<V4Iter<'a, V>, V6Iter<'a, V>>, PathIter<'a, V>>;
 
-impl AdjRibIn {
+/// [`AdjRibIn::replace_with`] on one of the maps: one hash lookup for the read and the write.
+fn replace_in<K: Hash + Eq, V, R>(
+    m: &mut FxHashMap<K, V>,
+    k: K,
+    f: impl FnOnce(Option<&V>) -> (V, R),
+) -> (Option<V>, R) {
+    match m.entry(k) {
+        Entry::Occupied(mut e) => {
+            let (new, r) = f(Some(e.get()));
+            (Some(e.insert(new)), r)
+        }
+        Entry::Vacant(e) => {
+            let (new, r) = f(None);
+            e.insert(new);
+            (None, r)
+        }
+    }
+}
+
+impl<V> AdjRibIn<V> {
     pub fn len(&self) -> usize {
         self.v4.len() + self.v6.len() + self.paths.len()
     }
@@ -52,7 +81,7 @@ impl AdjRibIn {
         self.len() == 0
     }
 
-    pub fn get(&self, n: &Nlri) -> Option<&InRoute> {
+    pub fn get(&self, n: &Nlri) -> Option<&V> {
         match (n.path_id, n.prefix) {
             (None, IpNet::V4(p)) => self.v4.get(&p),
             (None, IpNet::V6(p)) => self.v6.get(&p),
@@ -60,7 +89,7 @@ impl AdjRibIn {
         }
     }
 
-    pub fn get_mut(&mut self, n: &Nlri) -> Option<&mut InRoute> {
+    pub fn get_mut(&mut self, n: &Nlri) -> Option<&mut V> {
         match (n.path_id, n.prefix) {
             (None, IpNet::V4(p)) => self.v4.get_mut(&p),
             (None, IpNet::V6(p)) => self.v6.get_mut(&p),
@@ -73,7 +102,7 @@ impl AdjRibIn {
     }
 
     /// Stores the route for `n`; returns the one it replaces.
-    pub fn insert(&mut self, n: Nlri, r: InRoute) -> Option<InRoute> {
+    pub fn insert(&mut self, n: Nlri, r: V) -> Option<V> {
         match (n.path_id, n.prefix) {
             (None, IpNet::V4(p)) => self.v4.insert(p, r),
             (None, IpNet::V6(p)) => self.v6.insert(p, r),
@@ -81,7 +110,7 @@ impl AdjRibIn {
         }
     }
 
-    pub fn remove(&mut self, n: &Nlri) -> Option<InRoute> {
+    pub fn remove(&mut self, n: &Nlri) -> Option<V> {
         let removed = match (n.path_id, n.prefix) {
             (None, IpNet::V4(p)) => self.v4.remove(&p),
             (None, IpNet::V6(p)) => self.v6.remove(&p),
@@ -92,10 +121,25 @@ impl AdjRibIn {
         removed
     }
 
-    pub fn iter(&self) -> Iter<'_> {
-        let a: V4Iter<'_> = self.v4.iter().map(v4);
-        let b: V6Iter<'_> = self.v6.iter().map(v6);
-        let c: PathIter<'_> = self.paths.iter().map(path);
+    /// Looks `n` up once: `f` gets the route held (if any) and returns the route to hold
+    /// instead, with a result of its own; returns the route replaced and that result. The
+    /// import path's single hash operation per announcement.
+    pub fn replace_with<R>(
+        &mut self,
+        n: Nlri,
+        f: impl FnOnce(Option<&V>) -> (V, R),
+    ) -> (Option<V>, R) {
+        match (n.path_id, n.prefix) {
+            (None, IpNet::V4(p)) => replace_in(&mut self.v4, p, f),
+            (None, IpNet::V6(p)) => replace_in(&mut self.v6, p, f),
+            (Some(_), _) => replace_in(&mut self.paths, n, f),
+        }
+    }
+
+    pub fn iter(&self) -> Iter<'_, V> {
+        let a: V4Iter<'_, V> = self.v4.iter().map(v4);
+        let b: V6Iter<'_, V> = self.v6.iter().map(v6);
+        let c: PathIter<'_, V> = self.paths.iter().map(path);
         a.chain(b).chain(c)
     }
 
@@ -106,7 +150,7 @@ impl AdjRibIn {
     /// Hash maps never shrink by themselves: one at under a quarter of its capacity is
     /// rebuilt at its size.
     fn shrink_if_sparse(&mut self) {
-        fn sparse<K, V>(m: &FxHashMap<K, V>) -> bool {
+        fn sparse<K, T>(m: &FxHashMap<K, T>) -> bool {
             m.capacity() > 1024 && m.len() < m.capacity() / 4
         }
         if sparse(&self.v4) {
@@ -121,10 +165,10 @@ impl AdjRibIn {
     }
 }
 
-impl<'a> IntoIterator for &'a AdjRibIn {
-    type Item = (Nlri, &'a InRoute);
-    type IntoIter = Iter<'a>;
-    fn into_iter(self) -> Iter<'a> {
+impl<'a, V> IntoIterator for &'a AdjRibIn<V> {
+    type Item = (Nlri, &'a V);
+    type IntoIter = Iter<'a, V>;
+    fn into_iter(self) -> Iter<'a, V> {
         self.iter()
     }
 }
@@ -179,6 +223,27 @@ mod tests {
             t.remove(&k);
         }
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn replace_with_sees_the_route_held_and_returns_it() {
+        let mut t: AdjRibIn<u8> = AdjRibIn::default();
+        let keys = [
+            nlri("192.0.2.0/24", None),
+            nlri("2001:db8::/32", None),
+            nlri("192.0.2.0/24", Some(7)),
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            let (old, seen) = t.replace_with(*k, |held| (i as u8, held.copied()));
+            assert_eq!((old, seen), (None, None));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            let (old, seen) = t.replace_with(*k, |held| (10 + i as u8, held.copied()));
+            assert_eq!((old, seen), (Some(i as u8), Some(i as u8)), "{k:?}");
+        }
+        let mut held: Vec<u8> = t.iter().map(|(_, v)| *v).collect();
+        held.sort();
+        assert_eq!(held, vec![10, 11, 12]);
     }
 
     #[test]

@@ -30,6 +30,7 @@ use std::sync::Arc;
 
 mod adj_in;
 mod flow;
+pub mod import;
 mod incident;
 mod ops;
 mod pair;
@@ -40,6 +41,7 @@ mod tests;
 pub mod views;
 
 pub use adj_in::AdjRibIn;
+pub use import::{ImportTable, KnownIndex};
 pub use incident::{Incident, Incidents};
 pub use ops::Ops;
 pub use pair::{Flow, Pair};
