@@ -129,7 +129,7 @@ fn benches(c: &mut Criterion) {
         ..RpkiDelta::default()
     };
     let mut rib = rib(full.clone(), &all);
-    let routes = rib.pairs[0].flows.inbound.adj_in.len();
+    let routes = rib.pairs[0].flows.inbound.table.len();
 
     let (_, a) = rib.set_rpki(less.clone(), &delta_out, 2);
     let (_, b) = rib.set_rpki(full.clone(), &delta_back, 3);

@@ -143,7 +143,7 @@ fn main() {
         t_decode,
         t_policy - t_decode,
         t_rib,
-        rib.pairs[0].flows.inbound.adj_in.len(),
+        rib.pairs[0].flows.inbound.table.len(),
     );
     eprintln!("RSS at the end: {} MB", rss_mb());
 }

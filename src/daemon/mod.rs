@@ -86,12 +86,16 @@ fn rib_pairs(cfg: &Config) -> Result<Vec<Pair>, DaemonError> {
             pair.next_hop = p.next_hop;
             pair.router_address = router.address;
             pair.router_local_address = router.local_address;
-            pair.flows.inbound.limits = crate::policy::MaxPrefixState::new(
+            let observe = pair.policy.observe;
+            pair.flows.inbound.table.set_limits(
                 setup::limits(&p.max_prefix_in),
                 p.burst_guard.as_ref().map(setup::burst),
+                observe,
             );
-            pair.flows.outbound.limits =
-                crate::policy::MaxPrefixState::new(setup::limits(&p.max_prefix_out), None);
+            pair.flows
+                .outbound
+                .table
+                .set_limits(setup::limits(&p.max_prefix_out), None, observe);
             Ok(pair)
         })
         .collect()

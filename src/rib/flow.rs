@@ -1,19 +1,21 @@
-//! A route received on one side of a pair, on its way to the other: the one step that stores it
-//! with its verdict, applies the limits, counts and reports the rejection, and queues what the
-//! other side must be told. The same step serves both directions: import (from the neighbor,
-//! toward the router) and export (from the router, toward the neighbor); what differs is the
-//! checks (the session or `evaluate` run the direction's), the limits and the attributes the
-//! receiver gets.
+//! A route received on one side of a pair, on its way to the other: the import step (`import`,
+//! shared with replay) holds it with its verdict after the limits; here the daemon counts and
+//! reports the rejection, acts on a trip, and queues what the other side must be told. The same
+//! path serves both directions: import (from the neighbor, toward the router) and export (from
+//! the router, toward the neighbor); what differs is the checks (the session or `evaluate` run
+//! the direction's), the limits and the attributes the receiver gets.
 //!
 //! What the receiving side has is derived from the flow: a route is there when it passes
 //! (accepted, or observe mode) and that side is up. Every change computes the view before and
 //! after, so a verdict, a mode or a session that changes sends exactly the difference.
 
+use super::import::{ImportTable, Terms};
 use super::{community, report_incident, InRoute, Output, Rib};
 use crate::bgp::notification::Notification;
 use crate::bgp::update::{DecodedUpdate, Nlri, Outbound, PathAttributes, LINK_LOCAL_NEXT_HOP};
 use crate::policy::known::KnownPrefixes;
-use crate::policy::{apply_limit, evaluate, max_prefix::Announcement, Reason, ReasonSet, Verdict};
+use crate::policy::max_prefix::Step;
+use crate::policy::{evaluate, Reason, ReasonSet, Verdict};
 use crate::types::{Afi, Direction, SessionId, Side};
 use crate::unix_now;
 use rustc_hash::FxHashMap as HashMap;
@@ -30,14 +32,6 @@ pub(super) fn target(d: Direction) -> Side {
     match d {
         Direction::In => Side::Router,
         Direction::Out => Side::Neighbor,
-    }
-}
-
-/// The limit reason of a direction.
-fn limit_reason(d: Direction) -> Reason {
-    match d {
-        Direction::In => Reason::MaxPrefix,
-        Direction::Out => Reason::ExportMaxPrefix,
     }
 }
 
@@ -263,89 +257,43 @@ impl Rib {
     /// full table).
     pub(super) fn resend(&self, i: usize, d: Direction, nlri: Nlri, sends: &mut Sends) {
         let p = &self.pairs[i];
-        if let Some(r) = p.flows[d].adj_in.get(&nlri) {
+        if let Some(r) = p.flows[d].table.get(&nlri) {
             if r.passes(p.policy.observe) {
                 self.queue(i, d, nlri, Some(r), sends);
             }
         }
     }
 
-    /// Replaces (`Some`) or removes (`None`) route `nlri` in flow `d` of pair `i`, keeping the
-    /// index of known prefixes when there is one; returns the route it replaces. Sends nothing: see
-    /// [`Rib::send_change`].
-    fn store(
+    /// The table of flow `d` of pair `i`, with the index of known prefixes when it has to be
+    /// kept up to date with it (the import flows', while it exists).
+    pub(super) fn table_mut(
         &mut self,
         i: usize,
         d: Direction,
-        nlri: Nlri,
-        new: Option<InRoute>,
-    ) -> Option<InRoute> {
-        let flow = &mut self.pairs[i].flows[d];
-        let held = new.is_some();
-        let old = match new {
-            Some(r) => flow.adj_in.insert(nlri, r),
-            None => flow.adj_in.remove(&nlri),
+    ) -> (&mut ImportTable, Option<&mut KnownPrefixes>) {
+        let known = match d {
+            Direction::In => self.known.get(),
+            Direction::Out => None,
         };
-        if let (Direction::In, Some(known)) = (d, &mut self.known) {
-            match (old.is_some(), held) {
-                (false, true) => known.add(&nlri.prefix),
-                (true, false) => known.remove(&nlri.prefix),
-                _ => {}
-            }
+        (&mut self.pairs[i].flows[d].table, known)
+    }
+
+    /// What the import step of flow `d` of pair `i` needs from the pair now.
+    pub(super) fn terms(&self, i: usize, d: Direction) -> Terms {
+        let p = &self.pairs[i];
+        Terms {
+            now: self.now,
+            limits_enabled: p.policy.enabled.contains(p.flows[d].table.limit_reason()),
+            observe: p.policy.observe,
         }
-        old
-    }
-
-    /// The index of prefixes held in the inbound flows, built from the tables if there is none.
-    fn known(&mut self) -> &KnownPrefixes {
-        let pairs = &self.pairs;
-        self.known.get_or_insert_with(|| {
-            let mut k = KnownPrefixes::default();
-            for p in pairs {
-                for (n, _) in &p.flows.inbound.adj_in {
-                    k.add(&n.prefix);
-                }
-            }
-            k
-        })
-    }
-
-    /// Replaces (`Some`) or removes (`None`) route `nlri` in flow `d` of pair `i` and queues
-    /// what the receiving side must be told; returns the route it replaced.
-    pub(super) fn change(
-        &mut self,
-        i: usize,
-        d: Direction,
-        nlri: Nlri,
-        new: Option<InRoute>,
-        sends: &mut Sends,
-    ) -> Option<InRoute> {
-        let old = self.store(i, d, nlri, new.clone());
-        let observe = self.pairs[i].policy.observe;
-        self.send_change(i, d, nlri, (old.as_ref(), observe), new.as_ref(), sends);
-        old
     }
 
     /// A route of flow `d` goes away (withdrawn, or its session went down).
     pub(super) fn withdraw(&mut self, i: usize, d: Direction, nlri: Nlri, sends: &mut Sends) {
-        if let Some(old) = self.change(i, d, nlri, None, sends) {
-            let observe = self.pairs[i].policy.observe;
-            self.uncount(i, d, nlri.afi(), &old, observe);
-        }
-    }
-
-    /// Takes a route that leaves flow `d` out of its limit's count.
-    fn uncount(&mut self, i: usize, d: Direction, afi: Afi, old: &InRoute, observe: bool) {
-        // A route dropped as excess was never counted; on export only what passed counts.
-        if old.verdict.failed.contains(limit_reason(d)) {
-            return;
-        }
-        let limits = &mut self.pairs[i].flows[d].limits;
-        match d {
-            Direction::In => limits.withdraw(afi, old.verdict.accepted()),
-            Direction::Out if old.passes(observe) => limits.withdraw(afi, true),
-            Direction::Out => {}
-        }
+        let terms = self.terms(i, d);
+        let (table, known) = self.table_mut(i, d);
+        let old = table.withdraw(&nlri, terms, known);
+        self.send_change(i, d, nlri, (old.as_ref(), terms.observe), None, sends);
     }
 
     /// An UPDATE from one side of a pair.
@@ -364,7 +312,7 @@ impl Rib {
             .map(|(_, v)| v);
         let mut sends = Sends::default();
         if u.end_of_rib.is_some() {
-            self.pairs[i].flows[d].limits.end_of_rib(now);
+            self.pairs[i].flows[d].table.end_of_rib(now);
         }
         for n in &u.withdrawn {
             self.withdraw(i, d, *n, &mut sends);
@@ -392,6 +340,11 @@ impl Rib {
             Some(crate::types::PathOrigin::Asn(a)) => Some(a),
             _ => None,
         };
+        let terms = self.terms(i, d);
+        if d == Direction::In && self.pairs[i].flows[d].table.counts_more_specifics() {
+            self.known
+                .build(self.pairs.iter().map(|p| &p.flows.inbound.table));
+        }
         for (k, n) in u.announced.iter().enumerate() {
             // The session made the stateless verdicts (on another thread) when it could.
             let mut verdict = match verdicts.as_ref().and_then(|v| v.get(k)) {
@@ -413,41 +366,22 @@ impl Rib {
                 // Before the limits: a trip's incident lists the route that made it.
                 self.incidents.announced(i, now, n.prefix, origin);
             }
-            let more_specific = d == Direction::In
-                && self.pairs[i].flows[d].limits.counts_more_specifics()
-                && self.known().more_specific_of_known(&n.prefix);
-            let observe = self.pairs[i].policy.observe;
-            // Stored first (one hash operation): the route it replaces tells the limits
-            // whether it is new, and how it was counted.
-            let new = InRoute {
+            let (table, known) = self.table_mut(i, d);
+            let step = table.announce(*n, verdict, terms, known, |verdict| InRoute {
                 attrs: attrs.clone(),
                 verdict,
-            };
-            let old = self.store(i, d, *n, Some(new));
-            // A route dropped as excess was never counted: its re-announcement is new.
-            let prev = old
-                .as_ref()
-                .filter(|r| !r.verdict.failed.contains(limit_reason(d)))
-                .map(|r| match d {
-                    Direction::In => r.verdict.accepted(),
-                    Direction::Out => r.passes(observe),
-                });
-            let checked = verdict;
-            let stop = self.limit_step(i, d, n, &mut verdict, prev, more_specific);
-            if verdict != checked {
-                // The limits dropped it as excess.
-                if let Some(stored) = self.pairs[i].flows[d].adj_in.get_mut(n) {
-                    stored.verdict = verdict;
-                }
-            }
+            });
+            let verdict = step.verdict;
+            let stop = self.tripped(i, d, n, &step.step);
             if !verdict.accepted() {
                 self.rejected(i, d, n, &attrs.attrs.as_path, &verdict);
             }
-            let stored = InRoute {
+            let stored = step.held.then(|| InRoute {
                 attrs: attrs.clone(),
                 verdict,
-            };
-            self.send_change(i, d, *n, (old.as_ref(), observe), Some(&stored), &mut sends);
+            });
+            let before = (step.old.as_ref(), terms.observe);
+            self.send_change(i, d, *n, before, stored.as_ref(), &mut sends);
             if let Some(stop) = stop {
                 // The routes queued so far go first; nothing more is taken from this UPDATE.
                 sends.stops.push(stop);
@@ -483,38 +417,20 @@ impl Rib {
         tracing::debug!(peer = %p.name, direction = d.as_str(), prefix = %n.prefix, reasons = ?verdict.reasons().collect::<Vec<_>>(), "rejected");
     }
 
-    /// The limit step of flow `d` for one announcement (`prev`: whether the route it replaces
-    /// was counted as accepted, `None` for a new one); marks the verdict when the route is
-    /// dropped as excess, and returns the stop of a teardown. On export only routes that pass
-    /// the checks count (a full table of routes the checks stop must not use the limit up).
-    pub(super) fn limit_step(
+    /// What the limits' answer to one route of flow `d` means for the daemon: a trip is
+    /// logged, counted and, on import, opens an incident; a teardown stops the neighbor
+    /// session (returned), except in observe mode, which clears the trip instead. The route
+    /// was already held or refused by the import step.
+    pub(super) fn tripped(
         &mut self,
         i: usize,
         d: Direction,
         n: &Nlri,
-        verdict: &mut Verdict,
-        prev: Option<bool>,
-        more_specific: bool,
+        step: &Step,
     ) -> Option<Output> {
         let now = self.now;
         let p = &mut self.pairs[i];
-        let reason = limit_reason(d);
-        if !p.policy.enabled.contains(reason) || !p.flows[d].limits.is_active() {
-            return None;
-        }
         let observe = p.policy.observe;
-        if d == Direction::Out && !(verdict.accepted() || observe) {
-            return None;
-        }
-        let step = p.flows[d].limits.announce(Announcement {
-            afi: n.afi(),
-            now,
-            is_new: prev.is_none(),
-            was_accepted: prev.unwrap_or(false),
-            passes_policy: verdict.accepted(),
-            more_specific_of_known: more_specific,
-        });
-        apply_limit(verdict, &step, d);
         let trip = step.trip?;
         tracing::warn!(peer = %p.name, direction = d.as_str(), ?trip, "max-prefix limit exceeded");
         if let Some(ops) = self.ops.as_mut() {
@@ -534,11 +450,11 @@ impl Rib {
             // Observe mode is a rollout without risk: the trip is logged and counted, the
             // session stays.
             tracing::warn!(peer = %p.name, "observe mode: no teardown");
-            p.flows[d].limits.clear(now);
+            p.flows[d].table.clear_trip(now);
             return None;
         }
         let restart_after = p.flows[d]
-            .limits
+            .table
             .down_until()
             .flatten()
             .map(|t| std::time::Duration::from_secs(t.saturating_sub(now)));

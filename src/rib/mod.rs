@@ -13,15 +13,16 @@
 //! decision, made on its own sessions.
 //!
 //! Module map: `pair` (one pair's state), `flow` (a route received on one side, on its way to
-//! the other: checks, limits, what to send), `reevaluate` (data and policy changes), `ops`
-//! (metrics and API views), `incident` (leak incidents), `adj_in` (the route table).
+//! the other: checks, what the limits' outcome means for the daemon, what to send), `import`
+//! (the import step shared with replay: the table, its limits, the index of known prefixes),
+//! `reevaluate` (data and policy changes), `ops` (metrics and API views), `incident` (leak
+//! incidents), `adj_in` (the route table).
 
 use crate::bgp::fsm::DownReason;
 use crate::bgp::notification::Notification;
 use crate::bgp::open::Negotiated;
 use crate::bgp::session::FromSession;
 use crate::bgp::update::{Nlri, Outbound, PathAttributes};
-use crate::policy::known::KnownPrefixes;
 use crate::policy::{LocalPolicy, Verdict};
 use crate::rpki::RpkiData;
 use crate::types::{Afi, Direction, SessionId, Side};
@@ -117,12 +118,11 @@ const TABLE_CHUNK: usize = 1 << 16;
 /// All pairs and the policy that moves their routes.
 pub struct Rib {
     pub pairs: Vec<Pair>,
-    /// Every prefix held in the inbound flows (over all pairs), refcounted: the more-specifics
-    /// of known prefixes that burst guards count are found here. Kept only while some pair's
-    /// guard counts them (a full table costs ~20 bytes a route in it, and an insert per
-    /// announcement): built from the tables when first asked ([`Rib::known`]), dropped by a
-    /// reload that leaves no such guard.
-    known: Option<KnownPrefixes>,
+    /// Every prefix held in the inbound flows (over all pairs): the more-specifics of known
+    /// prefixes that burst guards count are found here. Kept only while some pair's guard
+    /// counts them: built when an UPDATE for such a pair comes, dropped by a reload that leaves
+    /// no such guard.
+    known: KnownIndex,
     pub local: LocalPolicy,
     pub rpki: Arc<RpkiData>,
     /// Seconds since start, for the limits' timeline (set by the caller before `handle`).
@@ -153,7 +153,7 @@ fn report_incident(queue: &mut Vec<Incident>, incident: Incident) {
 impl Rib {
     pub fn new(pairs: Vec<Pair>, local: LocalPolicy, rpki: Arc<RpkiData>) -> Rib {
         Rib {
-            known: None,
+            known: KnownIndex::default(),
             incidents: Incidents::new(pairs.len(), None),
             ops: None,
             new_incidents: Vec::new(),
@@ -256,7 +256,7 @@ impl Rib {
     pub fn routes_held(&self) -> usize {
         self.pairs
             .iter()
-            .map(|p| p.flows.inbound.adj_in.len() + p.flows.outbound.adj_in.len())
+            .map(|p| p.flows.inbound.table.len() + p.flows.outbound.table.len())
             .sum()
     }
 
@@ -272,15 +272,15 @@ impl Rib {
         else {
             return (Err(format!("no peer named {name:?}")), Vec::new());
         };
-        let held = |f: &Flow| f.limits.down_until().is_some();
+        let held = |f: &Flow| f.table.down_until().is_some();
         if !held(&p.flows.inbound) && !held(&p.flows.outbound) {
             return (
                 Err(format!("{name} is not held down by a limit")),
                 Vec::new(),
             );
         }
-        p.flows.inbound.limits.clear(now);
-        p.flows.outbound.limits.clear(now);
+        p.flows.inbound.table.clear_trip(now);
+        p.flows.outbound.table.clear_trip(now);
         (
             Ok(format!("{name}: limit cleared, the session starts again")),
             vec![Output::Start {
@@ -321,8 +321,8 @@ impl Rib {
         p.generation[id.side] = generation;
         if id.side == Side::Neighbor {
             // The neighbor's table starts over, and so does what it is sent.
-            p.flows.inbound.limits.session_up(now);
-            p.flows.outbound.limits.session_up(now);
+            p.flows.inbound.table.session_up(now);
+            p.flows.outbound.table.session_up(now);
             self.incidents.session_up(&p.name, unix_now());
         }
         if let Some(ops) = self.ops.as_mut() {
@@ -342,7 +342,7 @@ impl Rib {
             return out;
         }
         let d = flow::toward(to.side);
-        let keys: Vec<Nlri> = p.flows[d].adj_in.keys().collect();
+        let keys: Vec<Nlri> = p.flows[d].table.keys().collect();
         for chunk in keys.chunks(TABLE_CHUNK) {
             let mut sends = flow::Sends::default();
             for n in chunk {
@@ -371,7 +371,7 @@ impl Rib {
             peer = %p.name,
             side = %id.side,
             %reason,
-            routes = p.flows[d].adj_in.len(),
+            routes = p.flows[d].table.len(),
             "session down: its routes leave the other side"
         );
         if let Some(ops) = self.ops.as_mut() {
@@ -382,7 +382,7 @@ impl Rib {
         // learns exactly what it loses.
         loop {
             let gone: Vec<Nlri> = self.pairs[id.pair].flows[d]
-                .adj_in
+                .table
                 .keys()
                 .take(TABLE_CHUNK)
                 .collect();
@@ -395,9 +395,10 @@ impl Rib {
             }
             sends.flush(self, &mut out);
         }
-        let p = &mut self.pairs[id.pair];
-        p.sessions[id.side] = None;
-        p.flows[d].adj_in = AdjRibIn::default();
+        let (table, known) = self.table_mut(id.pair, d);
+        // Empty by now: its memory goes, and nothing counts.
+        table.session_down(known);
+        self.pairs[id.pair].sessions[id.side] = None;
         out
     }
 
@@ -407,7 +408,7 @@ impl Rib {
             return (0, 0);
         };
         p.flows[d]
-            .adj_in
+            .table
             .iter()
             .filter(|(n, _)| n.afi() == afi)
             .fold((0, 0), |(all, ok), (_, r)| {

@@ -166,7 +166,7 @@ impl Ops {
 /// has while it is up).
 fn counts(f: &super::Flow, observe: bool) -> [PerAfi<u64>; 3] {
     let mut c = [PerAfi::<u64>::default(); 3];
-    for (n, r) in &f.adj_in {
+    for (n, r) in &f.table {
         let [all, ok, passed] = &mut c;
         all[n.afi()] += 1;
         ok[n.afi()] += u64::from(r.verdict.accepted());
@@ -217,7 +217,7 @@ impl Rib {
             );
             v.state = if p.is_up(Side::Neighbor) {
                 SessionState::Established
-            } else if p.flows.inbound.limits.is_down(now) || p.flows.outbound.limits.is_down(now) {
+            } else if p.flows.inbound.table.is_down(now) || p.flows.outbound.table.is_down(now) {
                 SessionState::Stopped
             } else {
                 SessionState::Down
@@ -244,10 +244,10 @@ impl Rib {
                     (_, Some(t)) if unix_now() - t.at < 60 => LimitState::Tripped,
                     _ => LimitState::Ok,
                 };
-                let down_until = p.flows.inbound.limits.down_until().or(p
+                let down_until = p.flows.inbound.table.down_until().or(p
                     .flows
                     .outbound
-                    .limits
+                    .table
                     .down_until());
                 v.max_prefix.down_until = down_until.flatten().map(|t| ops.epoch + t as i64);
             }

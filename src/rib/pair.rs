@@ -2,7 +2,7 @@
 //! Adj-RIB-In with its limits, split by direction (import: from the neighbor; export: from the
 //! router). No wire format: the sessions encode.
 
-use super::AdjRibIn;
+use super::ImportTable;
 use crate::bgp::open::Negotiated;
 use crate::config::NextHops;
 use crate::policy::{MaxPrefixState, PeerPolicy};
@@ -10,15 +10,23 @@ use crate::types::{Asn, Direction, PerDirection, PerSide, Role, Side};
 use std::net::IpAddr;
 
 /// The routes received on one side of a pair, on their way to the other side.
-#[derive(Default)]
 pub struct Flow {
-    /// Every route received, pre-policy, with its verdict.
-    pub adj_in: AdjRibIn,
-    /// Max-prefix (and, on import, burst guard) state: `max_prefix_in` for the import flow,
-    /// `max_prefix_out` for the export flow.
-    pub limits: MaxPrefixState,
+    /// Every route received, pre-policy, with its verdict, and the limits counting them
+    /// (`max_prefix_in` and the burst guard for the import flow, `max_prefix_out` for the
+    /// export flow).
+    pub table: ImportTable,
     /// Routes rejected so far, for the API.
     pub rejected: u64,
+}
+
+impl Flow {
+    /// An empty flow of direction `d`, without limits.
+    pub fn new(d: Direction) -> Flow {
+        Flow {
+            table: ImportTable::new(d, MaxPrefixState::default()),
+            rejected: 0,
+        }
+    }
 }
 
 /// A neighbor, its pair of sessions and the routes flowing through it.
@@ -56,7 +64,7 @@ impl Pair {
             router_local_address: IpAddr::from([0, 0, 0, 0]),
             sessions: PerSide::default(),
             generation: PerSide::default(),
-            flows: PerDirection::default(),
+            flows: PerDirection::new(Flow::new),
         }
     }
 

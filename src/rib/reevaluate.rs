@@ -15,7 +15,7 @@ use crate::bgp::update::{Nlri, PathAttributes};
 use crate::config::NextHops;
 use crate::policy::{evaluate, LocalPolicy, PeerPolicy, Reason, ReasonSet, Verdict};
 use crate::rpki::{RpkiData, RpkiDelta};
-use crate::types::{Asn, Direction, PerAfi, Route, SessionId};
+use crate::types::{Asn, Direction, Route, SessionId};
 use ipnet::IpNet;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -201,27 +201,17 @@ impl Rib {
                 p.next_hop = pr.next_hop;
                 resend.push(pr.pair);
             }
-            let held = |f: &super::Flow, observe: bool, d: Direction| {
-                let mut held = PerAfi::<[usize; 2]>::default();
-                for (n, route) in &f.adj_in {
-                    let counted = match d {
-                        Direction::In => true,
-                        Direction::Out => route.passes(observe),
-                    };
-                    if !counted || route.verdict.failed.contains(Reason::MaxPrefix) {
-                        continue;
-                    }
-                    let [received, accepted] = &mut held[n.afi()];
-                    *received += 1;
-                    *accepted += usize::from(route.verdict.accepted());
-                }
-                held
-            };
+            // Counted under the new mode: the re-check below changes the counts as the new
+            // verdicts replace the old ones, under the new mode too.
             let observe = p.policy.observe;
-            let h = held(&p.flows.inbound, observe, Direction::In);
-            p.flows.inbound.limits.set_limits(pr.limits_in, pr.burst, h);
-            let h = held(&p.flows.outbound, observe, Direction::Out);
-            p.flows.outbound.limits.set_limits(pr.limits_out, None, h);
+            p.flows
+                .inbound
+                .table
+                .set_limits(pr.limits_in, pr.burst, observe);
+            p.flows
+                .outbound
+                .table
+                .set_limits(pr.limits_out, None, observe);
             if !local_changed {
                 for d in [Direction::In, Direction::Out] {
                     touched.extend(self.routes_under(d, None, Some(pr.pair)));
@@ -231,10 +221,10 @@ impl Rib {
         if !self
             .pairs
             .iter()
-            .any(|p| p.flows.inbound.limits.counts_more_specifics())
+            .any(|p| p.flows.inbound.table.counts_more_specifics())
         {
             // No burst guard counts more-specifics any more.
-            self.known = None;
+            self.known.release();
         }
         if local_changed {
             for d in [Direction::In, Direction::Out] {
@@ -315,7 +305,7 @@ impl Rib {
             }
             v.extend(
                 p.flows[d]
-                    .adj_in
+                    .table
                     .keys()
                     .filter(|n| under.as_ref().is_none_or(|u| u.covers(&n.prefix)))
                     .map(|n| (i, d, n)),
@@ -337,7 +327,7 @@ impl Rib {
         for (i, p) in self.pairs.iter().enumerate() {
             v.extend(
                 p.flows[d]
-                    .adj_in
+                    .table
                     .iter()
                     .filter(|(_, r)| filter.holds(&r.attrs))
                     .map(|(n, _)| (i, d, n)),
@@ -363,7 +353,7 @@ impl Rib {
             if stopped.contains(&i) {
                 continue;
             }
-            let Some(old) = self.pairs[i].flows[d].adj_in.get(&nlri).cloned() else {
+            let Some(old) = self.pairs[i].flows[d].table.get(&nlri).cloned() else {
                 continue;
             };
             stats.checked += 1;
@@ -387,19 +377,19 @@ impl Rib {
             }
             // A route dropped as excess stays dropped and uncounted; any other one changes the
             // count as a replacement would.
-            let limit = match d {
-                Direction::In => Reason::MaxPrefix,
-                Direction::Out => Reason::ExportMaxPrefix,
+            let terms = self.terms(i, d);
+            let (table, known) = self.table_mut(i, d);
+            let hold = |verdict: Verdict| InRoute {
+                attrs: old.attrs.clone(),
+                verdict,
             };
-            if !kept.contains(limit) {
-                let prev = Some(match d {
-                    Direction::In => old.verdict.accepted(),
-                    Direction::Out => old.passes(was_observe),
-                });
-                if let Some(stop) = self.limit_step(i, d, &nlri, &mut verdict, prev, false) {
-                    stopped.insert(i);
-                    sends.stops.push(stop);
-                }
+            let Some(step) = table.revise(nlri, verdict, terms, known, hold) else {
+                continue;
+            };
+            let verdict = step.verdict;
+            if let Some(stop) = self.tripped(i, d, &nlri, &step.step) {
+                stopped.insert(i);
+                sends.stops.push(stop);
             }
             stats.changed += 1;
             tracing::debug!(
@@ -413,17 +403,16 @@ impl Rib {
             if !verdict.accepted() && old.verdict.accepted() {
                 self.rejected(i, d, &nlri, &old.attrs.attrs.as_path, &verdict);
             }
-            let new = InRoute {
+            let new = step.held.then(|| InRoute {
                 attrs: old.attrs.clone(),
                 verdict,
-            };
-            self.pairs[i].flows[d].adj_in.insert(nlri, new.clone());
+            });
             self.send_change(
                 i,
                 d,
                 nlri,
                 (Some(&old), was_observe),
-                Some(&new),
+                new.as_ref(),
                 &mut sends,
             );
         }

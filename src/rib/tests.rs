@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::bgp::update::{DecodedUpdate, Nlri, Outbound, PathAttributes};
-use crate::policy::{Action, BurstLimits, MaxPrefixState, PeerPolicy, Reason};
+use crate::policy::{Action, BurstLimits, PeerPolicy, Reason};
 use crate::types::{AsPath, Asn, Attrs, PerSide, Role, SessionId, Side};
 use std::collections::BTreeMap;
 
@@ -86,7 +86,7 @@ fn down(rib: &mut Rib, id: SessionId) -> Vec<Output> {
 /// A customer pair with both sides up.
 fn rib(burst: Option<BurstLimits>) -> Rib {
     let mut p = pair(Role::Customer);
-    p.flows.inbound.limits = MaxPrefixState::new(None, burst);
+    p.flows.inbound.table.set_limits(None, burst, false);
     let mut rib = rib_of(vec![p]);
     up(&mut rib, R);
     up(&mut rib, N);
@@ -233,7 +233,7 @@ fn accepted_routes_reach_the_router_and_rejected_ones_do_not() {
     assert_eq!(sent(&out, R), (strings(&["8.8.8.0/24"]), vec![]));
     assert_eq!(sent(&out, N), (vec![], vec![]), "nothing goes back");
     assert_eq!(
-        rib.pairs[0].flows.inbound.adj_in.len(),
+        rib.pairs[0].flows.inbound.table.len(),
         3,
         "pre-policy: every route is kept"
     );
@@ -346,7 +346,7 @@ fn a_route_the_router_must_not_export_is_stopped_with_its_reason() {
     let r = rib.pairs[0]
         .flows
         .outbound
-        .adj_in
+        .table
         .get(&Nlri::new("21.0.0.0/24".parse().unwrap()))
         .unwrap();
     assert_eq!(r.verdict.primary(), Some(Reason::NotAnnounceable));
@@ -361,7 +361,7 @@ fn a_neighbor_going_down_withdraws_its_routes_from_the_router() {
     let (a, mut w) = sent(&out, R);
     w.sort();
     assert_eq!((a, w), (vec![], strings(&["8.8.4.0/24", "8.8.8.0/24"])));
-    assert!(rib.pairs[0].flows.inbound.adj_in.is_empty());
+    assert!(rib.pairs[0].flows.inbound.table.is_empty());
 }
 
 #[test]
@@ -371,7 +371,7 @@ fn the_router_going_down_withdraws_its_routes_from_the_neighbor_and_keeps_the_ne
     rib.handle(update(R, &["20.1.0.0/24"], "20001", &[]));
     let out = down(&mut rib, R);
     assert_eq!(sent(&out, N), (vec![], strings(&["20.1.0.0/24"])));
-    assert_eq!(rib.pairs[0].flows.inbound.adj_in.len(), 1);
+    assert_eq!(rib.pairs[0].flows.inbound.table.len(), 1);
     // The router comes back: it gets the neighbor's table again, then End-of-RIB.
     let out = up(&mut rib, R);
     assert_eq!(sent(&out, R), (strings(&["8.8.8.0/24"]), vec![]));
@@ -445,7 +445,7 @@ fn a_burst_of_more_specifics_of_known_prefixes_tears_the_session_down() {
 #[test]
 fn a_route_dropped_as_excess_stays_dropped_when_announced_again() {
     let mut rib = rib(None);
-    rib.pairs[0].flows.inbound.limits = MaxPrefixState::new(
+    rib.pairs[0].flows.inbound.table.set_limits(
         Some(crate::policy::Limits {
             ipv4: Some(1),
             ipv6: None,
@@ -455,6 +455,7 @@ fn a_route_dropped_as_excess_stays_dropped_when_announced_again() {
             restart_after: None,
         }),
         None,
+        false,
     );
     let out = rib.handle(update(N, &["8.8.8.0/24", "8.8.4.0/24"], "20002 15169", &[]));
     assert_eq!(sent(&out, R).0, strings(&["8.8.8.0/24"]));
@@ -465,7 +466,7 @@ fn a_route_dropped_as_excess_stays_dropped_when_announced_again() {
 #[test]
 fn an_outbound_limit_with_teardown_closes_the_neighbor_session_before_the_leak() {
     let mut rib = rib_of(vec![pair(Role::Peer)]);
-    rib.pairs[0].flows.outbound.limits = MaxPrefixState::new(
+    rib.pairs[0].flows.outbound.table.set_limits(
         Some(crate::policy::Limits {
             ipv4: Some(2),
             ipv6: None,
@@ -475,6 +476,7 @@ fn an_outbound_limit_with_teardown_closes_the_neighbor_session_before_the_leak()
             restart_after: None,
         }),
         None,
+        false,
     );
     up(&mut rib, R);
     up(&mut rib, N);
@@ -493,7 +495,7 @@ fn an_outbound_limit_with_teardown_closes_the_neighbor_session_before_the_leak()
 #[test]
 fn routes_stopped_by_export_checks_do_not_use_up_the_outbound_limit() {
     let mut rib = rib_of(vec![pair(Role::Peer)]);
-    rib.pairs[0].flows.outbound.limits = MaxPrefixState::new(
+    rib.pairs[0].flows.outbound.table.set_limits(
         Some(crate::policy::Limits {
             ipv4: Some(2),
             ipv6: None,
@@ -503,6 +505,7 @@ fn routes_stopped_by_export_checks_do_not_use_up_the_outbound_limit() {
             restart_after: None,
         }),
         None,
+        false,
     );
     up(&mut rib, R);
     up(&mut rib, N);
