@@ -1,16 +1,19 @@
 //! The replay engine. Stateless checks run on the worker pool, a batch of records at a time;
 //! the stateful part (Adj-RIB-In per MRT peer, max-prefix and burst guard along the records'
 //! timeline, counters, output) runs in record order on one thread. This is the same split the
-//! daemon has: pure policy off the I/O path, state owned by one task.
+//! daemon has: pure policy off the I/O path, state owned by one task. The stateful step itself
+//! is the daemon's ([`crate::rib::import`]), so a route gets the same verdict after limits in
+//! both.
 
 use super::convert::{PeerKey, Update};
 use super::input::{self, Chunk, Event, FileEnd, PeerTable};
 use super::report::{Counters, DiffSummary, FileReport, Report, TripReport};
+use crate::bgp::update::Nlri;
 use crate::policy::{
-    apply_limit, evaluate_import,
-    max_prefix::{Announcement, KnownPrefixes as Known},
-    BurstLimits, Limits, LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict, VerdictView,
+    evaluate_import, BurstLimits, Limits, LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict,
+    VerdictView,
 };
+use crate::rib::import::{ImportTable, KnownIndex, Standing, Terms};
 use crate::rpki::{AspaState, RovState, RpkiData};
 use crate::types::{Afi, Direction, PerAfi, Role};
 use ipnet::IpNet;
@@ -27,6 +30,22 @@ pub struct PeerSetup {
     pub policy: PeerPolicy,
     pub max_prefix: Option<Limits>,
     pub burst: Option<BurstLimits>,
+}
+
+impl PeerSetup {
+    /// Whether the peer's routes are kept at all: only a limit needs them (configured, and
+    /// `max-prefix` among the peer's checks). Without one, replay holds nothing for it.
+    fn tracked(&self) -> bool {
+        (self.max_prefix.is_some() || self.burst.is_some())
+            && self.policy.enabled.contains(Reason::MaxPrefix)
+    }
+
+    /// Whether the peer's burst guard counts more-specifics of known prefixes.
+    fn counts_more_specifics(&self) -> bool {
+        self.burst
+            .as_ref()
+            .is_some_and(BurstLimits::counts_more_specifics)
+    }
 }
 
 /// Builds the policy of MRT peers: configured ones by (ASN, address), the rest from a template.
@@ -51,17 +70,6 @@ impl PeerResolver {
             default,
             cache: RwLock::new(HashMap::new()),
         }
-    }
-
-    /// Whether any peer's burst guard counts more-specifics (which needs the known-prefix trie).
-    pub fn tracks_more_specifics(&self) -> bool {
-        std::iter::once(&self.default)
-            .chain(self.configured.values().map(|p| &**p))
-            .any(|p| {
-                p.burst
-                    .as_ref()
-                    .is_some_and(BurstLimits::counts_more_specifics)
-            })
     }
 
     pub fn get(&self, key: PeerKey) -> Arc<PeerSetup> {
@@ -153,9 +161,9 @@ fn item(setup: &Setup, e: Event) -> Item {
 
 /// Per-peer state of the sequential stage.
 struct PeerState {
-    mp: MaxPrefixState,
-    /// Adj-RIB-In: (prefix, path id) → accepted. Kept only when a limit needs it.
-    rib: HashMap<(IpNet, Option<u32>), bool>,
+    /// Adj-RIB-In (how each route stood, one byte a route) and limits; routes are kept only
+    /// when a limit needs them ([`PeerSetup::tracked`]).
+    table: ImportTable<Standing>,
     counters: Counters,
 }
 
@@ -188,7 +196,8 @@ struct DiffSide {
 pub struct Engine<'s> {
     setup: &'s Setup,
     peers: HashMap<PeerKey, PeerState>,
-    known: Option<Known>,
+    /// The prefixes every peer's table holds, while a burst guard counts more-specifics.
+    known: KnownIndex,
     report: Report,
     by_afi: PerAfi<Counters>,
     sinks: Sinks,
@@ -221,30 +230,33 @@ fn write_line(
 }
 
 fn new_peer(setup: &Arc<PeerSetup>) -> PeerState {
+    let limits = MaxPrefixState::new(setup.max_prefix.clone(), setup.burst.clone());
     PeerState {
-        mp: MaxPrefixState::new(setup.max_prefix.clone(), setup.burst.clone()),
-        rib: HashMap::new(),
+        table: ImportTable::new(Direction::In, limits),
         counters: Counters::default(),
     }
 }
 
-/// Drops every route of a peer (session down or torn down); returns how many.
-fn drop_routes(ps: &mut PeerState, known: &mut Option<Known>) -> u64 {
-    let rib = std::mem::take(&mut ps.rib);
-    if let Some(k) = known.as_mut() {
-        for (p, _) in rib.keys() {
-            k.remove(p);
-        }
+/// The terms of an MRT peer's import step at record time `ts`: only a tracked peer has a
+/// table, so its limits are enabled; replay has no observe mode.
+fn terms(ts: u64) -> Terms {
+    Terms {
+        now: ts,
+        limits_enabled: true,
+        observe: false,
     }
-    rib.len() as u64
+}
+
+fn nlri((prefix, path_id): (IpNet, Option<u32>)) -> Nlri {
+    Nlri { prefix, path_id }
 }
 
 impl<'s> Engine<'s> {
-    pub fn new(setup: &'s Setup, sinks: Sinks, track_more_specifics: bool) -> Engine<'s> {
+    pub fn new(setup: &'s Setup, sinks: Sinks) -> Engine<'s> {
         Engine {
             setup,
             peers: HashMap::new(),
-            known: track_more_specifics.then(Known::default),
+            known: KnownIndex::default(),
             report: Report {
                 diff: setup.rpki_b.as_ref().map(|_| DiffSummary::default()),
                 ..Report::default()
@@ -259,9 +271,9 @@ impl<'s> Engine<'s> {
         let setup = self.setup.peers.get(peer);
         let ps = self.peers.entry(peer).or_insert_with(|| new_peer(&setup));
         if up {
-            ps.mp.session_up(ts);
+            ps.table.session_up(ts);
         } else {
-            drop_routes(ps, &mut self.known);
+            ps.table.session_down(self.known.get());
         }
     }
 
@@ -273,6 +285,10 @@ impl<'s> Engine<'s> {
             diffs,
         } = e;
         let key = u.peer;
+        let tracked = setup.tracked();
+        if tracked && setup.counts_more_specifics() {
+            self.known.build(self.peers.values().map(|p| &p.table));
+        }
         let ps = self.peers.entry(key).or_insert_with(|| new_peer(&setup));
         let known = &mut self.known;
         let report = &mut self.report;
@@ -281,21 +297,15 @@ impl<'s> Engine<'s> {
             ps.counters.malformed_records += 1;
         }
         if u.end_of_rib {
-            ps.mp.end_of_rib(u.ts);
+            ps.table.end_of_rib(u.ts);
         }
-        let tracked = ps.mp.is_active() && setup.policy.enabled.contains(Reason::MaxPrefix);
         for w in &u.withdrawn {
             let afi = Afi::of(&w.0);
             report.total.withdrawals += 1;
             self.by_afi[afi].withdrawals += 1;
             ps.counters.withdrawals += 1;
             if tracked {
-                if let Some(acc) = ps.rib.remove(w) {
-                    ps.mp.withdraw(afi, acc);
-                    if let Some(k) = known.as_mut() {
-                        k.remove(&w.0);
-                    }
-                }
+                ps.table.withdraw(&nlri(*w), terms(u.ts), known.get());
             }
         }
         let want_lines = self.sinks.rejected.is_some()
@@ -307,21 +317,17 @@ impl<'s> Engine<'s> {
             };
             let afi = Afi::of(prefix);
             if tracked {
-                let more = known
-                    .as_ref()
-                    .is_some_and(|k| k.more_specific_of_known(prefix));
-                let prev = ps.rib.get(&(*prefix, *path_id)).copied();
-                let step = ps.mp.announce(Announcement {
-                    afi,
-                    now: u.ts,
-                    is_new: prev.is_none(),
-                    was_accepted: prev.unwrap_or(false),
-                    passes_policy: v.accepted(),
-                    more_specific_of_known: more,
-                });
-                apply_limit(&mut v, &step, Direction::In);
+                let n = nlri((*prefix, *path_id));
+                let imported = ps
+                    .table
+                    .announce(n, v, terms(u.ts), known.get(), |v| Standing::of(&v));
+                v = imported.verdict;
+                let step = imported.step;
+                // A teardown empties the table at once; the routes withdrawn are those held
+                // before this announcement (the one that tripped it never made it in).
                 let withdrawn = if step.teardown {
-                    drop_routes(ps, known)
+                    let held = ps.table.session_down(known.get());
+                    held.saturating_sub(usize::from(imported.old.is_none())) as u64
                 } else {
                     0
                 };
@@ -335,14 +341,6 @@ impl<'s> Engine<'s> {
                 }
                 if step.warn {
                     tracing::info!(peer = %key, %afi, "max-prefix warning threshold crossed");
-                }
-                if !step.teardown
-                    && !ps.mp.is_down(u.ts)
-                    && ps.rib.insert((*prefix, *path_id), v.accepted()).is_none()
-                {
-                    if let Some(k) = known.as_mut() {
-                        k.add(prefix);
-                    }
                 }
             }
             report.total.route(&v);

@@ -37,8 +37,7 @@ pub fn run(
     sinks: Sinks,
     show_progress: bool,
 ) -> Result<Report, ReplayError> {
-    let track_more_specifics = setup.peers.tracks_more_specifics();
-    let mut engine = engine::Engine::new(setup, sinks, track_more_specifics);
+    let mut engine = engine::Engine::new(setup, sinks);
     // Every file's reader starts now, so decompression of later files overlaps the work on
     // earlier ones; each channel holds only a few batches, which bounds memory.
     let mut readers = Vec::with_capacity(files.len());
