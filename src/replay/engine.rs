@@ -524,3 +524,6 @@ fn evaluate_chunks(
 
 /// The role used for MRT peers that the config does not name.
 pub const DEFAULT_ROLE: Role = Role::Provider;
+
+#[cfg(test)]
+mod tests;
