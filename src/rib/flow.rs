@@ -14,8 +14,7 @@ use super::{community, report_incident, InRoute, Output, Rib};
 use crate::bgp::notification::Notification;
 use crate::bgp::update::{DecodedUpdate, Nlri, Outbound, PathAttributes, LINK_LOCAL_NEXT_HOP};
 use crate::policy::known::KnownPrefixes;
-use crate::policy::max_prefix::Step;
-use crate::policy::{evaluate, Reason, ReasonSet, Verdict};
+use crate::policy::{evaluate, Reason, ReasonSet, Trip, Verdict};
 use crate::types::{Afi, Direction, SessionId, Side};
 use crate::unix_now;
 use rustc_hash::FxHashMap as HashMap;
@@ -372,7 +371,10 @@ impl Rib {
                 verdict,
             });
             let verdict = step.verdict;
-            let stop = self.tripped(i, d, n, &step.step);
+            let stop = step
+                .step
+                .trip
+                .and_then(|t| self.tripped(i, d, n, t, step.step.teardown));
             if !verdict.accepted() {
                 self.rejected(i, d, n, &attrs.attrs.as_path, &verdict);
             }
@@ -417,21 +419,21 @@ impl Rib {
         tracing::debug!(peer = %p.name, direction = d.as_str(), prefix = %n.prefix, reasons = ?verdict.reasons().collect::<Vec<_>>(), "rejected");
     }
 
-    /// What the limits' answer to one route of flow `d` means for the daemon: a trip is
-    /// logged, counted and, on import, opens an incident; a teardown stops the neighbor
-    /// session (returned), except in observe mode, which clears the trip instead. The route
-    /// was already held or refused by the import step.
+    /// What a trip of flow `d`'s limits means for the daemon: it is logged, counted and, on
+    /// import, opens an incident; a teardown stops the neighbor session (returned), except in
+    /// observe mode, which clears the trip instead. The route was already held or refused by
+    /// the import step. Called only when there is a trip (the common case costs no call).
     pub(super) fn tripped(
         &mut self,
         i: usize,
         d: Direction,
         n: &Nlri,
-        step: &Step,
+        trip: Trip,
+        teardown: bool,
     ) -> Option<Output> {
         let now = self.now;
         let p = &mut self.pairs[i];
         let observe = p.policy.observe;
-        let trip = step.trip?;
         tracing::warn!(peer = %p.name, direction = d.as_str(), ?trip, "max-prefix limit exceeded");
         if let Some(ops) = self.ops.as_mut() {
             ops.tripped(i, d, &trip);
@@ -443,7 +445,7 @@ impl Rib {
             report_incident(&mut self.new_incidents, incident);
         }
         let p = &mut self.pairs[i];
-        if !step.teardown {
+        if !teardown {
             return None;
         }
         if observe {

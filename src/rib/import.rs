@@ -217,6 +217,20 @@ impl<V: Held> ImportTable<V> {
             return self.refuse(n, checked, known);
         }
         let on = terms.limits_enabled && self.limits.is_active();
+        if !on && !revision {
+            // Nothing to count (the common case of a table without limits): held as checked,
+            // with a plain insert, cheaper than the entry the limits need.
+            let old = self.routes.insert(n, hold(checked));
+            if let (None, Some(k)) = (&old, known) {
+                k.add(&n.prefix);
+            }
+            return Imported {
+                verdict: checked,
+                step: Step::default(),
+                old,
+                held: true,
+            };
+        }
         let ctx = LimitCtx {
             direction: self.direction,
             counting: Counting::of(self.direction, terms.observe),
@@ -370,11 +384,6 @@ impl<V: Held> ImportTable<V> {
         self.limits.counts_more_specifics()
     }
 
-    /// Whether any limit is configured.
-    pub fn limits_active(&self) -> bool {
-        self.limits.is_active()
-    }
-
     pub fn limits(&self) -> &MaxPrefixState {
         &self.limits
     }
@@ -489,8 +498,14 @@ impl KnownIndex {
         self.0 = None;
     }
 
+    /// Whether the index is kept now.
     pub fn exists(&self) -> bool {
         self.0.is_some()
+    }
+
+    /// Every prefix in the index, once each (none when it is not kept).
+    pub fn prefixes(&self) -> Vec<ipnet::IpNet> {
+        self.0.as_ref().map(KnownPrefixes::all).unwrap_or_default()
     }
 }
 

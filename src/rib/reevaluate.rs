@@ -387,7 +387,8 @@ impl Rib {
                 continue;
             };
             let verdict = step.verdict;
-            if let Some(stop) = self.tripped(i, d, &nlri, &step.step) {
+            let (trip, teardown) = (step.step.trip, step.step.teardown);
+            if let Some(stop) = trip.and_then(|t| self.tripped(i, d, &nlri, t, teardown)) {
                 stopped.insert(i);
                 sends.stops.push(stop);
             }
