@@ -443,6 +443,60 @@ fn a_burst_of_more_specifics_of_known_prefixes_tears_the_session_down() {
 }
 
 #[test]
+fn the_index_of_known_prefixes_lives_while_a_guard_counts_more_specifics() {
+    let guard = |more: Option<u32>| BurstLimits {
+        new_prefixes_per_min: Some(1000),
+        more_specifics_per_min: more,
+        action: Action::Teardown,
+        restart_after: None,
+    };
+    let reload = |rib: &mut Rib, burst: BurstLimits| {
+        let generation = rib.policy_generation + 1;
+        let policy = rib.pairs[0].policy.clone();
+        let next_hop = rib.pairs[0].next_hop;
+        rib.reconfigure(Reconfigure {
+            generation,
+            local: None,
+            peers: vec![PairReconfig {
+                pair: 0,
+                policy,
+                next_hop,
+                limits_in: None,
+                burst: Some(burst),
+                limits_out: None,
+            }],
+        });
+    };
+    let sorted = |rib: &Rib| {
+        let mut v = rib.known.prefixes();
+        v.sort();
+        v
+    };
+    let mut rib = rib(Some(guard(None)));
+    rib.handle(update(N, &["8.8.8.0/24", "1.1.1.0/24"], "20002 15169", &[]));
+    assert!(
+        !rib.known.exists(),
+        "no guard counts more-specifics: no index"
+    );
+    reload(&mut rib, guard(Some(10)));
+    rib.handle(update(N, &["9.9.0.0/16"], "20002 15169", &["1.1.1.0/24"]));
+    let want: Vec<ipnet::IpNet> = ["8.8.8.0/24", "9.9.0.0/16"]
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(
+        sorted(&rib),
+        want,
+        "built from the table, then kept up to date"
+    );
+    reload(&mut rib, guard(None));
+    assert!(
+        !rib.known.exists(),
+        "dropped by the reload that leaves none"
+    );
+}
+
+#[test]
 fn a_route_dropped_as_excess_stays_dropped_when_announced_again() {
     let mut rib = rib(None);
     rib.pairs[0].flows.inbound.table.set_limits(
