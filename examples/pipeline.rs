@@ -34,10 +34,14 @@ fn negotiated(asn: u32) -> Negotiated {
 }
 
 fn rss_mb() -> u64 {
+    status_mb("VmRSS:")
+}
+
+fn status_mb(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         .unwrap_or(0)
         / 1024
@@ -145,5 +149,9 @@ fn main() {
         t_rib,
         rib.pairs[0].flows.inbound.table.len(),
     );
-    eprintln!("RSS at the end: {} MB", rss_mb());
+    eprintln!(
+        "RSS at the end: {} MB, peak {} MB",
+        rss_mb(),
+        status_mb("VmHWM:")
+    );
 }

@@ -37,6 +37,7 @@ mod ops;
 mod pair;
 mod reevaluate;
 pub mod rejected;
+mod table;
 #[cfg(test)]
 mod tests;
 pub mod views;
