@@ -27,6 +27,7 @@ pub use snapshot::{PolicySnapshot, SharedPolicy};
 use crate::irr::PrefixList;
 use crate::rpki::{AspaState, RovState, RpkiData};
 use crate::types::{Asn, Direction, PathOrigin, Role, Route};
+use ipnet::IpNet;
 use serde::Serialize;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -175,35 +176,59 @@ pub struct Ctx<'a> {
 /// A check: `true` means the route fails it.
 pub type Check = fn(&Route, &Ctx<'_>) -> bool;
 
-/// Import checks in the fixed order of DESIGN §2. `max-prefix` is stateful and is applied by the
-/// caller through `max_prefix::MaxPrefixState` after these.
-pub const IMPORT_CHECKS: &[(Reason, Check)] = &[
-    (Reason::Malformed, path::malformed),
-    (Reason::BogonPrefix, prefix::bogon_prefix),
-    (Reason::PrefixLength, prefix::prefix_length),
-    (Reason::BogonAsn, path::bogon_asn),
-    (Reason::AsSet, path::as_set),
-    (Reason::AsPathLength, path::as_path_length),
-    (Reason::FirstAs, path::first_as),
-    (Reason::NextHop, path::next_hop),
-    (Reason::OtcLeak, otc::otc_leak),
-    (Reason::Peerlock, peerlock::peerlock),
-    (Reason::RpkiInvalid, rpki::rpki_invalid),
-    (Reason::AspaInvalid, rpki::aspa_invalid),
-    (Reason::IrrUnregistered, irr::irr_unregistered),
+/// What a check reads of the route: its path attributes only, the same for every prefix of an
+/// UPDATE ([`evaluate_batch`] runs it once per UPDATE), or the prefix too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Path,
+    Prefix,
+}
+
+/// Import checks (routes from a neighbor), in the order reasons are reported.
+pub const IMPORT_CHECKS: &[(Reason, Check, Scope)] = &[
+    (Reason::Malformed, path::malformed, Scope::Path),
+    (Reason::BogonPrefix, prefix::bogon_prefix, Scope::Prefix),
+    (Reason::PrefixLength, prefix::prefix_length, Scope::Prefix),
+    (Reason::BogonAsn, path::bogon_asn, Scope::Path),
+    (Reason::AsSet, path::as_set, Scope::Path),
+    (Reason::AsPathLength, path::as_path_length, Scope::Path),
+    (Reason::FirstAs, path::first_as, Scope::Path),
+    (Reason::NextHop, path::next_hop, Scope::Path),
+    (Reason::OtcLeak, otc::otc_leak, Scope::Path),
+    (Reason::Peerlock, peerlock::peerlock, Scope::Path),
+    (Reason::RpkiInvalid, rpki::rpki_invalid, Scope::Prefix),
+    (Reason::AspaInvalid, rpki::aspa_invalid, Scope::Path),
+    (
+        Reason::IrrUnregistered,
+        irr::irr_unregistered,
+        Scope::Prefix,
+    ),
     (
         Reason::TooManyCommunities,
         communities::too_many_communities,
+        Scope::Path,
     ),
 ];
 
 /// Export checks (routes from the router toward one neighbor). `export-max-prefix` is stateful.
-pub const EXPORT_CHECKS: &[(Reason, Check)] = &[
-    (Reason::NotAnnounceable, irr::not_announceable),
-    (Reason::OtcEgress, otc::otc_egress),
-    (Reason::ExportRpkiInvalid, rpki::export_rpki_invalid),
-    (Reason::ExportAspaInvalid, rpki::export_aspa_invalid),
-    (Reason::ExportBogon, prefix::export_bogon),
+pub const EXPORT_CHECKS: &[(Reason, Check, Scope)] = &[
+    (
+        Reason::NotAnnounceable,
+        irr::not_announceable,
+        Scope::Prefix,
+    ),
+    (Reason::OtcEgress, otc::otc_egress, Scope::Path),
+    (
+        Reason::ExportRpkiInvalid,
+        rpki::export_rpki_invalid,
+        Scope::Prefix,
+    ),
+    (
+        Reason::ExportAspaInvalid,
+        rpki::export_aspa_invalid,
+        Scope::Path,
+    ),
+    (Reason::ExportBogon, prefix::export_bogon, Scope::Prefix),
 ];
 
 /// The origin ASN of a route for ROV: the path's origin, or our own AS for an empty path
@@ -245,38 +270,110 @@ pub fn evaluate(
     local: &LocalPolicy,
     rpki: &RpkiData,
 ) -> Verdict {
-    let rov = rpki
-        .has_vrps()
-        .then(|| rpki.rov(&route.prefix, route_origin(route, local)));
-    let aspa = rpki.has_aspas().then(|| match direction {
-        Direction::In => rpki::import_aspa_state(route, peer, rpki),
-        Direction::Out => rpki::export_aspa_state(route, peer, rpki),
-    });
-    let checks = match direction {
-        Direction::In => IMPORT_CHECKS,
-        Direction::Out => EXPORT_CHECKS,
+    let ctx = Ctx {
+        peer,
+        local,
+        rpki,
+        rov: rov_state(route, local, rpki),
+        aspa: aspa_state(direction, route, peer, rpki),
     };
-    run(
-        checks,
-        route,
-        &Ctx {
-            peer,
-            local,
-            rpki,
-            rov,
-            aspa,
-        },
-    )
+    let mut v = run(checks_of(direction), None, route, &ctx);
+    v.rov = ctx.rov;
+    v.aspa = ctx.aspa;
+    v
 }
 
-fn run(checks: &[(Reason, Check)], route: &Route, ctx: &Ctx<'_>) -> Verdict {
+/// Runs the checks of one direction for every prefix of one UPDATE, which share `attrs`: what
+/// [`evaluate`] gives for each, with the path checks and the ASPA state made once for all of
+/// them (a full table comes a few prefixes per UPDATE).
+pub fn evaluate_batch<'a>(
+    direction: Direction,
+    attrs: &Arc<crate::types::Attrs>,
+    prefixes: impl Iterator<Item = (&'a IpNet, Option<u32>)>,
+    peer: &PeerPolicy,
+    local: &LocalPolicy,
+    rpki: &RpkiData,
+) -> Vec<Verdict> {
+    let mut prefixes = prefixes.peekable();
+    let Some((first, path_id)) = prefixes.peek().copied() else {
+        return Vec::new();
+    };
+    let mut route = Route {
+        prefix: *first,
+        path_id,
+        attrs: attrs.clone(),
+    };
+    let checks = checks_of(direction);
+    let aspa = aspa_state(direction, &route, peer, rpki);
+    let path = Ctx {
+        peer,
+        local,
+        rpki,
+        rov: None,
+        aspa,
+    };
+    let path_failed = run(checks, Some(Scope::Path), &route, &path).failed;
+    prefixes
+        .map(|(prefix, path_id)| {
+            route.prefix = *prefix;
+            route.path_id = path_id;
+            let ctx = Ctx {
+                rov: rov_state(&route, local, rpki),
+                ..path
+            };
+            let mut v = run(checks, Some(Scope::Prefix), &route, &ctx);
+            v.failed.extend(path_failed);
+            v.rov = ctx.rov;
+            v.aspa = aspa;
+            v
+        })
+        .collect()
+}
+
+fn checks_of(direction: Direction) -> &'static [(Reason, Check, Scope)] {
+    match direction {
+        Direction::In => IMPORT_CHECKS,
+        Direction::Out => EXPORT_CHECKS,
+    }
+}
+
+/// The route's RFC 6811 state, when VRPs are loaded.
+fn rov_state(route: &Route, local: &LocalPolicy, rpki: &RpkiData) -> Option<RovState> {
+    rpki.has_vrps()
+        .then(|| rpki.rov(&route.prefix, route_origin(route, local)))
+}
+
+/// The route's ASPA state for `direction`, when ASPAs are loaded.
+fn aspa_state(
+    direction: Direction,
+    route: &Route,
+    peer: &PeerPolicy,
+    rpki: &RpkiData,
+) -> Option<AspaState> {
+    rpki.has_aspas().then(|| match direction {
+        Direction::In => rpki::import_aspa_state(route, peer, rpki),
+        Direction::Out => rpki::export_aspa_state(route, peer, rpki),
+    })
+}
+
+/// Runs the enabled checks of `scope` (all for `None`); the verdict's RPKI states are left
+/// empty for the caller.
+fn run(
+    checks: &[(Reason, Check, Scope)],
+    scope: Option<Scope>,
+    route: &Route,
+    ctx: &Ctx<'_>,
+) -> Verdict {
     let mut v = Verdict {
         failed: ReasonSet::EMPTY,
-        rov: ctx.rov,
-        aspa: ctx.aspa,
+        rov: None,
+        aspa: None,
     };
-    for (reason, check) in checks {
-        if ctx.peer.enabled.contains(*reason) && check(route, ctx) {
+    for (reason, check, s) in checks {
+        if scope.is_none_or(|scope| scope == *s)
+            && ctx.peer.enabled.contains(*reason)
+            && check(route, ctx)
+        {
             v.reject(*reason);
         }
     }
@@ -307,7 +404,7 @@ pub fn explain_import(
     let full = evaluate_import(route, &all, local, rpki);
     IMPORT_CHECKS
         .iter()
-        .map(|(r, _)| (*r, peer.enabled.contains(*r), full.failed.contains(*r)))
+        .map(|(r, _, _)| (*r, peer.enabled.contains(*r), full.failed.contains(*r)))
         .collect()
 }
 
@@ -394,6 +491,101 @@ mod tests {
             "disabled checks do not reject"
         );
         assert_eq!(v.primary(), Some(Reason::BogonPrefix));
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::testutil::*;
+    use super::*;
+    use crate::irr::PrefixList;
+    use crate::rpki::{Aspa, Vrp};
+
+    /// Every prefix of an UPDATE checked at once gets exactly what it gets alone: over paths
+    /// that fail path checks or not, prefixes that fail prefix checks or not, both directions,
+    /// RPKI data loaded and not, every role.
+    #[test]
+    fn a_batch_gives_what_each_prefix_gets_alone() {
+        let vrps = vec![
+            Vrp {
+                prefix: "203.0.112.0/22".parse().unwrap(),
+                max_len: 24,
+                asn: Asn(64511),
+                ta: None,
+                expires: None,
+            },
+            Vrp {
+                prefix: "2001:db8::/32".parse().unwrap(),
+                max_len: 48,
+                asn: Asn(64511),
+                ta: None,
+                expires: None,
+            },
+        ];
+        let aspas = vec![Aspa::new(Asn(64511), [Asn(64510)], None)];
+        let data = [RpkiData::empty(), RpkiData::new(vrps, aspas)];
+        let mut l = local();
+        let mut own = PrefixList::new();
+        own.insert("203.0.112.0/22".parse().unwrap(), 22, 24, None);
+        l.announce = Arc::new(own);
+        let paths = [
+            "64510 64511",
+            "64510 64499 64511",
+            "64510 {64511,64512}",
+            "64510 23456 64511",
+            "64999 64511",
+            "",
+        ];
+        let prefixes: Vec<IpNet> = [
+            "203.0.113.0/24",
+            "203.0.112.0/25",
+            "10.0.0.0/8",
+            "198.51.100.0/24",
+            "0.0.0.0/0",
+            "2001:db8:1::/48",
+            "2001:db8::/64",
+            "fc00::/7",
+        ]
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+        let mut checked = 0;
+        for rpki in &data {
+            for role in [Role::Provider, Role::Customer, Role::Peer, Role::Rs] {
+                let mut p = peer(role, 64510);
+                p.enabled = ReasonSet::all();
+                for path in paths {
+                    let attrs = route("192.0.2.0/24", path).attrs;
+                    for d in [Direction::In, Direction::Out] {
+                        let batch = evaluate_batch(
+                            d,
+                            &attrs,
+                            prefixes.iter().map(|p| (p, None)),
+                            &p,
+                            &l,
+                            rpki,
+                        );
+                        assert_eq!(batch.len(), prefixes.len());
+                        for (prefix, got) in prefixes.iter().zip(&batch) {
+                            let alone = Route::new(*prefix, attrs.clone());
+                            let want = evaluate(d, &alone, &p, &l, rpki);
+                            assert_eq!(*got, want, "{d:?} {role:?} {prefix} path {path:?}");
+                            checked += usize::from(!want.accepted());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "the cases reject something: {checked}");
+        assert!(evaluate_batch(
+            Direction::In,
+            &route("192.0.2.0/24", "64510").attrs,
+            std::iter::empty(),
+            &peer(Role::Peer, 64510),
+            &l,
+            &data[0],
+        )
+        .is_empty());
     }
 }
 

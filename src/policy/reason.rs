@@ -154,6 +154,11 @@ impl ReasonSet {
     pub fn insert(&mut self, r: Reason) {
         self.0 |= Self::bit(r);
     }
+    /// Every reason of `other` too.
+    pub fn extend(&mut self, other: ReasonSet) {
+        self.0 |= other.0;
+    }
+
     pub fn remove(&mut self, r: Reason) {
         self.0 &= !Self::bit(r);
     }

@@ -4,9 +4,9 @@
 //! verdicts with its generation; the RIB makes again any verdict made with another generation
 //! than its own. Swapped whole; readers clone the `Arc` and never hold the lock longer.
 
-use super::{evaluate, LocalPolicy, PeerPolicy, Verdict};
+use super::{LocalPolicy, PeerPolicy, Verdict};
 use crate::rpki::RpkiData;
-use crate::types::{Direction, Route};
+use crate::types::Direction;
 use ipnet::IpNet;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -33,16 +33,7 @@ impl PolicySnapshot {
         let Some(peer) = self.peers.get(pair) else {
             return Vec::new();
         };
-        prefixes
-            .map(|(prefix, path_id)| {
-                let route = Route {
-                    prefix: *prefix,
-                    path_id,
-                    attrs: attrs.clone(),
-                };
-                evaluate(direction, &route, peer, &self.local, &self.rpki)
-            })
-            .collect()
+        super::evaluate_batch(direction, attrs, prefixes, peer, &self.local, &self.rpki)
     }
 }
 

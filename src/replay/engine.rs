@@ -10,7 +10,7 @@ use super::input::{self, Chunk, Event, FileEnd, PeerTable};
 use super::report::{Counters, DiffSummary, FileReport, Report, TripReport};
 use crate::bgp::update::Nlri;
 use crate::policy::{
-    evaluate_import, BurstLimits, Limits, LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict,
+    evaluate_batch, BurstLimits, Limits, LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict,
     VerdictView,
 };
 use crate::rib::import::{ImportTable, KnownIndex, Standing, Terms};
@@ -128,21 +128,25 @@ enum Item {
 
 fn evaluate(setup: &Setup, u: Update) -> Evaluated {
     let peer = setup.peers.get(u.peer);
-    let mut verdicts = Vec::with_capacity(u.announced.len());
-    let mut diffs = Vec::new();
-    for (prefix, path_id) in &u.announced {
-        let route = crate::types::Route {
-            prefix: *prefix,
-            path_id: *path_id,
-            attrs: u.attrs.clone(),
-        };
-        let v = evaluate_import(&route, &peer.policy, &setup.local, &setup.rpki);
-        if let Some(b) = &setup.rpki_b {
-            let vb = evaluate_import(&route, &peer.policy, &setup.local, b);
-            diffs.push(((vb.rov, vb.aspa) != (v.rov, v.aspa)).then_some((vb.rov, vb.aspa)));
-        }
-        verdicts.push(v);
-    }
+    let batch = |rpki| {
+        evaluate_batch(
+            Direction::In,
+            &u.attrs,
+            u.announced.iter().map(|(p, id)| (p, *id)),
+            &peer.policy,
+            &setup.local,
+            rpki,
+        )
+    };
+    let verdicts = batch(&setup.rpki);
+    let diffs = match &setup.rpki_b {
+        Some(b) => verdicts
+            .iter()
+            .zip(batch(b))
+            .map(|(v, vb)| ((vb.rov, vb.aspa) != (v.rov, v.aspa)).then_some((vb.rov, vb.aspa)))
+            .collect(),
+        None => Vec::new(),
+    };
     Evaluated {
         update: u,
         setup: peer,
