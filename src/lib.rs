@@ -69,6 +69,9 @@ pub fn release_free_memory() {
 pub use types::{Afi, AsPath, Asn, Attrs, Direction, Origin, PathOrigin, Role, Route, Segment};
 
 #[cfg(test)]
+mod testutil;
+
+#[cfg(test)]
 mod tests {
     #[test]
     fn the_purge_delay_option_index_is_mimallocs_purge_delay() {

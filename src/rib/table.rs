@@ -287,18 +287,8 @@ impl<'a, V> Iterator for V4Iter<'a, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::Rng;
     use std::collections::BTreeMap;
-
-    /// xorshift64*: a seeded sequence without a dependency.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-    }
 
     #[test]
     fn v4_table_behaves_as_an_ordered_map_over_a_seeded_sequence() {

@@ -5,28 +5,12 @@
 use super::*;
 use crate::bgp::update::{DecodedUpdate, Nlri, Outbound, PathAttributes};
 use crate::policy::{Action, BurstLimits, PeerPolicy, Reason};
+use crate::testutil::{negotiated, Rng};
 use crate::types::{AsPath, Asn, Attrs, PerSide, Role, SessionId, Side};
 use std::collections::BTreeMap;
 
 const LOCAL: u32 = 20001;
 const NEIGHBOR: u32 = 20002;
-
-fn negotiated(asn: u32) -> Negotiated {
-    Negotiated {
-        peer_asn: Asn(asn),
-        peer_router_id: "192.0.2.9".parse().unwrap(),
-        hold_time: 90,
-        keepalive: 30,
-        four_octet_asn: true,
-        families: vec![Afi::Ipv4, Afi::Ipv6],
-        add_path_receive: vec![],
-        add_path_send: vec![],
-        extended_message: false,
-        route_refresh: true,
-        enhanced_route_refresh: false,
-        peer_role: None,
-    }
-}
 
 fn n(id: SessionId) -> SessionId {
     id
@@ -743,21 +727,6 @@ fn pairs_are_independent() {
 }
 
 // ---- a seeded random sequence against a reference model ----
-
-/// A small deterministic generator (xorshift64*), so a failing seed can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// The routes a side's remote announced, as the model sees them: prefix → AS path.
 type Announced = BTreeMap<String, String>;

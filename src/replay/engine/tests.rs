@@ -5,11 +5,11 @@
 
 use super::*;
 use crate::bgp::fsm::DownReason;
-use crate::bgp::open::Negotiated;
 use crate::bgp::session::FromSession;
 use crate::bgp::update::{DecodedUpdate, PathAttributes};
 use crate::policy::{Action, CountMode};
 use crate::rib::{Output, Pair, Rib};
+use crate::testutil::{negotiated, Rng};
 use crate::types::{AsPath, Asn, Attrs, SessionId, Side};
 use std::sync::Mutex;
 
@@ -27,40 +27,6 @@ impl Write for Buffer {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, v: &[T]) -> T {
-        v[self.below(v.len() as u64) as usize]
-    }
-}
-
-fn negotiated(asn: u32) -> Negotiated {
-    Negotiated {
-        peer_asn: Asn(asn),
-        peer_router_id: "192.0.2.9".parse().unwrap(),
-        hold_time: 90,
-        keepalive: 30,
-        four_octet_asn: true,
-        families: vec![Afi::Ipv4, Afi::Ipv6],
-        add_path_receive: vec![],
-        add_path_send: vec![],
-        extended_message: false,
-        route_refresh: true,
-        enhanced_route_refresh: false,
-        peer_role: None,
     }
 }
 

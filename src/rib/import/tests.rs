@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::policy::{Action, CountMode};
+use crate::testutil::Rng;
 use crate::types::Afi;
 use std::collections::BTreeMap;
 
@@ -252,20 +253,6 @@ fn a_replay_entry_is_six_bytes() {
 }
 
 // ---- a seeded random sequence against a reference model ----
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// The step restated for max-prefix alone: which routes count, when one is dropped, what a
 /// teardown leaves. One family's limit `limit`; `restart` seconds of hold after a teardown.
