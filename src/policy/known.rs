@@ -1,7 +1,7 @@
-//! Prefixes currently held, refcounted (one count per route holding the prefix): the routes an
-//! RPKI or policy change touches are found here, and so are the more-specifics of already
-//! known prefixes that burst guards count. A full table puts ~1.2M prefixes in it, one insert
-//! per announcement on the RIB thread's path, so an insert must be cheap.
+//! Prefixes currently held, refcounted (one count per route holding the prefix), for the burst
+//! guards that count more-specifics of already known prefixes (`rib::import::KnownIndex` keeps
+//! one only while such a guard is configured). With a full table it holds ~1.2M prefixes, one
+//! insert per announcement on the RIB thread's path, so an insert must be cheap.
 //!
 //! Layout: per family, a hash map from a bucket (the first 16 bits of an IPv4 address, the
 //! first 32 of an IPv6 one) to a small vector of (address, length, count) kept sorted. An
