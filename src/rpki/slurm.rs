@@ -1,8 +1,7 @@
 //! Local exceptions: RFC 8416 SLURM files, with the ASPA members of draft-ietf-sidrops-aspa-slurm
 //! (`aspaFilters: [{"customerAsn"}]`, `aspaAssertions: [{"customerAsn", "providerAsns"}]`,
-//! `slurmVersion` 2). Parsing is the `rpki` crate's (`rpki::slurm::SlurmFile`), which is strict
-//! as RFC 8416 §3 wants: unknown members, host bits, a maxPrefixLength out of range or a bad
-//! version reject the file. BGPsec filters and assertions are parsed and ignored (bgpsieve does
+//! `slurmVersion` 2). Parsing (module `wire`) is strict as RFC 8416 §3 wants: unknown members,
+//! host bits, a maxPrefixLength out of range or a bad version reject the file. BGPsec filters and assertions are parsed and ignored (bgpsieve does
 //! no BGPsec).
 
 use super::json::{read_with, LoadError};
@@ -57,16 +56,18 @@ impl PrefixFilter {
 
 /// Loads a SLURM file (gzip-compressed or not).
 pub fn load_slurm_file(path: &Path) -> Result<Slurm, LoadError> {
-    let file = read_with(path, |r| {
-        rpki::slurm::SlurmFile::from_reader(r).map_err(|e| LoadError::json(path, e, None))
+    let file: wire::SlurmFile = read_with(path, |r| {
+        serde_json::from_reader(r).map_err(|e| LoadError::json(path, e, None))
     })?;
     let format_err = |msg: String| LoadError::Format {
         path: path.to_path_buf(),
         msg,
     };
 
+    let filters = file.validation_output_filters;
+    let assertions = file.locally_added_assertions;
     let mut slurm = Slurm::default();
-    for (i, f) in file.filters.prefix.iter().enumerate() {
+    for (i, f) in filters.prefix_filters.into_iter().enumerate() {
         if f.prefix.is_none() && f.asn.is_none() {
             return Err(format_err(format!(
                 "validationOutputFilters.prefixFilters[{i}]: needs a \"prefix\" or an \"asn\" \
@@ -80,43 +81,182 @@ pub fn load_slurm_file(path: &Path) -> Result<Slurm, LoadError> {
             .map_err(|e| format_err(format!("prefixFilters[{i}]: {e}")))?;
         slurm.prefix_filters.push(PrefixFilter {
             prefix,
-            asn: f.asn.map(|a| Asn(a.into_u32())),
-            comment: f.comment.clone(),
+            asn: f.asn.map(Asn),
+            comment: f.comment,
         });
     }
-    for (i, f) in file.filters.aspa.iter().flatten().enumerate() {
+    for (i, f) in filters.aspa_filters.into_iter().flatten().enumerate() {
         let Some(customer) = f.customer_asn else {
             return Err(format_err(format!(
                 "validationOutputFilters.aspaFilters[{i}]: needs a \"customerAsn\""
             )));
         };
-        slurm.aspa_filters.push(Asn(customer.into_u32()));
+        slurm.aspa_filters.push(Asn(customer));
     }
-    for (i, a) in file.assertions.prefix.iter().enumerate() {
+    for (i, a) in assertions.prefix_assertions.into_iter().enumerate() {
         let p = a.prefix.prefix();
         let prefix = IpNet::new(p.addr(), p.len())
             .map_err(|e| format_err(format!("prefixAssertions[{i}]: {e}")))?;
         slurm.prefix_assertions.push(Vrp {
             prefix,
             max_len: a.prefix.resolved_max_len(),
-            asn: Asn(a.asn.into_u32()),
+            asn: Asn(a.asn),
             ta: None,
             expires: None,
         });
     }
-    for (i, a) in file.assertions.aspa.iter().flatten().enumerate() {
+    for (i, a) in assertions.aspa_assertions.into_iter().flatten().enumerate() {
         if a.provider_asns.is_empty() {
             return Err(format_err(format!(
                 "locallyAddedAssertions.aspaAssertions[{i}]: empty \"providerAsns\""
             )));
         }
         slurm.aspa_assertions.push(Aspa::new(
-            Asn(a.customer_asn.into_u32()),
-            a.provider_asns.iter().map(|p| Asn(p.into_u32())),
+            Asn(a.customer_asn),
+            a.provider_asns.into_iter().map(Asn),
             None,
         ));
     }
     Ok(slurm)
+}
+
+/// The RFC 8416 JSON members, strict as §3 wants: an unknown member, a prefix with host bits, a
+/// `maxPrefixLength` out of range or a version other than 1 or 2 rejects the file. Prefixes are
+/// the `rpki` crate's (`rpki::resources::addr`, which needs none of its crypto); the structure
+/// is declared here because the crate's own SLURM parser comes only with its `crypto` feature
+/// (aws-lc).
+mod wire {
+    use rpki::resources::addr::{MaxLenPrefix, Prefix};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub(super) struct SlurmFile {
+        #[allow(dead_code)] // read to be checked
+        pub slurm_version: Version,
+        pub validation_output_filters: Filters,
+        pub locally_added_assertions: Assertions,
+    }
+
+    /// `slurmVersion`: 1 (RFC 8416) or 2 (draft-ietf-sidrops-aspa-slurm).
+    #[derive(Deserialize)]
+    #[serde(try_from = "u8")]
+    pub(super) struct Version;
+
+    impl TryFrom<u8> for Version {
+        type Error = &'static str;
+        fn try_from(v: u8) -> Result<Self, Self::Error> {
+            match v {
+                1 | 2 => Ok(Version),
+                _ => Err("slurmVersion must be 1 or 2"),
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub(super) struct Filters {
+        pub prefix_filters: Vec<PrefixFilter>,
+        #[allow(dead_code)] // BGPsec is parsed and ignored
+        pub bgpsec_filters: Vec<BgpsecFilter>,
+        #[serde(default)]
+        pub aspa_filters: Option<Vec<AspaFilter>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct PrefixFilter {
+        #[serde(default)]
+        pub prefix: Option<Prefix>,
+        #[serde(default)]
+        pub asn: Option<u32>,
+        #[serde(default)]
+        pub comment: Option<String>,
+    }
+
+    #[allow(dead_code)] // BGPsec is parsed and ignored
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct BgpsecFilter {
+        #[serde(default, rename = "SKI")]
+        pub ski: Option<String>,
+        #[serde(default)]
+        pub asn: Option<u32>,
+        #[serde(default)]
+        pub comment: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub(super) struct AspaFilter {
+        #[serde(default)]
+        pub customer_asn: Option<u32>,
+        #[allow(dead_code)]
+        #[serde(default)]
+        pub comment: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub(super) struct Assertions {
+        pub prefix_assertions: Vec<PrefixAssertion>,
+        #[allow(dead_code)] // BGPsec is parsed and ignored
+        pub bgpsec_assertions: Vec<BgpsecAssertion>,
+        #[serde(default)]
+        pub aspa_assertions: Option<Vec<AspaAssertion>>,
+    }
+
+    /// A prefix assertion, its `maxPrefixLength` checked against the prefix.
+    #[derive(Deserialize)]
+    #[serde(try_from = "RawPrefixAssertion")]
+    pub(super) struct PrefixAssertion {
+        pub prefix: MaxLenPrefix,
+        pub asn: u32,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct RawPrefixAssertion {
+        prefix: Prefix,
+        asn: u32,
+        #[serde(default)]
+        max_prefix_length: Option<u8>,
+        #[allow(dead_code)]
+        #[serde(default)]
+        comment: Option<String>,
+    }
+
+    impl TryFrom<RawPrefixAssertion> for PrefixAssertion {
+        type Error = String;
+        fn try_from(r: RawPrefixAssertion) -> Result<Self, Self::Error> {
+            let prefix = MaxLenPrefix::new(r.prefix, r.max_prefix_length)
+                .map_err(|e| format!("prefix {}: maxPrefixLength: {e}", r.prefix))?;
+            Ok(PrefixAssertion { prefix, asn: r.asn })
+        }
+    }
+
+    #[allow(dead_code)] // BGPsec is parsed and ignored
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct BgpsecAssertion {
+        pub asn: u32,
+        #[serde(rename = "SKI")]
+        pub ski: String,
+        #[serde(rename = "routerPublicKey")]
+        pub router_public_key: String,
+        #[serde(default)]
+        pub comment: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    pub(super) struct AspaAssertion {
+        pub customer_asn: u32,
+        pub provider_asns: Vec<u32>,
+        #[allow(dead_code)]
+        #[serde(default)]
+        pub comment: Option<String>,
+    }
 }
 
 impl Slurm {
@@ -257,14 +397,14 @@ mod tests {
                 ..
             } => {
                 assert_eq!(p, &path);
-                assert_eq!((*line, *column), (14, 24), "{err}");
-                assert!(msg.contains("unknown variant `source`"), "{msg}");
+                assert_eq!((*line, *column), (14, 25), "{err}");
+                assert!(msg.contains("unknown field `source`"), "{msg}");
             }
             other => panic!("unexpected {other:?}"),
         }
         assert!(err
             .to_string()
-            .starts_with(&format!("{}:14:24: ", path.display())));
+            .starts_with(&format!("{}:14:25: ", path.display())));
     }
 
     #[test]
@@ -308,6 +448,53 @@ mod tests {
                 LoadError::Io { .. } => panic!("{shown}"),
             }
         }
+    }
+
+    #[test]
+    fn version_and_members_are_checked_and_bgpsec_is_parsed_and_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = |version: u32, extra: &str| {
+            format!(
+                r#"{{"slurmVersion": {version}, {extra}
+ "validationOutputFilters": {{"prefixFilters": [],
+   "bgpsecFilters": [{{"asn": 64496, "SKI": "Zm9v", "comment": "key"}}]}},
+ "locallyAddedAssertions": {{"prefixAssertions": [],
+   "bgpsecAssertions": [{{"asn": 64496, "SKI": "Zm9v", "routerPublicKey": "YmFy"}}]}}}}"#
+            )
+        };
+        let load = |name: &str, text: String| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            load_slurm_file(&path)
+        };
+        assert_eq!(load("v1.json", body(1, "")).unwrap(), Slurm::default());
+        assert_eq!(load("v2.json", body(2, "")).unwrap(), Slurm::default());
+        let err = load("v3.json", body(3, "")).unwrap_err().to_string();
+        assert!(err.contains("slurmVersion must be 1 or 2"), "{err}");
+        let err = load("extra.json", body(1, r#""x": 1,"#))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `x`"), "{err}");
+        let err = load(
+            "missing.json",
+            r#"{"slurmVersion": 1, "validationOutputFilters": {"prefixFilters": []},
+ "locallyAddedAssertions": {"prefixAssertions": [], "bgpsecAssertions": []}}"#
+                .to_string(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("missing field `bgpsecFilters`"), "{err}");
+        let err = load(
+            "v4-max.json",
+            r#"{"slurmVersion": 1,
+ "validationOutputFilters": {"prefixFilters": [], "bgpsecFilters": []},
+ "locallyAddedAssertions": {"prefixAssertions": [
+   {"asn": 64496, "prefix": "198.51.100.0/24", "maxPrefixLength": 23}], "bgpsecAssertions": []}}"#
+                .to_string(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("198.51.100.0/24: maxPrefixLength"), "{err}");
     }
 
     #[test]
