@@ -31,6 +31,34 @@ pub enum CountMode {
     Accepted,
 }
 
+/// Where a neighbor stands against its limits in one direction (the API's `max_prefix.state`;
+/// ordered from best to worst).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitState {
+    /// Below the warning threshold, or no limit.
+    #[default]
+    Ok,
+    /// Past `warn_at` of a limit.
+    Warned,
+    /// A limit is exceeded (routes dropped, or only logged with `action = "warn"`), or a burst
+    /// guard's limit within the last minute.
+    Tripped,
+    /// Torn down by a limit, until its restart time or until cleared.
+    Down,
+}
+
+impl LimitState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitState::Ok => "ok",
+            LimitState::Warned => "warned",
+            LimitState::Tripped => "tripped",
+            LimitState::Down => "down",
+        }
+    }
+}
+
 /// A prefix limit per address family.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -272,6 +300,34 @@ impl MaxPrefixState {
         self.session_up(now);
     }
 
+    /// Where the limits stand at `now`: down while a trip holds the session, tripped while a
+    /// limit is exceeded (for a burst guard: within the last minute), warned past `warn_at`.
+    /// A count falling below `warn_at` of its limit, a session coming up and `clear` all
+    /// return it to `Ok`.
+    pub fn state(&self, now: u64) -> LimitState {
+        let any = |flags: &PerAfi<bool>| flags[Afi::Ipv4] || flags[Afi::Ipv6];
+        let burst_now = self.burst_over
+            && self
+                .window
+                .back()
+                .is_some_and(|(t, _, _)| t.saturating_add(60) > now);
+        if matches!(self.session, Session::Down { .. }) {
+            LimitState::Down
+        } else if any(&self.over) || burst_now {
+            LimitState::Tripped
+        } else if any(&self.warned) {
+            LimitState::Warned
+        } else {
+            LimitState::Ok
+        }
+    }
+
+    /// The limit of `afi` and the warning threshold in percent, when one is configured.
+    pub fn limit_of(&self, afi: Afi) -> Option<(usize, u8)> {
+        let l = self.limits.as_ref()?;
+        Some((l.limit(afi)?, l.warn_at))
+    }
+
     pub fn counted(&self, afi: Afi) -> usize {
         self.count[afi]
     }
@@ -506,6 +562,64 @@ mod tests {
             passes_policy: passes,
             more_specific_of_known: false,
         }
+    }
+
+    #[test]
+    fn state_goes_warned_tripped_down_and_back_to_ok_on_clear_and_withdrawals() {
+        let mut s = MaxPrefixState::new(Some(limits(Action::Teardown, CountMode::Received)), None);
+        assert_eq!(s.state(0), LimitState::Ok);
+        s.announce(ann(0, true, true));
+        assert_eq!(s.state(0), LimitState::Ok, "1 of 3 is below 60 %");
+        s.announce(ann(0, true, true));
+        assert_eq!(
+            s.state(0),
+            LimitState::Warned,
+            "2 of 3 is past warn_at 60 %"
+        );
+        s.announce(ann(0, true, true));
+        assert!(s.announce(ann(1, true, true)).teardown);
+        assert_eq!(s.state(1), LimitState::Down);
+        s.routes_gone();
+        assert_eq!(
+            s.state(2),
+            LimitState::Down,
+            "held down until the restart timer"
+        );
+        s.clear(3);
+        assert_eq!(s.state(3), LimitState::Ok, "ctl clear forgets the trip");
+
+        // Warn action: over the limit is "tripped" while the count stays over; withdrawals
+        // below warn_at re-arm it.
+        let mut s = MaxPrefixState::new(Some(limits(Action::Warn, CountMode::Received)), None);
+        for _ in 0..4 {
+            s.announce(ann(0, true, true));
+        }
+        assert_eq!(s.state(0), LimitState::Tripped);
+        s.withdraw(Afi::Ipv4, true);
+        assert_eq!(
+            s.state(0),
+            LimitState::Tripped,
+            "3 of 3: still above warn_at"
+        );
+        s.withdraw(Afi::Ipv4, true);
+        s.withdraw(Afi::Ipv4, true);
+        assert_eq!(s.state(0), LimitState::Ok, "1 of 3");
+
+        // A burst guard's trip shows for the minute its window covers.
+        let burst = BurstLimits {
+            new_prefixes_per_min: Some(2),
+            more_specifics_per_min: None,
+            action: Action::Warn,
+            restart_after: None,
+        };
+        let mut s = MaxPrefixState::new(None, Some(burst));
+        s.end_of_rib(0);
+        for _ in 0..3 {
+            s.announce(ann(10, true, true));
+        }
+        assert_eq!(s.state(10), LimitState::Tripped);
+        assert_eq!(s.state(69), LimitState::Tripped);
+        assert_eq!(s.state(70), LimitState::Ok, "the burst left the window");
     }
 
     #[test]

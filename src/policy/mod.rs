@@ -20,7 +20,9 @@ pub mod rpki;
 pub mod snapshot;
 
 pub use bogon::Bogons;
-pub use max_prefix::{Action, BurstLimits, CountMode, Limits, MaxPrefixState, Trip, TripKind};
+pub use max_prefix::{
+    Action, BurstLimits, CountMode, LimitState, Limits, MaxPrefixState, Trip, TripKind,
+};
 pub use reason::{Reason, ReasonSet};
 pub use snapshot::{PolicySnapshot, SharedPolicy};
 

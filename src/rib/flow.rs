@@ -371,6 +371,9 @@ impl Rib {
                 verdict,
             });
             let verdict = step.verdict;
+            if step.step.warn {
+                self.warned(i, d, n.afi());
+            }
             let stop = step
                 .step
                 .trip
@@ -417,6 +420,23 @@ impl Rib {
             ops.rejected(i, &p.name, d, n, path, verdict);
         }
         tracing::debug!(peer = %p.name, direction = d.as_str(), prefix = %n.prefix, reasons = ?verdict.reasons().collect::<Vec<_>>(), "rejected");
+    }
+
+    /// A count crossed the warning threshold of its limit (`warn_at`): logged once per
+    /// crossing (the limit re-arms when the count falls back below the threshold).
+    fn warned(&self, i: usize, d: Direction, afi: Afi) {
+        let p = &self.pairs[i];
+        if let Some((limit, warn_at, count)) = p.flows[d].table.limit_of(afi) {
+            tracing::warn!(
+                peer = %p.name,
+                direction = d.as_str(),
+                family = %afi,
+                count,
+                limit,
+                "max-prefix: {}% of the limit reached (warn_at)",
+                warn_at
+            );
+        }
     }
 
     /// What a trip of flow `d`'s limits means for the daemon: it is logged, counted and, on

@@ -30,7 +30,7 @@ use crate::bgp::update::Nlri;
 use crate::policy::known::KnownPrefixes;
 use crate::policy::max_prefix::{Announcement, Step};
 use crate::policy::{apply_limit, BurstLimits, Limits, MaxPrefixState, Reason, Verdict};
-use crate::types::{Direction, PerAfi};
+use crate::types::{Afi, Direction, PerAfi};
 
 /// How a held route stood when it was stored: what the limits need to know of it. One byte, so
 /// replay can hold tens of millions.
@@ -370,6 +370,17 @@ impl<V: Held> ImportTable<V> {
     /// back up).
     pub fn is_down(&mut self, now: u64) -> bool {
         self.limits.is_down(now)
+    }
+
+    /// Where the limits stand at `now` (see [`MaxPrefixState::state`]).
+    pub fn limit_state(&self, now: u64) -> crate::policy::LimitState {
+        self.limits.state(now)
+    }
+
+    /// The limit of `afi` with its warning threshold in percent, and the routes it counts now.
+    pub fn limit_of(&self, afi: Afi) -> Option<(usize, u8, usize)> {
+        let (limit, warn_at) = self.limits.limit_of(afi)?;
+        Some((limit, warn_at, self.limits.counted(afi)))
     }
 
     /// While a trip holds the session down: `Some(Some(t))` until `t`, `Some(None)` until

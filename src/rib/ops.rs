@@ -4,7 +4,7 @@
 //! the API reads the shared parts.
 
 use super::rejected::{RejectedRoute, RejectedStore};
-use super::views::{LastTrip, LimitState, PeerView, RouterView, SessionState};
+use super::views::{LastTrip, PeerView, RouterView, SessionState};
 use super::Rib;
 use crate::metrics::Metrics;
 use crate::policy::{Trip, Verdict};
@@ -239,11 +239,12 @@ impl Rib {
                     ops.metrics
                         .routes_current(i, Direction::Out, afi, to_neighbor[afi] as i64);
                 }
-                v.max_prefix.state = match (&v.state, &v.max_prefix.last_trip) {
-                    (SessionState::Stopped, _) => LimitState::Down,
-                    (_, Some(t)) if unix_now() - t.at < 60 => LimitState::Tripped,
-                    _ => LimitState::Ok,
-                };
+                v.max_prefix.state = p
+                    .flows
+                    .inbound
+                    .table
+                    .limit_state(now)
+                    .max(p.flows.outbound.table.limit_state(now));
                 let down_until = p.flows.inbound.table.down_until().or(p
                     .flows
                     .outbound

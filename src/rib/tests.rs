@@ -893,3 +893,71 @@ fn run_model(seed: u64, steps: usize) {
         );
     }
 }
+
+/// The peer views of `rib` after a forced refresh (the API's `/peers`).
+fn views(rib: &mut Rib) -> Vec<super::views::PeerView> {
+    if rib.ops.is_none() {
+        let metrics =
+            crate::metrics::Metrics::new(&[crate::metrics::PeerLabel { name: "n".into() }]);
+        rib.ops = Some(Ops::new(
+            Arc::new(metrics),
+            Arc::new(super::rejected::RejectedStore::new(10)),
+            Arc::default(),
+            Arc::default(),
+            rib.pairs.len(),
+        ));
+    }
+    rib.refresh_ops(true);
+    let ops = rib.ops.as_ref().unwrap();
+    let peers = ops.peers.lock().unwrap();
+    peers.clone()
+}
+
+#[test]
+fn the_views_show_warn_at_crossed_and_a_cleared_trip_as_ok() {
+    use crate::policy::LimitState;
+    let mut rib = rib(None);
+    rib.pairs[0].flows.inbound.table.set_limits(
+        Some(crate::policy::Limits {
+            ipv4: Some(4),
+            ipv6: None,
+            warn_at: 50,
+            count: crate::policy::CountMode::Received,
+            action: Action::Teardown,
+            restart_after: None,
+        }),
+        None,
+        false,
+    );
+    rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    assert_eq!(views(&mut rib)[0].max_prefix.state, LimitState::Ok);
+    rib.handle(update(N, &["8.8.4.0/24"], "20002 15169", &[]));
+    assert_eq!(
+        views(&mut rib)[0].max_prefix.state,
+        LimitState::Warned,
+        "2 of 4 is warn_at 50 %"
+    );
+    let out = rib.handle(update(
+        N,
+        &["9.9.9.0/24", "9.9.8.0/24", "9.9.7.0/24"],
+        "20002 15169",
+        &[],
+    ));
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Stop { to, .. } if *to == N)));
+    down(&mut rib, N);
+    assert_eq!(views(&mut rib)[0].max_prefix.state, LimitState::Down);
+    let (result, _) = rib.clear("n");
+    assert!(result.is_ok(), "{result:?}");
+    let v = views(&mut rib);
+    assert_eq!(
+        v[0].max_prefix.state,
+        LimitState::Ok,
+        "cleared, not tripped"
+    );
+    assert!(
+        v[0].max_prefix.last_trip.is_some(),
+        "the last trip stays on record"
+    );
+}

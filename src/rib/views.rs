@@ -33,30 +33,7 @@ impl SessionState {
 }
 
 /// The max-prefix / burst-guard state of a peer (both directions folded: the worse one).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LimitState {
-    /// Below the warning threshold, or no limit.
-    #[default]
-    Ok,
-    /// Past `warn_at`.
-    Warned,
-    /// A limit is exceeded (routes dropped, or only logged with `action = "warn"`).
-    Tripped,
-    /// Torn down by a limit; see `down_until`.
-    Down,
-}
-
-impl LimitState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LimitState::Ok => "ok",
-            LimitState::Warned => "warned",
-            LimitState::Tripped => "tripped",
-            LimitState::Down => "down",
-        }
-    }
-}
+pub use crate::policy::LimitState;
 
 /// The last time a limit was exceeded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
