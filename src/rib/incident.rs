@@ -241,12 +241,7 @@ impl Incidents {
             detail,
             action,
             announcements_last_minute: recent.len(),
-            prefixes: recent
-                .iter()
-                .rev()
-                .take(SAMPLE)
-                .map(|(_, p, _)| *p)
-                .collect(),
+            prefixes: distinct_newest(recent.iter().map(|(_, p, _)| *p), SAMPLE),
             origins,
             state: "open",
             resolved_at: None,
@@ -259,6 +254,17 @@ impl Incidents {
     }
 }
 
+/// Up to `n` distinct prefixes of `oldest_first`, newest first (a flapping prefix is
+/// announced many times but is one prefix of the incident).
+fn distinct_newest(oldest_first: impl DoubleEndedIterator<Item = IpNet>, n: usize) -> Vec<IpNet> {
+    let mut seen = std::collections::HashSet::new();
+    oldest_first
+        .rev()
+        .filter(|p| seen.insert(*p))
+        .take(n)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +272,30 @@ mod tests {
 
     fn net(s: &str) -> IpNet {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_flapping_prefix_is_listed_once() {
+        let mut inc = Incidents::new(1, Some(2));
+        for t in 0..10u64 {
+            let p = if t % 2 == 0 {
+                "192.0.2.0/24"
+            } else {
+                "198.51.100.0/24"
+            };
+            inc.announced(0, t, net(p), Some(Asn(64500)));
+        }
+        inc.announced(0, 10, net("192.0.2.0/24"), Some(Asn(64500)));
+        let mut opened = None;
+        for _ in 0..3 {
+            opened = opened.or(inc.rejected(0, "n", Asn(64500), 10, 1_000));
+        }
+        let i = opened.expect("3 rejections within a minute, over 2");
+        assert_eq!(
+            i.prefixes,
+            vec![net("192.0.2.0/24"), net("198.51.100.0/24")]
+        );
+        assert_eq!(i.announcements_last_minute, 11);
     }
 
     #[test]
