@@ -376,6 +376,11 @@ impl Fsm {
     }
 
     /// The ConnectRetryCounter (RFC 4271 §8.1.1): failures since the last start.
+    /// The AS the neighbor's OPEN must carry.
+    pub fn expected_asn(&self) -> Asn {
+        self.expect.asn
+    }
+
     pub fn connect_retry_counter(&self) -> u32 {
         self.connect_retry_counter
     }
@@ -1259,7 +1264,7 @@ mod tests {
                 [STOP_DELAY, SEND_OPEN, SEND_KA, START_HOLD, START_KA]),
             // 20, refused
             row!(connect_tcp_up, wrong_as_open() => S::Idle, 1,
-                [send(Notification::bad_peer_as()), CLOSE, STOP_DELAY, RESTART]),
+                [send(Notification::bad_peer_as_for(64999)), CLOSE, STOP_DELAY, RESTART]),
             row!(connect, peer_open() => S::Idle, 1, [CLOSE, STOP_CR, RESTART]), // 19
             // 21
             row!(connect_tcp_up, E::BgpHeaderErr(header_err()) => S::Idle, 1,
@@ -1359,7 +1364,7 @@ mod tests {
             row!(open_sent, peer_open() => S::OpenConfirm, 0, to_open_confirm.clone()), // 19
             // 19 refused
             row!(open_sent, wrong_as_open() => S::Idle, 1,
-                [send(Notification::bad_peer_as()), CLOSE, STOP_HOLD, RESTART]),
+                [send(Notification::bad_peer_as_for(64999)), CLOSE, STOP_HOLD, RESTART]),
             // 21
             row!(open_sent, E::BgpHeaderErr(header_err()) => S::Idle, 1,
                 [send(header_err()), CLOSE, STOP_HOLD, RESTART]),
@@ -1829,7 +1834,11 @@ mod tests {
     fn bad_open_with_wrong_as_sends_2_2_and_goes_idle() {
         let mut fsm = open_sent();
         let actions = fsm.handle(wrong_as_open());
-        assert_eq!(actions[0], send(Notification::new(2, 2, vec![])));
+        assert_eq!(
+            actions[0],
+            send(Notification::new(2, 2, 64999u16.to_be_bytes().to_vec())),
+            "the data names the AS of the OPEN"
+        );
         assert_eq!(actions[1], A::CloseConnection);
         assert_eq!(fsm.state(), S::Idle);
         assert_eq!(fsm.negotiated(), None);

@@ -105,9 +105,19 @@ impl Notification {
         Notification::new(code::OPEN, 1, supported.to_be_bytes().to_vec())
     }
 
-    /// 2/2.
-    pub fn bad_peer_as() -> Notification {
-        Notification::bare(code::OPEN, 2)
+    /// Whether this is 2/2, Bad Peer AS.
+    pub fn is_bad_peer_as(&self) -> bool {
+        (self.code, self.subcode) == (code::OPEN, 2)
+    }
+
+    /// 2/2 (Bad Peer AS), naming the AS the neighbor's OPEN gave. RFC 4271 leaves the data
+    /// open; like other speakers we send that AS: two octets when it fits, four otherwise.
+    pub fn bad_peer_as_for(received: u32) -> Notification {
+        let data = match u16::try_from(received) {
+            Ok(short) => short.to_be_bytes().to_vec(),
+            Err(_) => received.to_be_bytes().to_vec(),
+        };
+        Notification::new(code::OPEN, 2, data)
     }
 
     /// 2/3.
@@ -476,6 +486,10 @@ impl fmt::Display for Notification {
                 let inner = Notification::new(*c, *s, rest.to_vec());
                 write!(f, ": caused by {inner}")
             }
+            (code::OPEN, 2, [a, b]) => write!(f, ": AS {}", u16::from_be_bytes([*a, *b])),
+            (code::OPEN, 2, [a, b, c, d]) => {
+                write!(f, ": AS {}", u32::from_be_bytes([*a, *b, *c, *d]))
+            }
             (code::MESSAGE_HEADER, 2, [a, b]) | (code::OPEN, 1, [a, b]) => {
                 write!(f, ": {}", u16::from_be_bytes([*a, *b]))
             }
@@ -508,7 +522,7 @@ mod tests {
         assert_eq!(n.encode(), wire);
         assert_eq!(
             n.to_string(),
-            "OPEN Message Error/Bad Peer AS (2/2): data 0xfeb0"
+            "OPEN Message Error/Bad Peer AS (2/2): AS 65200"
         );
     }
 
@@ -554,7 +568,18 @@ mod tests {
             Notification::malformed_open(),
             Notification::new(2, 0, vec![])
         );
-        assert_eq!(Notification::bad_peer_as(), Notification::new(2, 2, vec![]));
+        assert_eq!(
+            Notification::bad_peer_as_for(64501).to_string(),
+            "OPEN Message Error/Bad Peer AS (2/2): AS 64501"
+        );
+        assert_eq!(
+            Notification::bad_peer_as_for(4_200_000_001),
+            Notification::new(2, 2, 4_200_000_001u32.to_be_bytes().to_vec())
+        );
+        assert_eq!(
+            Notification::bad_peer_as_for(4_200_000_001).to_string(),
+            "OPEN Message Error/Bad Peer AS (2/2): AS 4200000001"
+        );
         assert_eq!(
             Notification::bad_bgp_identifier(),
             Notification::new(2, 3, vec![])

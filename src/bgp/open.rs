@@ -322,7 +322,7 @@ pub fn negotiate(
         Asn(u32::from(remote.my_as))
     };
     if peer_asn != expect.asn || peer_asn.0 == 0 {
-        return Err(Notification::bad_peer_as());
+        return Err(Notification::bad_peer_as_for(peer_asn.0));
     }
     if matches!(remote.hold_time, 1 | 2) {
         return Err(Notification::unacceptable_hold_time());
@@ -658,7 +658,7 @@ mod tests {
         for asn in [65001, 65000] {
             assert_eq!(
                 negotiate(&o, &responder, &expect(asn, Role::Peer)),
-                Err(Notification::new(2, 2, vec![]))
+                Err(Notification::bad_peer_as_for(196_072))
             );
         }
     }
@@ -984,7 +984,8 @@ mod tests {
         let local = Open::new(&speaker(Role::Peer));
         assert_eq!(
             negotiate(&local, &neighbor(vec![]), &expect(64502, Role::Peer)),
-            Err(Notification::new(2, 2, vec![]))
+            Err(Notification::new(2, 2, 64501u16.to_be_bytes().to_vec())),
+            "the data names the AS the neighbor gave"
         );
         // A 2-octet-only neighbor: my_as is the ASN.
         let old = open(64501, [198, 51, 100, 1], vec![]);
@@ -993,13 +994,13 @@ mod tests {
         let trans = open(AS_TRANS, [198, 51, 100, 1], vec![]);
         assert_eq!(
             negotiate(&local, &trans, &expect(4_200_000_001, Role::Peer)),
-            Err(Notification::new(2, 2, vec![]))
+            Err(Notification::bad_peer_as_for(u32::from(AS_TRANS)))
         );
         // RFC 7607: AS 0 is never acceptable.
         let zero = open(0, [198, 51, 100, 1], vec![]);
         assert_eq!(
             negotiate(&local, &zero, &expect(0, Role::Peer)),
-            Err(Notification::new(2, 2, vec![]))
+            Err(Notification::new(2, 2, vec![0, 0]))
         );
     }
 

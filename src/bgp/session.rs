@@ -584,6 +584,11 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
                 Err(e) => tracing::error!(peer = %self.cfg.name, "cannot encode OPEN: {e}"),
             },
             Action::SendKeepalive => self.send(codec::encode_keepalive()),
+            Action::SendNotification(n) if n.is_bad_peer_as() => {
+                let expected = self.fsm.expected_asn().0;
+                tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, expected_as = expected, "sending NOTIFICATION: the OPEN's AS is not the configured AS {expected}");
+                self.send(n.encode());
+            }
             Action::SendNotification(n) => {
                 tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, "sending NOTIFICATION");
                 self.send(n.encode());
