@@ -369,6 +369,43 @@ struct Session<E> {
     told_connected: bool,
     /// Why the last Established session ended, for the twin.
     last_down: Option<DownReason>,
+    /// Failed connection attempts, for a log line at info that does not flood.
+    connect_failures: FailureLog,
+}
+
+/// How often a run of failed connection attempts is logged at info: the first, then at most
+/// one line this often (saying how many failed meanwhile), or sooner when the error changes.
+const CONNECT_FAILURE_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// The rate limit of the "connection failed" log line, as a pure state machine.
+#[derive(Debug, Default)]
+struct FailureLog {
+    /// When the last line was logged, and its error.
+    last: Option<(Instant, String)>,
+    /// Failures since the last line.
+    unlogged: u32,
+}
+
+impl FailureLog {
+    /// A connection attempt failed at `now` with `error`: `Some(failures since the last line,
+    /// this one included)` when a line is due.
+    fn failed(&mut self, now: Instant, error: &str) -> Option<u32> {
+        self.unlogged += 1;
+        let due = match &self.last {
+            None => true,
+            Some((at, last)) => last != error || now >= *at + CONNECT_FAILURE_LOG_EVERY,
+        };
+        if !due {
+            return None;
+        }
+        self.last = Some((now, error.to_string()));
+        Some(std::mem::take(&mut self.unlogged))
+    }
+
+    /// A connection succeeded: the next failure is logged at once.
+    fn connected(&mut self) {
+        *self = FailureLog::default();
+    }
 }
 
 /// A second connection read up to its OPEN: the stream, the bytes after the OPEN, the OPEN.
@@ -878,6 +915,7 @@ async fn run<E: From<FromSession> + Send + 'static>(
         enabled,
         told_connected: false,
         last_down: None,
+        connect_failures: FailureLog::default(),
     };
     if s.enabled {
         s.event(Event::ManualStart).await;
@@ -975,13 +1013,19 @@ async fn run<E: From<FromSession> + Send + 'static>(
                 s.connecting = None;
                 match res {
                     Ok(stream) if s.conn.is_none() => {
+                        s.connect_failures.connected();
                         s.conn = Some(attach(stream));
                         s.outgoing = true;
                         s.event(Event::TcpCrAcked).await;
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        tracing::debug!(peer = %s.cfg.name, side = %s.cfg.id.side, "connect failed: {e}");
+                        let error = e.to_string();
+                        if let Some(failures) = s.connect_failures.failed(Instant::now(), &error) {
+                            tracing::info!(peer = %s.cfg.name, side = %s.cfg.id.side, remote = %s.cfg.remote, failures, "connection attempt failed: {error}");
+                        } else {
+                            tracing::debug!(peer = %s.cfg.name, side = %s.cfg.id.side, "connect failed: {error}");
+                        }
                         s.event(Event::TcpConnectionFails).await;
                     }
                 }

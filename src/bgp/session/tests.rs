@@ -183,3 +183,30 @@ fn send_hold_time_is_eight_minutes_or_twice_the_hold_time() {
     assert_eq!(send_hold_time(0), Duration::from_secs(480));
     assert_eq!(send_hold_time(300), Duration::from_secs(600));
 }
+
+#[test]
+fn failed_connections_are_logged_first_then_once_a_minute_or_when_the_error_changes() {
+    let t0 = Instant::now();
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    let mut log = FailureLog::default();
+    assert_eq!(log.failed(at(0), "refused"), Some(1), "the first is logged");
+    assert_eq!(log.failed(at(5), "refused"), None);
+    assert_eq!(log.failed(at(30), "refused"), None);
+    assert_eq!(
+        log.failed(at(60), "refused"),
+        Some(3),
+        "a minute on, with the count"
+    );
+    assert_eq!(
+        log.failed(at(61), "timed out"),
+        Some(1),
+        "a new error at once"
+    );
+    assert_eq!(log.failed(at(62), "timed out"), None);
+    log.connected();
+    assert_eq!(
+        log.failed(at(63), "timed out"),
+        Some(1),
+        "after a success, at once"
+    );
+}
