@@ -547,6 +547,7 @@ impl DataTask {
             peers.push(crate::rib::PairReconfig {
                 pair: i,
                 policy: setup::peer_policy(p).map_err(|e| e.to_string())?,
+                local_asn: p.router.as_ref().map(|r| r.asn),
                 next_hop: p.next_hop,
                 limits_in: setup::limits(&p.max_prefix_in),
                 burst: p.burst_guard.as_ref().map(setup::burst),

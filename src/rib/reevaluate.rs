@@ -84,7 +84,11 @@ pub struct PolicyUpdate {
 #[derive(Debug, Clone)]
 pub struct PairReconfig {
     pub pair: usize,
+    /// The pair's new policy; its `asn` and `role` become the pair's (a change of either also
+    /// restarts the sessions, DESIGN §6).
     pub policy: PeerPolicy,
+    /// The operator's AS toward this neighbor (the router table's `asn`); `None` keeps it.
+    pub local_asn: Option<Asn>,
     pub next_hop: NextHops,
     pub limits_in: Option<crate::policy::Limits>,
     pub burst: Option<crate::policy::BurstLimits>,
@@ -197,6 +201,11 @@ impl Rib {
                 continue;
             };
             p.policy = pr.policy;
+            p.asn = p.policy.asn;
+            p.role = p.policy.role;
+            if let Some(local_asn) = pr.local_asn {
+                p.local_asn = local_asn;
+            }
             if p.next_hop != pr.next_hop {
                 p.next_hop = pr.next_hop;
                 resend.push(pr.pair);

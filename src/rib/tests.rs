@@ -444,6 +444,7 @@ fn the_index_of_known_prefixes_lives_while_a_guard_counts_more_specifics() {
             peers: vec![PairReconfig {
                 pair: 0,
                 policy,
+                local_asn: None,
                 next_hop,
                 limits_in: None,
                 burst: Some(burst),
@@ -588,6 +589,7 @@ fn observe_to_enforce_withdraws_the_rejected_routes_from_the_router() {
         peers: vec![PairReconfig {
             pair: 0,
             policy: policy.clone(),
+            local_asn: None,
             next_hop: rib.pairs[0].next_hop,
             limits_in: None,
             burst: None,
@@ -604,6 +606,7 @@ fn observe_to_enforce_withdraws_the_rejected_routes_from_the_router() {
         peers: vec![PairReconfig {
             pair: 0,
             policy,
+            local_asn: None,
             next_hop: rib.pairs[0].next_hop,
             limits_in: None,
             burst: None,
@@ -819,6 +822,7 @@ fn run_model(seed: u64, steps: usize) {
                     peers: vec![PairReconfig {
                         pair: 0,
                         policy,
+                        local_asn: None,
                         next_hop: rib.pairs[0].next_hop,
                         limits_in: None,
                         burst: None,
@@ -959,5 +963,35 @@ fn the_views_show_warn_at_crossed_and_a_cleared_trip_as_ok() {
     assert!(
         v[0].max_prefix.last_trip.is_some(),
         "the last trip stays on record"
+    );
+}
+
+#[test]
+fn a_reload_that_changes_the_asn_and_role_shows_and_uses_the_new_ones() {
+    let mut rib = rib(None);
+    assert_eq!(views(&mut rib)[0].asn, Asn(NEIGHBOR));
+    let mut policy = rib.pairs[0].policy.clone();
+    policy.asn = Asn(20003);
+    policy.role = Role::Peer;
+    let next_hop = rib.pairs[0].next_hop;
+    rib.reconfigure(Reconfigure {
+        generation: rib.policy_generation + 1,
+        local: None,
+        peers: vec![PairReconfig {
+            pair: 0,
+            policy,
+            local_asn: Some(Asn(20009)),
+            next_hop,
+            limits_in: None,
+            burst: None,
+            limits_out: None,
+        }],
+    });
+    let v = views(&mut rib);
+    assert_eq!((v[0].asn, v[0].role), (Asn(20003), Role::Peer));
+    let p = &rib.pairs[0];
+    assert_eq!(
+        (p.asn, p.role, p.local_asn),
+        (Asn(20003), Role::Peer, Asn(20009))
     );
 }
