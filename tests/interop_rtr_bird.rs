@@ -405,3 +405,120 @@ fn the_circuit_breaker_holds_a_60_percent_shrink_until_ctl_rpki_accept() {
     let (code, _, _) = common::interop::ctl(&api, &["rpki", "accept"]);
     assert_eq!(code, 1, "nothing is held any more");
 }
+
+/// A daemon of one pair (whose neighbor and router never come) fed by the RTR cache `cache`.
+fn lone_rtr_daemon(
+    dir: &std::path::Path,
+    sieve: &str,
+    cache: &str,
+) -> (common::interop::Proc, String) {
+    let cfg = rtr_config(sieve, "127.0.0.66", "127.0.0.67", 11300, cache, "");
+    let api = common::interop::api_address(&cfg);
+    (bgpsieve_daemon(dir, &cfg), api)
+}
+
+/// The status code of `GET http://ADDRESS/PATH`, or None while nothing listens.
+fn http_status(address: &str, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(address).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    answer.get(9..12)?.parse().ok()
+}
+
+#[test]
+fn the_api_answers_during_the_wait_for_rtr_data_and_says_it_is_starting() {
+    // A "cache" that accepts connections and never answers: the daemon waits 10 s for data.
+    let silent = std::net::TcpListener::bind("127.0.0.65:11301").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let (sieve, api) = lone_rtr_daemon(dir.path(), "127.0.0.63", "127.0.0.65:11301");
+    wait_for(
+        Duration::from_secs(5),
+        || http_status(&api, "/api/v1/rpki") == Some(200),
+        || format!("no API within 5 s of the start\n{}", sieve.log_text()),
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(8),
+        "API up only after the wait"
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&common::interop::http_get(&api, "/api/v1/rpki")).unwrap();
+    assert_eq!(status["starting"], true, "{status}");
+    assert_eq!(status["caches"][0]["up"], false, "{status}");
+    assert_eq!(
+        http_status(&api, "/api/v1/explain?prefix=192.0.2.0/24&path=64500"),
+        Some(503),
+        "explain has no RPKI data to explain with yet"
+    );
+    assert_eq!(http_status(&api, "/metrics"), Some(200));
+    wait_for(
+        Duration::from_secs(20),
+        || {
+            serde_json::from_str::<serde_json::Value>(&common::interop::http_get(
+                &api,
+                "/api/v1/rpki",
+            ))
+            .is_ok_and(|s| s["starting"] == false)
+        },
+        || sieve.log_text(),
+    );
+    assert_eq!(
+        http_status(&api, "/api/v1/explain?prefix=192.0.2.0/24&path=64500"),
+        Some(200)
+    );
+    drop(silent);
+}
+
+#[test]
+fn a_cache_that_answers_during_the_start_up_wait_shows_up_with_its_serial() {
+    if !available("stayrtr") {
+        return;
+    }
+    let (sieve_ip, cache) = ("127.0.0.68", "127.0.0.64:11302");
+    let dir = tempfile::tempdir().unwrap();
+    let json = write_vrps(dir.path(), WITH_ROA);
+    let _cache = stayrtr(dir.path(), "stayrtr", cache, &json, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    let (sieve, api) = lone_rtr_daemon(dir.path(), sieve_ip, cache);
+    let rpki = || -> serde_json::Value {
+        match http_status(&api, "/api/v1/rpki") {
+            Some(200) => serde_json::from_str(&common::interop::http_get(&api, "/api/v1/rpki"))
+                .unwrap_or_default(),
+            _ => serde_json::Value::Null,
+        }
+    };
+    wait_for(
+        T,
+        || rpki()["vrps_v4"] == WITH_ROA.len(),
+        || format!("{}\n{}", rpki(), sieve.log_text()),
+    );
+    let status = rpki();
+    let c = &status["caches"][0];
+    assert_eq!(
+        (c["address"].as_str(), c["up"].as_bool()),
+        (Some(cache), Some(true)),
+        "{status}"
+    );
+    assert!(c["serial"].is_u64(), "{status}");
+    assert_eq!(status["starting"], false, "{status}");
+    let metrics = common::interop::http_get(&api, "/metrics");
+    let line = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains(cache))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        line("bgpsieve_rtr_up").as_deref(),
+        Some(format!("bgpsieve_rtr_up{{cache=\"{cache}\"}} 1").as_str()),
+        "{metrics}"
+    );
+    assert!(line("bgpsieve_rtr_serial").is_some(), "{metrics}");
+}

@@ -99,6 +99,9 @@ pub enum ApiError {
     /// The daemon refused or failed the request, or did not answer: 500.
     #[error("{0}")]
     Internal(String),
+    /// Not yet: the daemon is starting (waiting for its first RTR data): 503.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// The body of every error answer.
@@ -115,6 +118,7 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         (
             status,
@@ -352,6 +356,11 @@ async fn explain(
         .ok_or_else(|| ApiError::BadRequest("prefix: required".into()))?;
     // An empty path (a route the neighbor originates with no AS) is legal BGP inside an AS.
     let path = p.get("path").unwrap_or("");
+    if lock(&s.rpki).starting {
+        return Err(ApiError::Unavailable(
+            "starting: the RPKI data is not in force yet (waiting for the RTR cache)".into(),
+        ));
+    }
     let snapshot = s.policy.load();
     explain::explain(&snapshot, prefix, path, p.get("peer")).map(Json)
 }

@@ -190,6 +190,22 @@ impl DataOps {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Operator-facing state before the first data: every RTR cache not connected yet, and
+    /// `starting` while the daemon waits for them.
+    pub fn starting(&self) {
+        self.status().starting = true;
+        for (cache, address) in self.caches.iter().enumerate() {
+            self.rtr(&crate::rpki::rtr::RtrStatus {
+                cache,
+                up: false,
+                version: None,
+                session_id: None,
+                serial: None,
+                message: format!("{address}: not connected yet"),
+            });
+        }
+    }
+
     /// The data now in force.
     fn in_force(&self, data: &RpkiData, generation: u64) {
         let (v4, v6) = data.vrp_count();
@@ -197,6 +213,7 @@ impl DataOps {
         self.metrics.vrps(crate::types::Afi::Ipv6, v6 as u64);
         self.metrics.aspas(data.aspa_count() as u64);
         let mut s = self.status();
+        s.starting = false;
         s.vrps_v4 = v4 as u64;
         s.vrps_v6 = v6 as u64;
         s.aspas = data.aspa_count() as u64;
@@ -278,9 +295,10 @@ pub(super) struct DataTask {
 }
 
 impl DataTask {
-    /// Loads the files, starts the RTR client and waits a little for its first data; a bad file
-    /// at start is an error (there is no data in force to keep).
-    pub async fn start(config: &Config) -> Result<DataTask, LoadError> {
+    /// Loads the files, starts the RTR client and waits a little for its first data, showing
+    /// the caches' state in `ops` meanwhile; a bad file at start is an error (there is no data
+    /// in force to keep).
+    pub async fn start(config: &Config, ops: &DataOps) -> Result<DataTask, LoadError> {
         let cfg = &config.rpki;
         let files = Files::new(cfg);
         let mut feed = RpkiFeed::new(feed_config(cfg));
@@ -307,6 +325,9 @@ impl DataTask {
             loop {
                 match tokio::time::timeout_at(deadline, rx.recv()).await {
                     Ok(Some(ev)) => {
+                        if let RtrEvent::Status(st) = &ev {
+                            ops.rtr(st);
+                        }
                         if handle_rtr(&mut feed, ev) {
                             break;
                         }
@@ -363,16 +384,6 @@ impl DataTask {
         let started = unix_now() - self.started.elapsed().as_secs() as i64;
         ops.in_force(&self.initial.0, self.initial.1);
         ops.files(&self.files, None);
-        for (cache, address) in ops.caches.clone().iter().enumerate() {
-            ops.rtr(&crate::rpki::rtr::RtrStatus {
-                cache,
-                up: false,
-                version: None,
-                session_id: None,
-                serial: None,
-                message: format!("{address}: not connected yet"),
-            });
-        }
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut poll = tokio::time::interval(FILE_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -273,18 +273,19 @@ fn secure_listener(l: &TcpListener, addr: &SocketAddr, cfg: &Config) -> Result<(
 }
 
 async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), DaemonError> {
-    let data = data::DataTask::start(&cfg)
-        .await
-        .map_err(|e| DaemonError::Data(e.to_string()))?;
-    let (rpki, generation) = data.initial.clone();
     let local = setup::local_policy(&cfg).map_err(|e| DaemonError::Data(e.to_string()))?;
     let pairs = rib_pairs(&cfg)?;
-    let shared = Arc::new(SharedPolicy::new(PolicySnapshot {
+    let snapshot = |rpki: Arc<crate::rpki::RpkiData>, generation: u64| PolicySnapshot {
         generation,
-        rpki: rpki.clone(),
+        rpki,
         local: local.clone(),
         peers: pairs.iter().map(|p| p.policy.clone()).collect(),
-    }));
+    };
+    // Until the RPKI data is in, the API answers with `starting` (and `explain` with 503).
+    let shared = Arc::new(SharedPolicy::new(snapshot(
+        Arc::new(crate::rpki::RpkiData::empty()),
+        0,
+    )));
     let metrics = Arc::new(
         crate::metrics::Metrics::try_new(
             &cfg.peers
@@ -305,22 +306,21 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         crate::rib::views::RpkiStatus::default(),
     ));
     let (control_tx, control_rx) = mpsc::channel(8);
-    let pair_count = pairs.len();
-    let mut rib = Rib::new(pairs, local, rpki);
-    rib.ops = Some(crate::rib::Ops::new(
-        metrics.clone(),
-        rejected.clone(),
-        peer_views.clone(),
-        incidents.clone(),
-        pair_count,
-    ));
-    rib.refresh_ops(true);
-    rib.incidents.rejections_per_min = cfg.incidents.rejections_per_min;
-    let webhook = cfg.incidents.webhook.clone();
-    let runtime = tokio::runtime::Handle::current();
-    rib.policy_generation = generation;
+    let data_ops = data::DataOps {
+        metrics: metrics.clone(),
+        status: rpki_status.clone(),
+        control: control_rx,
+        caches: cfg
+            .rpki
+            .rtr_in_preference_order()
+            .into_iter()
+            .map(|c| c.address.clone())
+            .collect(),
+    };
+    data_ops.starting();
 
-    // The API on its (loopback) listener: /metrics and /api/v1.
+    // The API on its (loopback) listener, /metrics and /api/v1, before the wait for RTR data:
+    // monitoring sees a starting daemon and its caches' state.
     let api_listener =
         TcpListener::bind(cfg.api.listen)
             .await
@@ -331,18 +331,34 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     tracing::info!(addr = %cfg.api.listen, "API listening");
     let api_state = crate::api::ApiState {
         policy: shared.clone(),
-        rejected,
-        peers: peer_views,
-        rpki: rpki_status.clone(),
+        rejected: rejected.clone(),
+        peers: peer_views.clone(),
+        rpki: rpki_status,
         metrics: metrics.clone(),
         control: control_tx,
-        incidents,
+        incidents: incidents.clone(),
     };
     tokio::spawn(async move {
         if let Err(e) = crate::api::serve(api_listener, api_state).await {
             tracing::error!("API server ended: {e}");
         }
     });
+
+    let data = data::DataTask::start(&cfg, &data_ops)
+        .await
+        .map_err(|e| DaemonError::Data(e.to_string()))?;
+    let (rpki, generation) = data.initial.clone();
+    shared.store(snapshot(rpki.clone(), generation));
+    let pair_count = pairs.len();
+    let mut rib = Rib::new(pairs, local, rpki);
+    rib.ops = Some(crate::rib::Ops::new(
+        metrics, rejected, peer_views, incidents, pair_count,
+    ));
+    rib.refresh_ops(true);
+    rib.incidents.rejections_per_min = cfg.incidents.rejections_per_min;
+    let webhook = cfg.incidents.webhook.clone();
+    let runtime = tokio::runtime::Handle::current();
+    rib.policy_generation = generation;
 
     // Listeners first: a peer may connect as soon as its session exists.
     let mut listeners = Vec::new();
@@ -387,17 +403,6 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         config: cfg.clone(),
         sessions: sessions.clone(),
     });
-    let data_ops = data::DataOps {
-        metrics,
-        status: rpki_status,
-        control: control_rx,
-        caches: cfg
-            .rpki
-            .rtr_in_preference_order()
-            .into_iter()
-            .map(|c| c.address.clone())
-            .collect(),
-    };
     let data_task = tokio::spawn(data.run(shared, rib_tx.clone(), reload, data_ops));
     let ticker = {
         let rib_tx = rib_tx.clone();

@@ -207,6 +207,10 @@ pub struct CircuitBreakerStatus {
 /// `GET /api/v1/rpki`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RpkiStatus {
+    /// The daemon is in its start-up wait for the first RTR data (at most 10 s): no session
+    /// has started yet and `explain` answers 503.
+    #[serde(default)]
+    pub starting: bool,
     pub vrps_v4: u64,
     pub vrps_v6: u64,
     pub aspas: u64,
