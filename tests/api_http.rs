@@ -183,6 +183,7 @@ fn start() -> Server {
     metrics.vrps(Afi::Ipv6, v6 as u64);
 
     let rpki_status = RpkiStatus {
+        starting: false,
         vrps_v4: v4 as u64,
         vrps_v6: v6 as u64,
         aspas: aspas as u64,
