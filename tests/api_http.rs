@@ -576,7 +576,8 @@ fn explain_an_invalid_and_a_valid_route() {
 
 fn rpki_json() -> Value {
     json!({
-        "vrps_v4": 5, "vrps_v6": 14, "aspas": 2, "generation": 7, "last_update": 1_700_000_100,
+        "starting": false, "vrps_v4": 5, "vrps_v6": 14, "aspas": 2, "generation": 7,
+        "last_update": 1_700_000_100,
         "caches": [{"address": "127.0.0.1:3323", "up": true, "version": 1, "session_id": 4242,
                     "serial": 17, "last_change": 1_700_000_050}],
         "files": [{"path": "/var/lib/rpki/vrps.json", "loaded_at": 1_700_000_000,
