@@ -79,8 +79,9 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// Configuration file: roles and limits of the MRT peers it names (matched by ASN and
-    /// address), local lists, RPKI files. Optional; its [[peer]] router tables may be left out.
+    /// Configuration file: the roles, limits and checks of the MRT peers it names (matched by
+    /// ASN and address), the global lists (announce, bogons, peerlock) and its RPKI files.
+    /// Optional; its [[peer]] router tables may be left out.
     #[arg(short = 'c', long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// VRP file (any supported JSON dialect, gzip or not); may also carry ASPA records.
