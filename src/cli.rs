@@ -12,10 +12,26 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Where `run` and `check-config` read the configuration unless `-c` names another file.
+pub const DEFAULT_CONFIG: &str = "/etc/bgpsieve/bgpsieve.toml";
+
 #[derive(Debug, Parser)]
-#[command(name = "bgpsieve", version, about = "BGP route-leak and hijack filter")]
+#[command(
+    name = "bgpsieve",
+    version,
+    about = "BGP route-leak and hijack filter",
+    long_about = "BGP route-leak and hijack filter: a BGP speaker beside the operator's router \
+                  that holds a pair of sessions per neighbor and checks routes in both \
+                  directions, and an offline MRT replay tool.",
+    after_help = "Environment: BGPSIEVE_LOG sets what is logged on stderr (a tracing filter, \
+                  e.g. \"debug\" or \"info,bgpsieve::bgp=debug\"; default \"info\").\n\n\
+                  Exit status: 0 success, 1 configuration error (or an error answer of the API), \
+                  2 data or input error (or the API could not be reached).\n\n\
+                  Configuration: bgpsieve.toml(5)."
+)]
 pub struct Cli {
-    /// Log format on stderr.
+    /// Format of the log on stderr: text (one line per event) or json (one JSON object per
+    /// line).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     #[command(subcommand)]
@@ -24,20 +40,38 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormat {
+    /// One human-readable line per event.
     Text,
+    /// One JSON object per event and line.
     Json,
+}
+
+/// The configuration file of `run` and `check-config`.
+#[derive(Debug, clap::Args)]
+pub struct ConfigFile {
+    /// Configuration file (TOML, described in bgpsieve.toml(5)).
+    #[arg(short = 'c', long = "config", value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: BGP sessions with the neighbors and the router, filtering both ways.
-    Run {
-        #[arg(long)]
-        config: PathBuf,
-    },
+    ///
+    /// Runs in the foreground (under systemd: Type=notify, READY=1 once the configuration and
+    /// the RPKI data are loaded and the listeners are bound). SIGHUP reloads the data files and
+    /// the configuration; SIGTERM and SIGINT stop it.
+    Run(ConfigFile),
     /// Validate a configuration file: exit 0, or print FILE:LINE:COL errors and exit 1.
-    CheckConfig { file: PathBuf },
+    ///
+    /// Checks everything `run` checks before it starts (syntax, values, that the data files
+    /// exist) and also parses every IRR file. On success prints a one-line summary and the
+    /// warnings.
+    CheckConfig(ConfigFile),
     /// Replay MRT dumps (or BGPStream CSV) through the policy: what would bgpsieve have blocked?
+    ///
+    /// Prints a summary of the verdicts per check (a table, or JSON with --json). MRT peers
+    /// named in --config get their configured role and limits; the others get --role.
     Replay(Box<ReplayArgs>),
     /// Query and control a running daemon over its HTTP API.
     Ctl(crate::ctl::CtlArgs),
@@ -45,55 +79,62 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// Configuration: roles and limits of MRT peers matched by ASN and address, local lists.
-    #[arg(long)]
+    /// Configuration file: the roles, limits and checks of the MRT peers it names (matched by
+    /// ASN and address), the global lists (announce, bogons, peerlock) and its RPKI files.
+    /// Optional; its [[peer]] router tables may be left out.
+    #[arg(short = 'c', long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// VRP files (any supported JSON dialect, gzip or not); may also carry ASPA records.
-    #[arg(long = "vrps")]
+    /// VRP file (any supported JSON dialect, gzip or not); may also carry ASPA records.
+    /// Repeatable.
+    #[arg(long = "vrps", value_name = "FILE")]
     pub vrps: Vec<PathBuf>,
-    /// ASPA files.
-    #[arg(long = "aspa")]
+    /// ASPA file (JSON). Repeatable.
+    #[arg(long = "aspa", value_name = "FILE")]
     pub aspa: Vec<PathBuf>,
-    /// SLURM (RFC 8416) local exceptions, applied to data sets A and B.
-    #[arg(long = "slurm")]
+    /// SLURM (RFC 8416) file of local exceptions, applied to data sets A and B. Repeatable.
+    #[arg(long = "slurm", value_name = "FILE")]
     pub slurm: Vec<PathBuf>,
-    /// IRR files (bgpq4 -j JSON, RPSL) for MRT peers the config gives no IRR data.
-    #[arg(long = "irr")]
+    /// IRR file (bgpq4 -j JSON or RPSL) for the MRT peers the configuration gives no IRR
+    /// data. Repeatable.
+    #[arg(long = "irr", value_name = "FILE")]
     pub irr: Vec<PathBuf>,
-    /// Role of MRT peers the config does not name.
-    #[arg(long, default_value = "provider")]
+    /// Role of the MRT peers the configuration does not name: provider, customer, peer, rs or
+    /// rs-client.
+    #[arg(long, value_name = "ROLE", default_value = "provider")]
     pub role: Role,
-    /// Only these check families: malformed, bogon, prefix-length, path, otc, peerlock, rpki,
-    /// aspa, irr, max-prefix, communities (comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    /// Run only these check families (comma-separated): malformed, bogon, prefix-length, path,
+    /// otc, peerlock, rpki, aspa, irr, max-prefix, communities. Default: all.
+    #[arg(long, value_name = "FAMILY,...", value_delimiter = ',')]
     pub checks: Vec<String>,
-    /// Print the summary as one JSON object.
+    /// Print the summary as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Write every rejected route as JSON Lines.
-    #[arg(long)]
+    /// Write every rejected route to FILE as JSON Lines.
+    #[arg(long, value_name = "FILE")]
     pub rejected: Option<PathBuf>,
-    /// Write every verdict as JSON Lines.
-    #[arg(long)]
+    /// Write every verdict (accepted or rejected) to FILE as JSON Lines.
+    #[arg(long, value_name = "FILE")]
     pub verdicts: Option<PathBuf>,
-    /// Diff mode: VRP files of data set B; routes whose RPKI/ASPA verdict changes are counted.
-    #[arg(long = "vrps-b")]
+    /// Diff mode: VRP file of data set B; routes whose RPKI/ASPA verdict changes between A and
+    /// B are counted. Repeatable.
+    #[arg(long = "vrps-b", value_name = "FILE")]
     pub vrps_b: Vec<PathBuf>,
-    /// Diff mode: ASPA files of data set B.
-    #[arg(long = "aspa-b")]
+    /// Diff mode: ASPA file of data set B. Repeatable.
+    #[arg(long = "aspa-b", value_name = "FILE")]
     pub aspa_b: Vec<PathBuf>,
-    /// Diff mode: write the routes whose verdict changes as JSON Lines.
-    #[arg(long)]
+    /// Diff mode: write the routes whose verdict changes to FILE as JSON Lines.
+    #[arg(long, value_name = "FILE")]
     pub diff: Option<PathBuf>,
-    /// Drop VRPs and ASPAs whose `expires` has passed by now (off: old data sets stay usable
-    /// for old dumps).
+    /// Drop VRPs and ASPAs whose `expires` time has passed (default: keep them, so that old
+    /// data sets stay usable for old dumps).
     #[arg(long)]
     pub drop_expired: bool,
-    /// No progress bar (it is shown only when stderr is a terminal anyway).
+    /// Show no progress bar (it is shown only when stderr is a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
-    /// MRT files (TABLE_DUMP, TABLE_DUMP_V2, BGP4MP; plain, gzip or bzip2), in time order.
-    #[arg(required = true)]
+    /// MRT file (TABLE_DUMP, TABLE_DUMP_V2, BGP4MP; plain, gzip or bzip2) or BGPStream CSV, in
+    /// time order. At least one.
+    #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 }
 
@@ -123,8 +164,8 @@ impl CliError {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Run { config } => run_daemon(&config),
-        Command::CheckConfig { file } => check_config(&file),
+        Command::Run(c) => run_daemon(&c.config),
+        Command::CheckConfig(c) => check_config(&c.config),
         Command::Replay(args) => replay(*args),
         Command::Ctl(args) => Ok(crate::ctl::run(args)?),
     }

@@ -18,8 +18,14 @@ use std::time::Duration;
 pub const DEFAULT_API: &str = "http://127.0.0.1:9179";
 
 #[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Query and control a running daemon over its HTTP API (`[api] listen` in the \
+                  configuration). Prints tables, or the API's JSON with --json.",
+    after_help = "Exit status: 0 done, 1 the API answered with an error (printed), 2 the API \
+                  could not be reached."
+)]
 pub struct CtlArgs {
-    /// Base URL of the daemon's API.
+    /// Base URL of the daemon's HTTP API (its `[api] listen` address).
     #[arg(long, global = true, default_value = DEFAULT_API, value_name = "URL")]
     pub api: String,
     /// Print the API's JSON answer (indented) instead of a table.
@@ -33,39 +39,47 @@ pub struct CtlArgs {
 pub enum CtlCommand {
     /// Every peer: session state, routes received, accepted and sent, limits.
     Peers,
-    /// One peer in detail.
-    Peer { name: String },
+    /// One peer in detail: both sessions, counters, limits, recent trips.
+    Peer {
+        /// The peer's name (`name` in its [[peer]] table).
+        name: String,
+    },
     /// The most recent rejected routes, newest first.
     Rejected {
-        #[arg(long)]
+        /// Only routes of this peer (its configured name).
+        #[arg(long, value_name = "NAME")]
         peer: Option<String>,
-        /// A reason code, e.g. rpki-invalid.
-        #[arg(long)]
+        /// Only routes rejected for this reason code, e.g. rpki-invalid, otc-leak, bogon-prefix.
+        #[arg(long, value_name = "CODE")]
         reason: Option<String>,
         /// Only this prefix (with --more-specific: and every more-specific of it).
-        #[arg(long)]
+        #[arg(long, value_name = "PREFIX")]
         prefix: Option<String>,
+        /// With --prefix: also match the more-specifics of the prefix.
         #[arg(long, requires = "prefix")]
         more_specific: bool,
-        /// in | out
-        #[arg(long)]
+        /// Only routes rejected in this direction: in (from the neighbor) or out (to it).
+        #[arg(long, value_name = "in|out")]
         direction: Option<String>,
-        /// At most this many (1–1000; the API's default is 100).
-        #[arg(long)]
+        /// Show at most this many routes (1-1000; the API's default is 100).
+        #[arg(long, value_name = "N")]
         limit: Option<usize>,
-        /// Skip this many of the newest matches.
-        #[arg(long)]
+        /// Skip this many of the newest matches (for paging).
+        #[arg(long, value_name = "N")]
         offset: Option<usize>,
     },
     /// Every import check's outcome for a hypothetical route from a peer.
     ///
     /// PREFIX and the AS path ("64500 64501 {64502}"; several words are joined).
     Explain {
+        /// The route's prefix, e.g. 192.0.2.0/24.
         prefix: String,
+        /// The route's AS path, leftmost (neighbor) AS first; an AS_SET in braces. Several
+        /// words are joined with spaces.
         #[arg(required = true, num_args = 1.., value_name = "PATH")]
         path: Vec<String>,
         /// The peer the route would come from (required when several are configured).
-        #[arg(long)]
+        #[arg(long, value_name = "NAME")]
         peer: Option<String>,
     },
     /// RPKI data in force, RTR caches, files and the circuit breaker.
@@ -73,11 +87,14 @@ pub enum CtlCommand {
         #[command(subcommand)]
         action: Option<RpkiAction>,
     },
-    /// Reload the configuration (as SIGHUP does).
+    /// Reload the configuration and the data files (as SIGHUP does).
     Reload,
     /// Start again a peer's session that a max-prefix or burst trip holds down (a trip without
     /// `restart_after`, or before it has passed).
-    Clear { name: String },
+    Clear {
+        /// The peer's name (`name` in its [[peer]] table).
+        name: String,
+    },
     /// The latest leak incidents (limits or burst guards tripped, rejection spikes).
     Incidents,
 }

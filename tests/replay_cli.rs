@@ -210,7 +210,7 @@ fn bad_data_files_are_refused_with_their_position() {
 
 #[test]
 fn check_config_reports_file_line_col_and_exit_codes() {
-    let ok = bgpsieve(&["check-config", "config/bgpsieve.toml"]);
+    let ok = bgpsieve(&["check-config", "-c", "config/bgpsieve.toml"]);
     assert!(
         ok.status.success(),
         "{}",
@@ -224,7 +224,7 @@ fn check_config_reports_file_line_col_and_exit_codes() {
         "[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\nannounce = [\"203.0.113.7/24\"]\n",
     )
     .unwrap();
-    let out = bgpsieve(&["check-config", bad.to_str().unwrap()]);
+    let out = bgpsieve(&["check-config", "--config", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:4:"), "{err}");
