@@ -167,7 +167,7 @@ impl Metrics {
         let update_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "bgpsieve_update_processing_seconds",
-                "Time to process one BGP UPDATE: decode, policy and RIB.",
+                "Time the RIB thread takes for one BGP UPDATE (limits, Adj-RIB-In, what is sent on; decoding and most checks run before, in the session tasks).",
             )
             .buckets(UPDATE_BUCKETS.to_vec()),
         )?;
