@@ -1,8 +1,8 @@
 //! `bgpsieve ctl`: the command line over the daemon's HTTP API (DESIGN §6, §7). Tables for
 //! people; `-j` prints the API's JSON as it came, indented.
 //!
-//! It only talks to the API: it must not read the daemon's config or files, and it changes
-//! nothing but through the API's POST endpoints. Exit codes: 0 done, 1 the API answered with an
+//! It only talks to the API: of the daemon's files it reads only the configuration's `[api]
+//! listen`, to find the API, and it changes nothing but through the API's POST endpoints. Exit codes: 0 done, 1 the API answered with an
 //! error (printed), 2 the API could not be reached (the URL and the error are printed).
 
 use crate::api::{
@@ -25,9 +25,14 @@ pub const DEFAULT_API: &str = "http://127.0.0.1:9179";
                   could not be reached."
 )]
 pub struct CtlArgs {
-    /// Base URL of the daemon's HTTP API (its `[api] listen` address).
-    #[arg(long, global = true, default_value = DEFAULT_API, value_name = "URL")]
-    pub api: String,
+    /// Base URL of the daemon's HTTP API. Default: from the configuration's `[api] listen`
+    /// (see --config), else http://127.0.0.1:9179.
+    #[arg(long, global = true, value_name = "URL")]
+    pub api: Option<String>,
+    /// The daemon's configuration, read only for its `[api] listen` when --api is not given.
+    /// Default: /etc/bgpsieve/bgpsieve.toml when it is readable.
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Print the API's JSON answer (indented) instead of a table.
     #[arg(short = 'j', long = "json", global = true)]
     pub json: bool,
@@ -184,13 +189,16 @@ pub enum CtlError {
     Unreachable { url: String, error: String },
     #[error("stdout: {0}")]
     Output(#[from] std::io::Error),
+    /// The configuration given to find the API could not be read.
+    #[error("cannot find the API: {0}")]
+    Config(String),
 }
 
 impl CtlError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CtlError::Api(_) | CtlError::Output(_) => 1,
-            CtlError::Unreachable { .. } => 2,
+            CtlError::Unreachable { .. } | CtlError::Config(_) => 2,
         }
     }
 }
@@ -258,10 +266,56 @@ fn parse<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, CtlError> {
         .map_err(|e| CtlError::Api(format!("unexpected answer to {what}: {e}")))
 }
 
+/// The API's base URL: `--api`; else the `[api] listen` of `--config` (which must be readable);
+/// else that of the default configuration when it is readable; else [`DEFAULT_API`].
+pub fn api_url(api: Option<&str>, config: Option<&std::path::Path>) -> Result<String, CtlError> {
+    if let Some(api) = api {
+        return Ok(api.to_string());
+    }
+    let (path, required) = match config {
+        Some(p) => (p, true),
+        None => (std::path::Path::new(crate::cli::DEFAULT_CONFIG), false),
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => api_listen(&text)
+            .map(|addr| format!("http://{addr}"))
+            .map_err(|e| CtlError::Config(format!("{}: {e}", path.display()))),
+        Err(e) if required => Err(CtlError::Config(format!("{}: {e}", path.display()))),
+        Err(_) => Ok(DEFAULT_API.to_string()),
+    }
+}
+
+/// The address to reach the API at, from a configuration's text: its `[api] listen` (default
+/// 127.0.0.1:9179), a wildcard address replaced by the loopback address of its family.
+fn api_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        api: Api,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct Api {
+        listen: Option<String>,
+    }
+    let file: File = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    let mut addr: std::net::SocketAddr = match file.api.listen {
+        Some(l) => l.parse().map_err(|e| format!("[api] listen {l:?}: {e}"))?,
+        None => std::net::SocketAddr::from(([127, 0, 0, 1], 9179)),
+    };
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    Ok(addr)
+}
+
 /// Runs `bgpsieve ctl`, printing to stdout.
 pub fn run(args: CtlArgs) -> Result<(), CtlError> {
     let now = crate::unix_now();
-    let client = Client::new(&args.api);
+    let url = api_url(args.api.as_deref(), args.config.as_deref())?;
+    let client = Client::new(&url);
     let (post, path, query, render): (bool, String, Vec<(&str, String)>, Render) = match args
         .command
     {
@@ -867,5 +921,43 @@ mod tests {
     fn peer_names_are_one_path_segment() {
         assert_eq!(percent_encode_segment("transit-a"), "transit-a");
         assert_eq!(percent_encode_segment("a b/c"), "a%20b%2Fc");
+    }
+
+    #[test]
+    fn the_api_address_comes_from_the_option_then_the_config_then_the_default() {
+        assert_eq!(
+            api_listen("[api]\nlisten = \"127.0.0.9:8080\"\n"),
+            Ok("127.0.0.9:8080".parse().unwrap())
+        );
+        assert_eq!(
+            api_listen("[global]\nasn = 1\n"),
+            Ok("127.0.0.1:9179".parse().unwrap())
+        );
+        assert_eq!(
+            api_listen("[api]\nlisten = \"0.0.0.0:9000\"\n"),
+            Ok("127.0.0.1:9000".parse().unwrap()),
+            "a wildcard is reached on loopback"
+        );
+        assert_eq!(
+            api_listen("[api]\nlisten = \"[::]:9000\"\n"),
+            Ok("[::1]:9000".parse().unwrap())
+        );
+        assert!(api_listen("[api]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .contains("nowhere"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("bgpsieve.toml");
+        std::fs::write(&conf, "[api]\nlisten = \"[::1]:9181\"\n").unwrap();
+        assert_eq!(
+            api_url(Some("http://x:1"), Some(&conf)).unwrap(),
+            "http://x:1",
+            "--api wins"
+        );
+        assert_eq!(api_url(None, Some(&conf)).unwrap(), "http://[::1]:9181");
+        let missing = dir.path().join("missing.toml");
+        let err = api_url(None, Some(&missing)).unwrap_err();
+        assert!(matches!(err, CtlError::Config(_)), "{err}");
+        assert_eq!(err.exit_code(), 2);
     }
 }
