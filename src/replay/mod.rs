@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod csv;
+pub mod decode;
 pub mod engine;
 pub mod input;
 pub mod report;
