@@ -108,6 +108,9 @@ pub enum CliError {
     Input(String),
     #[error(transparent)]
     Ctl(#[from] crate::ctl::CtlError),
+    /// Replay printed its summary, but not every input was read whole.
+    #[error("{0}")]
+    Incomplete(String),
 }
 
 impl CliError {
@@ -115,6 +118,7 @@ impl CliError {
         match self {
             CliError::Config(_) => 1,
             CliError::Data(_) | CliError::Input(_) => 2,
+            CliError::Incomplete(_) => 3,
             CliError::Ctl(e) => e.exit_code(),
         }
     }
@@ -263,5 +267,21 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
     } else {
         write!(out, "{}", report.table())
     };
-    written.map_err(|e| CliError::Input(format!("stdout: {e}")))
+    written.map_err(|e| CliError::Input(format!("stdout: {e}")))?;
+    incomplete(&report)
+}
+
+/// Exit status 3 when the summary was printed but some input was not read whole.
+fn incomplete(report: &replay::Report) -> Result<(), CliError> {
+    let damaged: Vec<String> = report
+        .damaged_files()
+        .map(|f| format!("{} ({})", f.file, f.status.as_str()))
+        .collect();
+    if damaged.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Incomplete(format!(
+        "replay: not every input was read whole (exit 3): {}",
+        damaged.join(", ")
+    )))
 }

@@ -7,7 +7,7 @@
 
 use super::convert::{PeerKey, Update};
 use super::input::{self, Chunk, Event, FileEnd, PeerTable};
-use super::report::{Counters, DiffSummary, FileReport, Report, TripReport};
+use super::report::{Counters, DiffSummary, FileReport, FileStatus, Report, TripReport};
 use crate::bgp::update::Nlri;
 use crate::policy::{
     evaluate_batch, BurstLimits, Limits, LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict,
@@ -423,23 +423,45 @@ impl<'s> Engine<'s> {
                 progress();
             }
             evaluator.join().unwrap_or_else(|_| FileEnd {
-                truncated: Some("evaluation thread failed".into()),
+                status: FileStatus::Corrupt,
+                error: Some("evaluation thread failed".into()),
                 ..FileEnd::default()
             })
         });
         self.report.total.malformed_records += end.unreadable;
-        if let Some(t) = &end.truncated {
-            tracing::warn!(file = %name, error = %t, "input ended early; everything before was replayed");
+        let malformed = self.report.total.malformed_records - before;
+        let format = match format {
+            input::Format::Mrt => "mrt",
+            input::Format::BgpstreamCsv => "bgpstream-csv",
+        };
+        self.end_file(name, format, malformed, end);
+    }
+
+    /// Records a file that could not be opened.
+    pub fn unreadable(&mut self, name: String, error: String) {
+        self.end_file(name, "unknown", 0, FileEnd::unreadable(error));
+    }
+
+    fn end_file(&mut self, name: String, format: &'static str, malformed: u64, end: FileEnd) {
+        if end.status != FileStatus::Complete {
+            tracing::warn!(
+                file = %name,
+                status = ?end.status,
+                records = end.records,
+                error = end.error.as_deref().unwrap_or(""),
+                "input not read whole; every record before the damage was replayed"
+            );
         }
+        let stopped = !matches!(end.status, FileStatus::Complete | FileStatus::Empty);
         self.report.files.push(FileReport {
             file: name,
-            format: match format {
-                input::Format::Mrt => "mrt",
-                input::Format::BgpstreamCsv => "bgpstream-csv",
-            },
+            format,
             records: end.records,
-            malformed_records: self.report.total.malformed_records - before,
-            truncated: end.truncated,
+            malformed_records: malformed,
+            status: end.status,
+            bytes: end.bytes,
+            truncated: if stopped { end.error.clone() } else { None },
+            error: end.error,
         });
     }
 
@@ -479,7 +501,8 @@ fn evaluate_chunks(
 ) -> FileEnd {
     let mut peers = Arc::new(PeerTable::default());
     let mut end = FileEnd {
-        truncated: Some("reader stopped without an end marker".into()),
+        status: FileStatus::Corrupt,
+        error: Some("reader stopped without an end marker".into()),
         ..FileEnd::default()
     };
     for chunk in rx {

@@ -114,14 +114,67 @@ impl Counters {
     }
 }
 
+/// How reading one input file ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    /// Read to its end.
+    #[default]
+    Complete,
+    /// Cut short: the compressed stream or the last record stops early.
+    Truncated,
+    /// Damaged data (a corrupt compressed block, a record header that makes no sense).
+    Corrupt,
+    /// Not an MRT file at all (e.g. text).
+    NotMrt,
+    /// No data at all.
+    Empty,
+    /// Could not be opened.
+    Unreadable,
+}
+
+impl FileStatus {
+    /// The JSON name (`files[].status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Complete => "complete",
+            FileStatus::Truncated => "truncated",
+            FileStatus::Corrupt => "corrupt",
+            FileStatus::NotMrt => "not_mrt",
+            FileStatus::Empty => "empty",
+            FileStatus::Unreadable => "unreadable",
+        }
+    }
+
+    /// The summary table's word for a file not read whole.
+    pub fn label(self) -> &'static str {
+        match self {
+            FileStatus::Complete => "complete",
+            FileStatus::Truncated => "TRUNCATED",
+            FileStatus::Corrupt => "CORRUPT",
+            FileStatus::NotMrt => "NOT MRT",
+            FileStatus::Empty => "EMPTY",
+            FileStatus::Unreadable => "UNREADABLE",
+        }
+    }
+}
+
 /// How one input file was read.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FileReport {
     pub file: String,
     pub format: &'static str,
+    /// Records read; for a damaged file, those before the damage (all of them replayed).
     pub records: u64,
     pub malformed_records: u64,
-    /// Why the file ended early, if it did; everything before that point was replayed.
+    pub status: FileStatus,
+    /// Decompressed bytes of the whole records read: where a damaged file's good part ends.
+    pub bytes: u64,
+    /// Why the file was not read whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The same text as `error` when reading stopped early (kept from the older shape, where
+    /// it was the only sign of a damaged file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<String>,
 }
@@ -155,6 +208,20 @@ pub struct Report {
     pub diff: Option<DiffSummary>,
 }
 
+impl Report {
+    /// Whether every input file was read whole (the exit status says so).
+    pub fn all_read_whole(&self) -> bool {
+        self.files.iter().all(|f| f.status == FileStatus::Complete)
+    }
+
+    /// The files not read whole.
+    pub fn damaged_files(&self) -> impl Iterator<Item = &FileReport> {
+        self.files
+            .iter()
+            .filter(|f| f.status != FileStatus::Complete)
+    }
+}
+
 impl Serialize for Report {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let t = &self.total;
@@ -175,6 +242,15 @@ impl Serialize for Report {
             m.serialize_entry("diff", d)?;
         }
         m.end()
+    }
+}
+
+/// The table's note on how a file ended: nothing when it was read whole.
+fn file_outcome(f: &FileReport) -> String {
+    match (f.status, &f.error) {
+        (FileStatus::Complete, _) => String::new(),
+        (s, Some(e)) => format!(", {}: {e}", s.label()),
+        (s, None) => format!(", {}", s.label()),
     }
 }
 
@@ -203,10 +279,7 @@ impl Report {
                 } else {
                     String::new()
                 },
-                f.truncated
-                    .as_deref()
-                    .map(|e| format!(", TRUNCATED: {e}"))
-                    .unwrap_or_default()
+                file_outcome(f)
             );
         }
         let _ = writeln!(o);
