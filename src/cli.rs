@@ -207,7 +207,8 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
         aspas.extend(c.rpki.aspa_files.iter().cloned());
         slurm.extend(c.rpki.slurm_files.iter().cloned());
     }
-    let rpki_a = rpki::load_rpki(&vrps, &aspas, &slurm, &opts).map_err(|e| data_err(&e))?;
+    let (rpki_a, rpki_data) =
+        replay::rpki_data::load(&vrps, &aspas, &slurm, &opts).map_err(|e| data_err(&e))?;
     let rpki_b = if a.vrps_b.is_empty() && a.aspa_b.is_empty() {
         None
     } else {
@@ -243,6 +244,7 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
         local,
         rpki: Arc::new(rpki_a),
         rpki_b,
+        rpki_data: (!vrps.is_empty()).then_some(rpki_data),
         peers: PeerResolver::new(
             configured,
             PeerSetup {

@@ -511,3 +511,66 @@ fn mid_gzip_corruption_keeps_at_least_what_bgpdump_keeps() {
         );
     }
 }
+
+#[test]
+fn rpki_counters_stay_when_slurm_and_expiry_leave_no_vrp() {
+    let dir = tempfile::tempdir().unwrap();
+    let vrps = dir.path().join("vrps.json");
+    std::fs::write(
+        &vrps,
+        r#"{"roas":[
+            {"asn":"AS65001","prefix":"10.0.0.0/8","maxLength":24,"ta":"test"},
+            {"asn":"AS65002","prefix":"192.0.2.0/24","maxLength":24,"ta":"test","expires":1000},
+            {"asn":"AS65003","prefix":"2001:db8::/32","maxLength":48,"ta":"test"}
+        ]}"#,
+    )
+    .unwrap();
+    let slurm = dir.path().join("slurm.json");
+    std::fs::write(
+        &slurm,
+        r#"{"slurmVersion":1,
+            "validationOutputFilters":{"prefixFilters":[{"asn":65001},{"prefix":"2001:db8::/32"}],
+                                       "bgpsecFilters":[]},
+            "locallyAddedAssertions":{"prefixAssertions":[],"bgpsecAssertions":[]}}"#,
+    )
+    .unwrap();
+    let good = td(GOOD);
+    let s = replay_json(&[
+        "--vrps",
+        vrps.to_str().unwrap(),
+        "--slurm",
+        slurm.to_str().unwrap(),
+        "--drop-expired",
+        good.to_str().unwrap(),
+    ]);
+    let routes = s["routes"].as_u64().unwrap();
+    assert!(routes > 0);
+    assert_eq!(s["rpki"]["not_found"], routes, "{s}");
+    assert_eq!(s["rpki"]["valid"], 0);
+    assert_eq!(s["rpki"]["invalid"], 0);
+    assert_eq!(s["rpki_data"]["removed_expired"], 1, "{s}");
+    assert_eq!(s["rpki_data"]["removed_by_slurm"], 2, "{s}");
+    assert_eq!(s["rpki_data"]["vrps"], 0, "{s}");
+    let out = bgpsieve(&[
+        "replay",
+        "--no-progress",
+        "--vrps",
+        vrps.to_str().unwrap(),
+        "--slurm",
+        slurm.to_str().unwrap(),
+        "--drop-expired",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains(&format!("rpki   valid 0   invalid 0   not-found {routes}")),
+        "{table}"
+    );
+    assert!(table.contains("removed by SLURM 2"), "{table}");
+    assert!(table.contains("expired 1"), "{table}");
+    // Without VRP files there is no RPKI section, as before.
+    let none = replay_json(&[good.to_str().unwrap()]);
+    assert_eq!(none["rpki"]["not_found"], 0);
+    assert!(none.get("rpki_data").is_none());
+}

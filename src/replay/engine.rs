@@ -7,7 +7,9 @@
 
 use super::convert::{PeerKey, Update};
 use super::input::{self, Chunk, Event, FileEnd, PeerTable};
-use super::report::{Counters, DiffSummary, FileReport, FileStatus, Report, TripReport};
+use super::report::{
+    Counters, DiffSummary, FileReport, FileStatus, Report, RpkiDataSummary, TripReport,
+};
 use crate::bgp::update::Nlri;
 use crate::policy::{
     evaluate_batch, BurstLimits, Limits, LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict,
@@ -101,6 +103,19 @@ pub struct Setup {
     /// Data set B for diff mode.
     pub rpki_b: Option<Arc<RpkiData>>,
     pub peers: PeerResolver,
+    /// Set when VRP files were given: ROV then runs even if SLURM or expiry left no VRP
+    /// (every route NotFound), and the summary tells what was removed.
+    pub rpki_data: Option<RpkiDataSummary>,
+}
+
+/// With VRP files given, a data set without VRPs still validates: every route is NotFound
+/// (RFC 6811 §2), rather than "not checked".
+fn rov_given(verdicts: &mut [Verdict], setup: &Setup, rpki: &RpkiData) {
+    if setup.rpki_data.is_some() && !rpki.has_vrps() {
+        for v in verdicts {
+            v.rov.get_or_insert(RovState::NotFound);
+        }
+    }
 }
 
 /// Output sinks (JSON Lines).
@@ -138,11 +153,16 @@ fn evaluate(setup: &Setup, u: Update) -> Evaluated {
             rpki,
         )
     };
-    let verdicts = batch(&setup.rpki);
+    let mut verdicts = batch(&setup.rpki);
+    rov_given(&mut verdicts, setup, &setup.rpki);
     let diffs = match &setup.rpki_b {
         Some(b) => verdicts
             .iter()
-            .zip(batch(b))
+            .zip({
+                let mut vb = batch(b);
+                rov_given(&mut vb, setup, b);
+                vb
+            })
             .map(|(v, vb)| ((vb.rov, vb.aspa) != (v.rov, v.aspa)).then_some((vb.rov, vb.aspa)))
             .collect(),
         None => Vec::new(),
@@ -263,6 +283,7 @@ impl<'s> Engine<'s> {
             known: KnownIndex::default(),
             report: Report {
                 diff: setup.rpki_b.as_ref().map(|_| DiffSummary::default()),
+                rpki_data: setup.rpki_data.clone(),
                 ..Report::default()
             },
             by_afi: Default::default(),

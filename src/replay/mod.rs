@@ -9,6 +9,7 @@ pub mod decode;
 pub mod engine;
 pub mod input;
 pub mod report;
+pub mod rpki_data;
 
 pub use engine::{PeerResolver, PeerSetup, Setup, Sinks};
 pub use report::Report;

@@ -206,6 +206,23 @@ pub struct Report {
     pub files: Vec<FileReport>,
     pub trips: Vec<TripReport>,
     pub diff: Option<DiffSummary>,
+    /// What became of the RPKI data given: present when VRP files were given.
+    pub rpki_data: Option<RpkiDataSummary>,
+}
+
+/// The RPKI data behind the `rpki` counters, and what SLURM and `--drop-expired` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RpkiDataSummary {
+    /// VRPs in the files, after expiry, before SLURM.
+    pub vrps_loaded: u64,
+    /// Entries (VRPs and ASPA records) dropped by `--drop-expired`.
+    pub removed_expired: u64,
+    /// Entries (VRPs and ASPA records) removed by SLURM filters.
+    pub removed_by_slurm: u64,
+    /// Entries added by SLURM assertions.
+    pub added_by_slurm: u64,
+    /// Distinct VRPs validated against (IPv4 + IPv6).
+    pub vrps: u64,
 }
 
 impl Report {
@@ -240,6 +257,9 @@ impl Serialize for Report {
         m.serialize_entry("files", &self.files)?;
         if let Some(d) = &self.diff {
             m.serialize_entry("diff", d)?;
+        }
+        if let Some(r) = &self.rpki_data {
+            m.serialize_entry("rpki_data", r)?;
         }
         m.end()
     }
@@ -293,11 +313,18 @@ impl Report {
             t.withdrawals,
             t.malformed_records
         );
-        if t.rpki != RpkiCounts::default() {
+        if t.rpki != RpkiCounts::default() || self.rpki_data.is_some() {
             let _ = writeln!(
                 o,
                 "rpki   valid {}   invalid {}   not-found {}",
                 t.rpki.valid, t.rpki.invalid, t.rpki.not_found
+            );
+        }
+        if let Some(d) = &self.rpki_data {
+            let _ = writeln!(
+                o,
+                "rpki data   vrps {}   loaded {}   removed by SLURM {}   expired {}   added by SLURM {}",
+                d.vrps, d.vrps_loaded, d.removed_by_slurm, d.removed_expired, d.added_by_slurm
             );
         }
         if t.aspa != AspaCounts::default() {
