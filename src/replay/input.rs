@@ -383,3 +383,67 @@ fn rib_entry(
         reset,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bird() -> Vec<u8> {
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/mrt/lab/bird_bgp"))
+            .unwrap()
+    }
+
+    /// Frames `bytes` as a plain MRT file and settles its end without a stream fault.
+    fn end_of(bytes: Vec<u8>) -> FileEnd {
+        let (tx, _rx) = sync_channel(64);
+        read_mrt(Box::new(io::Cursor::new(bytes)), &tx)
+            .unwrap()
+            .settle(None)
+    }
+
+    #[test]
+    fn a_whole_file_is_complete_and_a_cut_one_truncated_after_its_whole_records() {
+        let whole = end_of(bird());
+        assert_eq!(whole.status, FileStatus::Complete);
+        assert_eq!((whole.records, whole.bytes), (29, bird().len() as u64));
+        let mut cut = bird();
+        cut.truncate(cut.len() - 5);
+        let end = end_of(cut);
+        assert_eq!(end.status, FileStatus::Truncated);
+        assert_eq!(end.records, 28);
+        assert!(end.bytes < bird().len() as u64 - 5);
+    }
+
+    #[test]
+    fn text_is_not_mrt_and_nothing_is_empty() {
+        let end = end_of(b"collector dumps are here\n".to_vec());
+        assert_eq!(end.status, FileStatus::NotMrt);
+        assert!(end.error.unwrap().starts_with("not an MRT file"));
+        // A binary header of an unknown type, first in the file.
+        let end = end_of([0, 0, 0, 1, 0x7f, 0x7f, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4].to_vec());
+        assert_eq!(end.status, FileStatus::NotMrt);
+        assert_eq!(end_of(Vec::new()).status, FileStatus::Empty);
+    }
+
+    #[test]
+    fn an_unknown_record_type_after_good_records_is_corrupt() {
+        let mut bytes = bird();
+        bytes.extend_from_slice(&[0, 0, 0, 1, 0x7f, 0x7f, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]);
+        bytes.extend_from_slice(&bird());
+        let end = end_of(bytes);
+        assert_eq!(end.status, FileStatus::Corrupt);
+        assert_eq!(end.records, 29);
+    }
+
+    #[test]
+    fn the_streams_fault_explains_the_stop() {
+        let mut cut = bird();
+        cut.truncate(100);
+        let (tx, _rx) = sync_channel(64);
+        let end = read_mrt(Box::new(io::Cursor::new(cut)), &tx)
+            .unwrap()
+            .settle(Some(StreamFault::Corrupt("bad block".into())));
+        assert_eq!(end.status, FileStatus::Corrupt);
+        assert_eq!(end.error.as_deref(), Some("bad block"));
+    }
+}
