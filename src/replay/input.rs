@@ -6,7 +6,7 @@
 
 use super::convert::{self, PeerKey, Update};
 use super::decode::{self, Codec, Decoded, Fault, Stash, StreamFault};
-use super::report::FileStatus;
+use super::report::{FileStatus, NOT_MRT};
 use crate::types::Asn;
 use bgpkit_parser::models::{Bgp4MpEnum, BgpState, LegacyBgp, MrtMessage, TableDumpV2Message};
 use bgpkit_parser::{chunk_mrt_record, ParserError, RawMrtRecord};
@@ -183,7 +183,7 @@ fn not_mrt(error: &ParserError, bytes: &[u8]) -> Option<String> {
         ParserError::ParseError(e) => format!("its first record header is invalid ({e})"),
         _ => return None,
     };
-    Some(format!("not an MRT file: {why}"))
+    Some(format!("{NOT_MRT}{why}"))
 }
 
 /// Frames MRT records and sends them in batches; `None` when the receiver is gone.

@@ -265,10 +265,19 @@ impl Serialize for Report {
     }
 }
 
+/// How the error of a file that is not MRT begins.
+pub const NOT_MRT: &str = "not an MRT file: ";
+
 /// The table's note on how a file ended: nothing when it was read whole.
 fn file_outcome(f: &FileReport) -> String {
     match (f.status, &f.error) {
         (FileStatus::Complete, _) => String::new(),
+        // "NOT MRT: it starts with text", not "NOT MRT: not an MRT file: it starts …".
+        (FileStatus::NotMrt, Some(e)) => format!(
+            ", {}: {}",
+            FileStatus::NotMrt.label(),
+            e.strip_prefix(NOT_MRT).unwrap_or(e)
+        ),
         (s, Some(e)) => format!(", {}: {e}", s.label()),
         (s, None) => format!(", {}", s.label()),
     }
