@@ -522,4 +522,26 @@ mod tests {
         assert_eq!(out, data);
         assert!(matches!(fault, Some(StreamFault::Corrupt(_))));
     }
+
+    #[test]
+    fn any_damage_ends_the_stream_without_panic_and_cuts_keep_a_prefix() {
+        let data: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| (i * 2_654_435_761).to_be_bytes())
+            .collect();
+        for (codec, z) in [(Codec::Gzip, gzip(&data)), (Codec::Bzip2, bzip2(&data))] {
+            for at in (0..z.len()).step_by(z.len() / 97 + 1) {
+                for pattern in [0x00u8, 0xff, 0x55] {
+                    let mut bad = z.clone();
+                    for b in bad.iter_mut().skip(at).take(3) {
+                        *b = pattern;
+                    }
+                    // Whatever the damage: it ends, and it says so unless the bytes were equal.
+                    let (out, fault) = drain(codec, &bad);
+                    assert!(fault.is_some() || bad == z || out == data, "{codec:?} {at}");
+                }
+                let (out, _) = drain(codec, &z[..at]);
+                assert_eq!(out[..], data[..out.len()], "{codec:?} cut at {at}");
+            }
+        }
+    }
 }
