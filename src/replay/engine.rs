@@ -464,15 +464,6 @@ impl<'s> Engine<'s> {
     }
 
     fn end_file(&mut self, name: String, format: &'static str, malformed: u64, end: FileEnd) {
-        if end.status != FileStatus::Complete {
-            tracing::warn!(
-                file = %name,
-                status = ?end.status,
-                records = end.records,
-                error = end.error.as_deref().unwrap_or(""),
-                "input not read whole; every record before the damage was replayed"
-            );
-        }
         let stopped = !matches!(end.status, FileStatus::Complete | FileStatus::Empty);
         self.report.files.push(FileReport {
             file: name,

@@ -82,6 +82,16 @@ pub fn run(
     }
     bar.finish_and_clear();
     let (report, err) = engine.finish();
+    // Told once the progress bar is gone, so it stays one tidy line while it runs.
+    for f in report.damaged_files() {
+        tracing::warn!(
+            file = %f.file,
+            status = f.status.as_str(),
+            records = f.records,
+            error = f.error.as_deref().unwrap_or(""),
+            "input not read whole; every record before the damage was replayed"
+        );
+    }
     match err {
         Some(e) => Err(ReplayError::Output(e)),
         None => Ok(report),
