@@ -37,6 +37,7 @@ fn benches(c: &mut Criterion) {
         local: LocalPolicy::new(Asn(64500)),
         rpki: Arc::new(data),
         rpki_b: None,
+        rpki_data: None,
         peers: PeerResolver::new(
             vec![],
             PeerSetup {

@@ -149,6 +149,9 @@ pub enum CliError {
     Input(String),
     #[error(transparent)]
     Ctl(#[from] crate::ctl::CtlError),
+    /// Replay printed its summary, but not every input was read whole.
+    #[error("{0}")]
+    Incomplete(String),
 }
 
 impl CliError {
@@ -156,6 +159,7 @@ impl CliError {
         match self {
             CliError::Config(_) => 1,
             CliError::Data(_) | CliError::Input(_) => 2,
+            CliError::Incomplete(_) => 3,
             CliError::Ctl(e) => e.exit_code(),
         }
     }
@@ -244,7 +248,8 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
         aspas.extend(c.rpki.aspa_files.iter().cloned());
         slurm.extend(c.rpki.slurm_files.iter().cloned());
     }
-    let rpki_a = rpki::load_rpki(&vrps, &aspas, &slurm, &opts).map_err(|e| data_err(&e))?;
+    let (rpki_a, rpki_data) =
+        replay::rpki_data::load(&vrps, &aspas, &slurm, &opts).map_err(|e| data_err(&e))?;
     let rpki_b = if a.vrps_b.is_empty() && a.aspa_b.is_empty() {
         None
     } else {
@@ -280,6 +285,7 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
         local,
         rpki: Arc::new(rpki_a),
         rpki_b,
+        rpki_data: (!vrps.is_empty()).then_some(rpki_data),
         peers: PeerResolver::new(
             configured,
             PeerSetup {
@@ -304,5 +310,21 @@ fn replay(a: ReplayArgs) -> Result<(), CliError> {
     } else {
         write!(out, "{}", report.table())
     };
-    written.map_err(|e| CliError::Input(format!("stdout: {e}")))
+    written.map_err(|e| CliError::Input(format!("stdout: {e}")))?;
+    incomplete(&report)
+}
+
+/// Exit status 3 when the summary was printed but some input was not read whole.
+fn incomplete(report: &replay::Report) -> Result<(), CliError> {
+    let damaged: Vec<String> = report
+        .damaged_files()
+        .map(|f| format!("{} ({})", f.file, f.status.as_str()))
+        .collect();
+    if damaged.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::Incomplete(format!(
+        "replay: not every input was read whole (exit 3): {}",
+        damaged.join(", ")
+    )))
 }

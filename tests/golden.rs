@@ -2,7 +2,8 @@
 //! `testdata/golden/<case>/` holds `args` (the replay arguments, one per line, paths relative
 //! to the repository root), optionally a `config.toml` (passed as `--config`), and the expected
 //! outputs: `expected-summary.json` (the `--json` summary), and where present
-//! `expected-rejected.jsonl` and `expected-verdicts.jsonl`. `BGPSIEVE_UPDATE_GOLDEN=1` rewrites
+//! `expected-rejected.jsonl`, `expected-verdicts.jsonl` and `expected-exit` (the exit status,
+//! e.g. 3 for a case whose input is not read whole; 0 when absent). `BGPSIEVE_UPDATE_GOLDEN=1` rewrites
 //! the expected files from the current output (review the diff before committing it).
 
 use std::path::{Path, PathBuf};
@@ -37,8 +38,15 @@ fn run_case(case: &Path) -> Vec<String> {
             .filter(|l| !l.is_empty()),
     );
     let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
+    let exit = case.join("expected-exit");
+    let want_exit: i32 = if exit.exists() {
+        read(&exit).trim().parse().unwrap()
+    } else {
+        0
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(want_exit),
         "{}: replay failed: {}",
         case.display(),
         String::from_utf8_lossy(&out.stderr)

@@ -5,6 +5,7 @@
 use super::convert::PeerKey;
 use super::convert::Update;
 use super::input::{Chunk, Event, FileEnd, BATCH};
+use super::report::FileStatus;
 use crate::types::{AsPath, Asn, Attrs};
 use serde::Deserialize;
 use std::io::BufRead;
@@ -56,14 +57,16 @@ pub fn parse_line(line: &str) -> Option<Event> {
 }
 
 /// Reader thread body: header line, then one event per line.
-pub fn read(input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) {
+/// `None` when the receiver is gone.
+pub fn read(input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) -> Option<FileEnd> {
     let mut end = FileEnd::default();
     let mut batch = Vec::with_capacity(BATCH);
     for (i, line) in input.lines().enumerate() {
         let line = match line {
             Ok(l) => l,
             Err(e) => {
-                end.truncated = Some(e.to_string());
+                end.status = FileStatus::Corrupt;
+                end.error = Some(e.to_string());
                 break;
             }
         };
@@ -71,6 +74,7 @@ pub fn read(input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) {
             continue;
         }
         end.records += 1;
+        end.bytes += line.len() as u64 + 1;
         batch.push(parse_line(&line).unwrap_or(Event::Malformed));
         if batch.len() == BATCH
             && tx
@@ -80,13 +84,13 @@ pub fn read(input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) {
                 )))
                 .is_err()
         {
-            return;
+            return None;
         }
     }
     if !batch.is_empty() && tx.send(Chunk::Events(batch)).is_err() {
-        return;
+        return None;
     }
-    let _ = tx.send(Chunk::End(end));
+    Some(end)
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 
 use super::convert::{PeerKey, Update};
 use super::input::{self, Chunk, Event, FileEnd, PeerTable};
-use super::report::{Counters, DiffSummary, FileReport, Report, TripReport};
+use super::report::{
+    Counters, DiffSummary, FileReport, FileStatus, Report, RpkiDataSummary, TripReport,
+};
 use crate::bgp::update::Nlri;
 use crate::policy::{
     evaluate_batch, BurstLimits, Limits, LocalPolicy, MaxPrefixState, PeerPolicy, Reason, Verdict,
@@ -101,6 +103,19 @@ pub struct Setup {
     /// Data set B for diff mode.
     pub rpki_b: Option<Arc<RpkiData>>,
     pub peers: PeerResolver,
+    /// Set when VRP files were given: ROV then runs even if SLURM or expiry left no VRP
+    /// (every route NotFound), and the summary tells what was removed.
+    pub rpki_data: Option<RpkiDataSummary>,
+}
+
+/// With VRP files given, a data set without VRPs still validates: every route is NotFound
+/// (RFC 6811 §2), rather than "not checked".
+fn rov_given(verdicts: &mut [Verdict], setup: &Setup, rpki: &RpkiData) {
+    if setup.rpki_data.is_some() && !rpki.has_vrps() {
+        for v in verdicts {
+            v.rov.get_or_insert(RovState::NotFound);
+        }
+    }
 }
 
 /// Output sinks (JSON Lines).
@@ -138,11 +153,16 @@ fn evaluate(setup: &Setup, u: Update) -> Evaluated {
             rpki,
         )
     };
-    let verdicts = batch(&setup.rpki);
+    let mut verdicts = batch(&setup.rpki);
+    rov_given(&mut verdicts, setup, &setup.rpki);
     let diffs = match &setup.rpki_b {
         Some(b) => verdicts
             .iter()
-            .zip(batch(b))
+            .zip({
+                let mut vb = batch(b);
+                rov_given(&mut vb, setup, b);
+                vb
+            })
             .map(|(v, vb)| ((vb.rov, vb.aspa) != (v.rov, v.aspa)).then_some((vb.rov, vb.aspa)))
             .collect(),
         None => Vec::new(),
@@ -263,6 +283,7 @@ impl<'s> Engine<'s> {
             known: KnownIndex::default(),
             report: Report {
                 diff: setup.rpki_b.as_ref().map(|_| DiffSummary::default()),
+                rpki_data: setup.rpki_data.clone(),
                 ..Report::default()
             },
             by_afi: Default::default(),
@@ -423,23 +444,36 @@ impl<'s> Engine<'s> {
                 progress();
             }
             evaluator.join().unwrap_or_else(|_| FileEnd {
-                truncated: Some("evaluation thread failed".into()),
+                status: FileStatus::Corrupt,
+                error: Some("evaluation thread failed".into()),
                 ..FileEnd::default()
             })
         });
         self.report.total.malformed_records += end.unreadable;
-        if let Some(t) = &end.truncated {
-            tracing::warn!(file = %name, error = %t, "input ended early; everything before was replayed");
-        }
+        let malformed = self.report.total.malformed_records - before;
+        let format = match format {
+            input::Format::Mrt => "mrt",
+            input::Format::BgpstreamCsv => "bgpstream-csv",
+        };
+        self.end_file(name, format, malformed, end);
+    }
+
+    /// Records a file that could not be opened.
+    pub fn unreadable(&mut self, name: String, error: String) {
+        self.end_file(name, "unknown", 0, FileEnd::unreadable(error));
+    }
+
+    fn end_file(&mut self, name: String, format: &'static str, malformed: u64, end: FileEnd) {
+        let stopped = !matches!(end.status, FileStatus::Complete | FileStatus::Empty);
         self.report.files.push(FileReport {
             file: name,
-            format: match format {
-                input::Format::Mrt => "mrt",
-                input::Format::BgpstreamCsv => "bgpstream-csv",
-            },
+            format,
             records: end.records,
-            malformed_records: self.report.total.malformed_records - before,
-            truncated: end.truncated,
+            malformed_records: malformed,
+            status: end.status,
+            bytes: end.bytes,
+            truncated: if stopped { end.error.clone() } else { None },
+            error: end.error,
         });
     }
 
@@ -479,7 +513,8 @@ fn evaluate_chunks(
 ) -> FileEnd {
     let mut peers = Arc::new(PeerTable::default());
     let mut end = FileEnd {
-        truncated: Some("reader stopped without an end marker".into()),
+        status: FileStatus::Corrupt,
+        error: Some("reader stopped without an end marker".into()),
         ..FileEnd::default()
     };
     for chunk in rx {

@@ -1,10 +1,12 @@
 //! Reading replay inputs: MRT files (TABLE_DUMP, TABLE_DUMP_V2, BGP4MP(_ET), legacy BGP), plain,
 //! gzip or bzip2 (detected by magic bytes, not by name), and BGPStream CSV element dumps.
 //! A reader thread per file decompresses and frames records into batches; parsing happens on
-//! the worker pool. A broken record is counted and skipped; a truncated file is reported with
-//! everything before the truncation kept.
+//! the worker pool. A broken record is counted and skipped; a damaged file (cut short, corrupt
+//! compressed data, not MRT at all) is reported with everything before the damage kept.
 
 use super::convert::{self, PeerKey, Update};
+use super::decode::{self, Codec, Decoded, Fault, Stash, StreamFault};
+use super::report::{FileStatus, NOT_MRT};
 use crate::types::Asn;
 use bgpkit_parser::models::{Bgp4MpEnum, BgpState, LegacyBgp, MrtMessage, TableDumpV2Message};
 use bgpkit_parser::{chunk_mrt_record, ParserError, RawMrtRecord};
@@ -32,19 +34,31 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Opens a file, transparently decompressing gzip and bzip2.
+/// Opens a file, transparently decompressing gzip and bzip2. A read error (corrupt or cut-short
+/// compressed data) comes after every byte decoded before it.
 pub fn open(path: &Path, read: Arc<AtomicU64>) -> io::Result<Box<dyn BufRead + Send>> {
+    let r = decoder(path, read)?;
+    Ok(Box::new(BufReader::with_capacity(1 << 16, r)))
+}
+
+/// Like [`open`], but the stream ends cleanly at its first error, which is kept in the
+/// returned [`Fault`]: a record parser reads everything before the damage.
+pub fn open_stashed(
+    path: &Path,
+    read: Arc<AtomicU64>,
+) -> io::Result<(Box<dyn BufRead + Send>, Fault)> {
+    let (r, fault) = Stash::new(decoder(path, read)?);
+    Ok((Box::new(BufReader::with_capacity(1 << 16, r)), fault))
+}
+
+fn decoder(path: &Path, read: Arc<AtomicU64>) -> io::Result<Box<dyn Read + Send>> {
     let file = File::open(path)?;
     let mut buf = BufReader::with_capacity(1 << 16, Counting { inner: file, read });
-    let magic = buf.fill_buf()?;
-    let r: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(buf))
-    } else if magic.starts_with(b"BZh") {
-        Box::new(bzip2::bufread::MultiBzDecoder::new(buf))
-    } else {
-        Box::new(buf)
-    };
-    Ok(Box::new(BufReader::with_capacity(1 << 16, r)))
+    Ok(match Codec::sniff(buf.fill_buf()?) {
+        Codec::Gzip => Box::new(Decoded::new(decode::Gzip::new(buf))),
+        Codec::Bzip2 => Box::new(Decoded::new(decode::Bzip2::new(buf))),
+        Codec::Plain => Box::new(buf),
+    })
 }
 
 /// One record after parsing: what the engine consumes.
@@ -71,12 +85,50 @@ pub enum Chunk {
 /// How reading a file ended.
 #[derive(Debug, Clone, Default)]
 pub struct FileEnd {
-    /// Records framed (MRT) or lines read (CSV).
+    /// Records framed (MRT) or lines read (CSV): for a damaged file, those before the damage.
     pub records: u64,
     /// Records that could not even be framed and were skipped.
     pub unreadable: u64,
-    /// Set when the file ended early (truncated stream, I/O error).
-    pub truncated: Option<String>,
+    /// Decompressed bytes of the whole records read (framed or skipped): where the good part
+    /// of a damaged file ends.
+    pub bytes: u64,
+    pub status: FileStatus,
+    /// Why the file was not read whole.
+    pub error: Option<String>,
+}
+
+impl FileEnd {
+    fn stop(&mut self, status: FileStatus, error: String) {
+        self.status = status;
+        self.error = Some(error);
+    }
+
+    /// The end once the stream's own fault is known: a decompression fault explains the stop
+    /// better than what the record parser saw of it (a record cut short).
+    pub fn settle(mut self, fault: Option<StreamFault>) -> FileEnd {
+        match fault {
+            Some(StreamFault::Truncated(e)) => self.stop(FileStatus::Truncated, e),
+            Some(StreamFault::Corrupt(e)) => self.stop(FileStatus::Corrupt, e),
+            None if self.status == FileStatus::Complete
+                && self.records == 0
+                && self.unreadable == 0
+                && self.bytes == 0 =>
+            {
+                self.status = FileStatus::Empty;
+            }
+            None => {}
+        }
+        self
+    }
+
+    /// A file that could not be opened.
+    pub fn unreadable(error: String) -> FileEnd {
+        FileEnd {
+            status: FileStatus::Unreadable,
+            error: Some(error),
+            ..FileEnd::default()
+        }
+    }
 }
 
 /// The input formats.
@@ -87,9 +139,10 @@ pub enum Format {
 }
 
 /// Starts a reader thread for `path`. The channel holds a few batches, so readers of later
-/// files run ahead while earlier files are being processed.
+/// files run ahead while earlier files are being processed. Only opening the file can fail;
+/// everything after is told by the [`Chunk::End`] of the channel.
 pub fn spawn(path: PathBuf, read: Arc<AtomicU64>) -> io::Result<(Format, Receiver<Chunk>)> {
-    let mut input = open(&path, read)?;
+    let (mut input, fault) = open_stashed(&path, read)?;
     let head = input.fill_buf()?;
     let format = if head.starts_with(b"collector,dump_time,type,time") {
         Format::BgpstreamCsv
@@ -99,20 +152,49 @@ pub fn spawn(path: PathBuf, read: Arc<AtomicU64>) -> io::Result<(Format, Receive
     let (tx, rx) = sync_channel(4);
     std::thread::Builder::new()
         .name("replay-reader".into())
-        .spawn(move || match format {
-            Format::Mrt => read_mrt(input, &tx),
-            Format::BgpstreamCsv => super::csv::read(input, &tx),
+        .spawn(move || {
+            let end = match format {
+                Format::Mrt => read_mrt(input, &tx),
+                Format::BgpstreamCsv => super::csv::read(input, &tx),
+            };
+            if let Some(end) = end {
+                let _ = tx.send(Chunk::End(end.settle(fault.get())));
+            }
         })?;
     Ok((format, rx))
 }
 
-fn read_mrt(mut input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) {
+/// Whether bytes look like text (a file that is not MRT at all).
+fn looks_like_text(b: &[u8]) -> bool {
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace())
+}
+
+/// Why the first record of a file shows it is not MRT, if it does.
+fn not_mrt(error: &ParserError, bytes: &[u8]) -> Option<String> {
+    let why = match error {
+        _ if looks_like_text(bytes.get(..bytes.len().min(12)).unwrap_or_default()) => {
+            "it starts with text".to_string()
+        }
+        ParserError::OversizedRecord { length } => {
+            format!("its first record header declares a {length}-byte body")
+        }
+        ParserError::ParseError(e) => format!("its first record header is invalid ({e})"),
+        _ => return None,
+    };
+    Some(format!("{NOT_MRT}{why}"))
+}
+
+/// Frames MRT records and sends them in batches; `None` when the receiver is gone.
+fn read_mrt(mut input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) -> Option<FileEnd> {
     let mut end = FileEnd::default();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         match chunk_mrt_record(&mut input) {
             Ok(raw) => {
                 end.records += 1;
+                end.bytes += raw.total_bytes_len() as u64;
                 batch.push(raw);
                 if batch.len() == BATCH
                     && tx
@@ -122,24 +204,47 @@ fn read_mrt(mut input: Box<dyn BufRead + Send>, tx: &SyncSender<Chunk>) {
                         )))
                         .is_err()
                 {
-                    return;
+                    return None;
                 }
             }
-            Err(e) => match e.error {
-                ParserError::EofExpected => break,
-                // The record was consumed whole: skip it and go on.
-                ParserError::TruncatedMsg(_) | ParserError::Unsupported(_) => end.unreadable += 1,
-                other => {
-                    end.truncated = Some(other.to_string());
-                    break;
+            Err(e) => {
+                let bytes = e.bytes.unwrap_or_default();
+                let first = end.records == 0 && end.unreadable == 0;
+                match e.error {
+                    ParserError::EofExpected => break,
+                    // The record was consumed whole: skip it and go on.
+                    ParserError::TruncatedMsg(_) | ParserError::Unsupported(_) if !first => {
+                        end.unreadable += 1;
+                        end.bytes += bytes.len() as u64;
+                    }
+                    ref other => {
+                        match (first.then(|| not_mrt(other, &bytes)).flatten(), other) {
+                            (Some(why), _) => end.stop(FileStatus::NotMrt, why),
+                            (None, ParserError::IoError(io))
+                                if io.kind() == io::ErrorKind::UnexpectedEof =>
+                            {
+                                end.stop(
+                                    FileStatus::Truncated,
+                                    format!("cut short inside a record: {io}"),
+                                )
+                            }
+                            (None, ParserError::TruncatedMsg(_) | ParserError::Unsupported(_)) => {
+                                end.unreadable += 1;
+                                end.bytes += bytes.len() as u64;
+                                continue;
+                            }
+                            (None, other) => end.stop(FileStatus::Corrupt, other.to_string()),
+                        }
+                        break;
+                    }
                 }
-            },
+            }
         }
     }
     if !batch.is_empty() && tx.send(Chunk::Mrt(batch)).is_err() {
-        return;
+        return None;
     }
-    let _ = tx.send(Chunk::End(end));
+    Some(end)
 }
 
 /// TABLE_DUMP_V2 peer index: RIB entries name their peer by position.
@@ -277,4 +382,68 @@ fn rib_entry(
         warnings,
         reset,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bird() -> Vec<u8> {
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/mrt/lab/bird_bgp"))
+            .unwrap()
+    }
+
+    /// Frames `bytes` as a plain MRT file and settles its end without a stream fault.
+    fn end_of(bytes: Vec<u8>) -> FileEnd {
+        let (tx, _rx) = sync_channel(64);
+        read_mrt(Box::new(io::Cursor::new(bytes)), &tx)
+            .unwrap()
+            .settle(None)
+    }
+
+    #[test]
+    fn a_whole_file_is_complete_and_a_cut_one_truncated_after_its_whole_records() {
+        let whole = end_of(bird());
+        assert_eq!(whole.status, FileStatus::Complete);
+        assert_eq!((whole.records, whole.bytes), (29, bird().len() as u64));
+        let mut cut = bird();
+        cut.truncate(cut.len() - 5);
+        let end = end_of(cut);
+        assert_eq!(end.status, FileStatus::Truncated);
+        assert_eq!(end.records, 28);
+        assert!(end.bytes < bird().len() as u64 - 5);
+    }
+
+    #[test]
+    fn text_is_not_mrt_and_nothing_is_empty() {
+        let end = end_of(b"collector dumps are here\n".to_vec());
+        assert_eq!(end.status, FileStatus::NotMrt);
+        assert!(end.error.unwrap().starts_with("not an MRT file"));
+        // A binary header of an unknown type, first in the file.
+        let end = end_of([0, 0, 0, 1, 0x7f, 0x7f, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4].to_vec());
+        assert_eq!(end.status, FileStatus::NotMrt);
+        assert_eq!(end_of(Vec::new()).status, FileStatus::Empty);
+    }
+
+    #[test]
+    fn an_unknown_record_type_after_good_records_is_corrupt() {
+        let mut bytes = bird();
+        bytes.extend_from_slice(&[0, 0, 0, 1, 0x7f, 0x7f, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]);
+        bytes.extend_from_slice(&bird());
+        let end = end_of(bytes);
+        assert_eq!(end.status, FileStatus::Corrupt);
+        assert_eq!(end.records, 29);
+    }
+
+    #[test]
+    fn the_streams_fault_explains_the_stop() {
+        let mut cut = bird();
+        cut.truncate(100);
+        let (tx, _rx) = sync_channel(64);
+        let end = read_mrt(Box::new(io::Cursor::new(cut)), &tx)
+            .unwrap()
+            .settle(Some(StreamFault::Corrupt("bad block".into())));
+        assert_eq!(end.status, FileStatus::Corrupt);
+        assert_eq!(end.error.as_deref(), Some("bad block"));
+    }
 }

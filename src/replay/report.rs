@@ -114,14 +114,67 @@ impl Counters {
     }
 }
 
+/// How reading one input file ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    /// Read to its end.
+    #[default]
+    Complete,
+    /// Cut short: the compressed stream or the last record stops early.
+    Truncated,
+    /// Damaged data (a corrupt compressed block, a record header that makes no sense).
+    Corrupt,
+    /// Not an MRT file at all (e.g. text).
+    NotMrt,
+    /// No data at all.
+    Empty,
+    /// Could not be opened.
+    Unreadable,
+}
+
+impl FileStatus {
+    /// The JSON name (`files[].status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Complete => "complete",
+            FileStatus::Truncated => "truncated",
+            FileStatus::Corrupt => "corrupt",
+            FileStatus::NotMrt => "not_mrt",
+            FileStatus::Empty => "empty",
+            FileStatus::Unreadable => "unreadable",
+        }
+    }
+
+    /// The summary table's word for a file not read whole.
+    pub fn label(self) -> &'static str {
+        match self {
+            FileStatus::Complete => "complete",
+            FileStatus::Truncated => "TRUNCATED",
+            FileStatus::Corrupt => "CORRUPT",
+            FileStatus::NotMrt => "NOT MRT",
+            FileStatus::Empty => "EMPTY",
+            FileStatus::Unreadable => "UNREADABLE",
+        }
+    }
+}
+
 /// How one input file was read.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FileReport {
     pub file: String,
     pub format: &'static str,
+    /// Records read; for a damaged file, those before the damage (all of them replayed).
     pub records: u64,
     pub malformed_records: u64,
-    /// Why the file ended early, if it did; everything before that point was replayed.
+    pub status: FileStatus,
+    /// Decompressed bytes of the whole records read: where a damaged file's good part ends.
+    pub bytes: u64,
+    /// Why the file was not read whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The same text as `error` when reading stopped early (kept from the older shape, where
+    /// it was the only sign of a damaged file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<String>,
 }
@@ -153,6 +206,37 @@ pub struct Report {
     pub files: Vec<FileReport>,
     pub trips: Vec<TripReport>,
     pub diff: Option<DiffSummary>,
+    /// What became of the RPKI data given: present when VRP files were given.
+    pub rpki_data: Option<RpkiDataSummary>,
+}
+
+/// The RPKI data behind the `rpki` counters, and what SLURM and `--drop-expired` removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RpkiDataSummary {
+    /// VRPs in the files, after expiry, before SLURM.
+    pub vrps_loaded: u64,
+    /// Entries (VRPs and ASPA records) dropped by `--drop-expired`.
+    pub removed_expired: u64,
+    /// Entries (VRPs and ASPA records) removed by SLURM filters.
+    pub removed_by_slurm: u64,
+    /// Entries added by SLURM assertions.
+    pub added_by_slurm: u64,
+    /// Distinct VRPs validated against (IPv4 + IPv6).
+    pub vrps: u64,
+}
+
+impl Report {
+    /// Whether every input file was read whole (the exit status says so).
+    pub fn all_read_whole(&self) -> bool {
+        self.files.iter().all(|f| f.status == FileStatus::Complete)
+    }
+
+    /// The files not read whole.
+    pub fn damaged_files(&self) -> impl Iterator<Item = &FileReport> {
+        self.files
+            .iter()
+            .filter(|f| f.status != FileStatus::Complete)
+    }
 }
 
 impl Serialize for Report {
@@ -174,7 +258,28 @@ impl Serialize for Report {
         if let Some(d) = &self.diff {
             m.serialize_entry("diff", d)?;
         }
+        if let Some(r) = &self.rpki_data {
+            m.serialize_entry("rpki_data", r)?;
+        }
         m.end()
+    }
+}
+
+/// How the error of a file that is not MRT begins.
+pub const NOT_MRT: &str = "not an MRT file: ";
+
+/// The table's note on how a file ended: nothing when it was read whole.
+fn file_outcome(f: &FileReport) -> String {
+    match (f.status, &f.error) {
+        (FileStatus::Complete, _) => String::new(),
+        // "NOT MRT: it starts with text", not "NOT MRT: not an MRT file: it starts …".
+        (FileStatus::NotMrt, Some(e)) => format!(
+            ", {}: {}",
+            FileStatus::NotMrt.label(),
+            e.strip_prefix(NOT_MRT).unwrap_or(e)
+        ),
+        (s, Some(e)) => format!(", {}: {e}", s.label()),
+        (s, None) => format!(", {}", s.label()),
     }
 }
 
@@ -203,10 +308,7 @@ impl Report {
                 } else {
                     String::new()
                 },
-                f.truncated
-                    .as_deref()
-                    .map(|e| format!(", TRUNCATED: {e}"))
-                    .unwrap_or_default()
+                file_outcome(f)
             );
         }
         let _ = writeln!(o);
@@ -220,11 +322,18 @@ impl Report {
             t.withdrawals,
             t.malformed_records
         );
-        if t.rpki != RpkiCounts::default() {
+        if t.rpki != RpkiCounts::default() || self.rpki_data.is_some() {
             let _ = writeln!(
                 o,
                 "rpki   valid {}   invalid {}   not-found {}",
                 t.rpki.valid, t.rpki.invalid, t.rpki.not_found
+            );
+        }
+        if let Some(d) = &self.rpki_data {
+            let _ = writeln!(
+                o,
+                "rpki data   vrps {}   loaded {}   removed by SLURM {}   expired {}   added by SLURM {}",
+                d.vrps, d.vrps_loaded, d.removed_by_slurm, d.removed_expired, d.added_by_slurm
             );
         }
         if t.aspa != AspaCounts::default() {

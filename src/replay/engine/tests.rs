@@ -231,6 +231,7 @@ fn run(seed: u64, steps: usize) -> Seen {
         local: LocalPolicy::new(Asn(LOCAL)),
         rpki: Arc::new(RpkiData::empty()),
         rpki_b: None,
+        rpki_data: None,
         peers: PeerResolver::new(
             vec![],
             PeerSetup {
