@@ -6,9 +6,6 @@
 
 mod common;
 
-use bgpsieve::metrics::{Metrics, PeerLabel};
-use bgpsieve::policy::Reason;
-use bgpsieve::{Afi, Direction};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,21 +25,7 @@ const PROMETHEUS_SERIES: &[&str] = &["up"];
 
 /// Every series name of a `/metrics` page with every metric touched, with its label names.
 fn exported() -> BTreeMap<String, BTreeSet<String>> {
-    let m = Metrics::new(&[PeerLabel { name: "p".into() }]);
-    m.peer_up(0, true);
-    m.router_up(0, true);
-    m.received(0, Afi::Ipv4, 1);
-    m.rejected(0, Direction::In, Reason::RpkiInvalid);
-    m.routes_current(0, Direction::In, Afi::Ipv4, 1);
-    m.max_prefix_trip(0, Direction::In);
-    m.observe_update(0.001);
-    m.vrps(Afi::Ipv4, 1);
-    m.aspas(1);
-    m.rtr("127.0.0.1:3323", true, Some(1));
-    m.reevaluation("rpki", 1, 1);
-    m.reload_error("config");
-    m.circuit_breaker_held(false);
-    m.policy_generation(1);
+    let m = common::every_metric_touched();
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for line in m.render().lines() {
         if line.starts_with('#') || line.is_empty() {

@@ -2,28 +2,14 @@
 //! exports: every metric name in every panel's query is a series of a populated `/metrics`
 //! page, and the dashboard is valid JSON with the panels and variables it needs.
 
-use bgpsieve::metrics::{Metrics, PeerLabel};
-use bgpsieve::policy::Reason;
-use bgpsieve::{Afi, Direction};
+mod common;
+
 use std::collections::BTreeSet;
 
 /// Every series name of a `/metrics` page with every metric touched.
 fn exported() -> BTreeSet<String> {
-    let m = Metrics::new(&[PeerLabel { name: "p".into() }]);
-    m.peer_up(0, true);
-    m.received(0, Afi::Ipv4, 1);
-    m.rejected(0, Direction::In, Reason::RpkiInvalid);
-    m.routes_current(0, Direction::In, Afi::Ipv4, 1);
-    m.max_prefix_trip(0, Direction::In);
-    m.observe_update(0.001);
-    m.vrps(Afi::Ipv4, 1);
-    m.aspas(1);
-    m.rtr("127.0.0.1:3323", true, Some(1));
-    m.reevaluation("rpki", 1, 1);
-    m.reload_error("config");
-    m.circuit_breaker_held(false);
-    m.policy_generation(1);
-    m.render()
+    common::every_metric_touched()
+        .render()
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .filter_map(|l| l.split(['{', ' ']).next())

@@ -49,3 +49,27 @@ pub fn jsonl(path: &Path) -> Vec<Value> {
         .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
         .collect()
 }
+
+/// A metrics registry with every metric touched once (labels `peer = "p"`, cache
+/// `127.0.0.1:3323`), so that its `/metrics` page shows every series bgpsieve can export.
+pub fn every_metric_touched() -> bgpsieve::metrics::Metrics {
+    use bgpsieve::metrics::{Metrics, PeerLabel};
+    use bgpsieve::policy::Reason;
+    use bgpsieve::{Afi, Direction};
+    let m = Metrics::new(&[PeerLabel { name: "p".into() }]);
+    m.peer_up(0, true);
+    m.router_up(0, true);
+    m.received(0, Afi::Ipv4, 1);
+    m.rejected(0, Direction::In, Reason::RpkiInvalid);
+    m.routes_current(0, Direction::In, Afi::Ipv4, 1);
+    m.max_prefix_trip(0, Direction::In);
+    m.observe_update(0.001);
+    m.vrps(Afi::Ipv4, 1);
+    m.aspas(1);
+    m.rtr("127.0.0.1:3323", true, Some(1));
+    m.reevaluation("rpki", 1, 1);
+    m.reload_error("config");
+    m.circuit_breaker_held(false);
+    m.policy_generation(1);
+    m
+}
