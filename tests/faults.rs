@@ -31,6 +31,7 @@ address = "127.0.0.101"
 local_address = "127.0.0.100"
 port = 11601
 idle_hold = "1s"
+connect_retry = "1s"
 router = { address = "127.0.0.102", local_address = "127.0.1.101", port = 11602 }
 "#;
 

@@ -42,6 +42,7 @@ address = "127.0.0.81"
 local_address = "127.0.0.80"
 port = 11480
 idle_hold = "1s"
+connect_retry = "1s"
 router = { address = "127.0.0.82", local_address = "127.0.1.81", port = 11482 }
 "#;
 
@@ -53,6 +54,7 @@ fn config() -> String {
             "\n[[peer]]\nname = \"hostile-{i}\"\nrole = \"customer\"\nasn = 20003\n\
              address = \"127.0.0.{n}\"\nlocal_address = \"127.0.0.80\"\npassive = true\n\
              idle_hold = \"1s\"\n\
+             connect_retry = \"1s\"\n\
              router = {{ address = \"127.0.0.82\", local_address = \"127.0.1.{n}\", port = 11482 }}\n",
             n = 83 + i
         ));
@@ -341,6 +343,7 @@ address = "127.0.0.141"
 local_address = "127.0.0.140"
 passive = true
 idle_hold = "0s"
+connect_retry = "1s"
 idle_hold_max = "100ms"
 router = { address = "127.0.0.142", local_address = "127.0.1.141", port = 11952 }
 "#;

@@ -122,6 +122,7 @@ address = "127.0.0.21"
 local_address = "127.0.0.20"
 port = 11180
 idle_hold = "1s"
+connect_retry = "1s"
 next_hop = "192.0.2.22"   # the router's address on the link to this customer
 router = {{ address = "127.0.0.22", local_address = "127.0.1.21", port = 11181 }}
 
@@ -133,6 +134,7 @@ address = "127.0.0.23"
 local_address = "127.0.0.20"
 port = 11182
 idle_hold = "1s"
+connect_retry = "1s"
 next_hop = "192.0.2.22"   # the router's address on the link to this provider
 router = {{ address = "127.0.0.22", local_address = "127.0.1.23", port = 11181 }}
 "#,
@@ -401,6 +403,7 @@ address = "127.0.0.25"
 local_address = "127.0.0.24"
 port = 11185
 idle_hold = "1s"
+connect_retry = "1s"
 # No router runs here: the neighbor side comes up with an OPEN made from the configuration.
 router = { address = "127.0.0.27", local_address = "127.0.1.24", port = 11187 }
 "#,

@@ -99,6 +99,7 @@ address = "::1"
 local_address = "::1"
 port = 13180
 idle_hold = "1s"
+connect_retry = "1s"
 router = {{ address = "127.0.0.62", local_address = "127.0.1.61", port = 13181 }}
 "#,
         vrps.display()
@@ -245,6 +246,7 @@ address = "127.0.0.71"
 local_address = "127.0.0.70"
 port = 13380
 idle_hold = "1s"
+connect_retry = "1s"
 mode = "observe"
 router = {{ address = "127.0.0.72", local_address = "127.0.1.71", port = 13381 }}
 "#,
@@ -362,6 +364,7 @@ address = "127.0.0.77"
 local_address = "127.0.0.75"
 port = 13482
 idle_hold = "1s"
+connect_retry = "1s"
 next_hop = "192.0.2.76"
 router = { address = "127.0.0.76", local_address = "127.0.1.77", port = 13481 }
 "#;

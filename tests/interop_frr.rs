@@ -88,6 +88,7 @@ address = "127.0.0.171"
 local_address = "127.0.0.170"
 port = 14701
 idle_hold = "1s"
+connect_retry = "1s"
 next_hop = "192.0.2.172"
 router = {{ address = "127.0.0.172", local_address = "127.0.1.171", port = 14702 }}
 "#,

@@ -125,6 +125,7 @@ address = "127.0.0.31"
 local_address = "127.0.0.30"
 port = 12001
 idle_hold = "1s"
+connect_retry = "1s"
 router = {{ address = "127.0.0.32", local_address = "127.0.1.31", port = 12002 }}
 "#,
         vrps.display()
@@ -233,6 +234,7 @@ address = "127.0.0.35"
 local_address = "127.0.0.33"
 port = 12005
 idle_hold = "1s"
+connect_retry = "1s"
 next_hop = "192.0.2.36"   # the router's address on the link to this provider
 router = {{ address = "127.0.0.34", local_address = "127.0.1.35", port = 12004 }}
 "#,

@@ -52,6 +52,7 @@ address = "127.0.0.{neighbor}"
 local_address = "127.0.0.{sieve}"
 port = {}
 idle_hold = "1s"
+connect_retry = "1s"
 max_prefix_in = {{ ipv4 = {LIMIT}, action = "teardown", restart_after = "{}s" }}
 router = {{ address = "127.0.0.{router}", local_address = "127.0.1.{neighbor}", port = {} }}
 "#,

@@ -102,6 +102,7 @@ address = "127.0.0.41"
 local_address = "127.0.0.40"
 port = 12101
 idle_hold = "1s"
+connect_retry = "1s"
 router = {{ address = "127.0.0.42", local_address = "127.0.1.41", port = 12102 }}
 "#,
         vrps.display()
@@ -269,6 +270,7 @@ address = "127.0.0.46"
 local_address = "127.0.0.44"
 port = 12106
 idle_hold = "1s"
+connect_retry = "1s"
 next_hop = "192.0.2.45"   # the router's address on the link to this provider
 router = {{ address = "127.0.0.45", local_address = "127.0.1.46", port = 12105 }}
 "#,

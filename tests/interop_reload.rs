@@ -68,7 +68,10 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
         11381,
         &[("sieve", "127.0.1.51", 20002)],
     );
-    let sieve = bgpsieve_daemon(dir.path(), &config("idle_hold = \"1s\""));
+    let sieve = bgpsieve_daemon(
+        dir.path(),
+        &config("idle_hold = \"1s\"\nconnect_retry = \"1s\""),
+    );
     let conf = dir.path().join("bgpsieve.toml");
     let shown = || {
         format!(
@@ -88,7 +91,7 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
     // A policy change: /25 is now accepted from this customer.
     std::fs::write(
         &conf,
-        config("idle_hold = \"1s\"\nprefix_length_v4 = [8, 25]"),
+        config("idle_hold = \"1s\"\nconnect_retry = \"1s\"\nprefix_length_v4 = [8, 25]"),
     )
     .unwrap();
     hup(&sieve);
@@ -107,7 +110,7 @@ fn sighup_applies_a_new_policy_refuses_a_bad_file_and_restarts_a_changed_session
     // An invalid file: refused with its position, nothing changes.
     std::fs::write(
         &conf,
-        config("idle_hold = \"1s\"\nprefix_length_v4 = [8, 25]\nno_such_key = 1"),
+        config("idle_hold = \"1s\"\nconnect_retry = \"1s\"\nprefix_length_v4 = [8, 25]\nno_such_key = 1"),
     )
     .unwrap();
     hup(&sieve);

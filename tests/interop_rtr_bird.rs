@@ -62,6 +62,7 @@ address = "127.0.0.41"
 local_address = "127.0.0.40"
 port = 11280
 idle_hold = "1s"
+connect_retry = "1s"
 router = { address = "127.0.0.42", local_address = "127.0.1.41", port = 11281 }
 "#;
 
@@ -172,6 +173,7 @@ address = "127.0.0.45"
 local_address = "127.0.0.44"
 port = 11285
 idle_hold = "1s"
+connect_retry = "1s"
 irr = ["{}"]
 router = {{ address = "127.0.0.46", local_address = "127.0.1.45", port = 11286 }}
 "#,
@@ -262,6 +264,7 @@ address = "{neighbor}"
 local_address = "{sieve}"
 port = {}
 idle_hold = "1s"
+connect_retry = "1s"
 router = {{ address = "{router}", local_address = "{}", port = {} }}
 "#,
         port + 1,

@@ -49,6 +49,7 @@ address = "127.0.0.111"
 local_address = "127.0.0.110"
 port = 11701
 passive = true
+connect_retry = "1s"
 md5_password = "{password}"
 router = {{ address = "127.0.0.112", local_address = "127.0.1.111", port = 11702 }}
 "#

@@ -160,6 +160,7 @@ address = "127.0.0.161"
 local_address = "127.0.0.160"
 port = 14101
 idle_hold = "1s"
+connect_retry = "1s"
 next_hop = "192.0.2.162"   # the router's address on the link to this customer
 max_prefix_in = { ipv4 = 5, action = "teardown", restart_after = "3s" }
 router = { address = "127.0.0.162", local_address = "127.0.1.161", port = 14102 }
@@ -399,6 +400,7 @@ address = "127.0.0.164"
 local_address = "127.0.0.160"
 passive = true
 idle_hold = "1s"
+connect_retry = "1s"
 router = { address = "127.0.0.165", local_address = "127.0.1.164", port = 14122 }
 "#;
 

@@ -113,6 +113,7 @@ address = "{ip}"
 local_address = "{sieve}"
 port = {port}
 idle_hold = "1s"
+connect_retry = "1s"
 next_hop = "192.0.2.{router_nh}"
 router = {{ address = "{router}", local_address = "{toward}", port = {router_port} }}
 "#,

@@ -32,7 +32,7 @@ from duts import DUTS, BLASTER, BLASTER_AS, DUT_IP, DUT_PORT, SINK_IP, SINK_PORT
 # BIRD: "error wait time" is its restart backoff after a failure (default 60, 300 s); the
 # blaster session is passive, so "connect delay time" does not apply to it.
 FLAP_KNOBS = {
-    "bgpsieve": '\nidle_hold = "0s"\nidle_hold_max = "1s"',
+    "bgpsieve": '\nidle_hold = "0s"\nidle_hold_max = "1s"\nconnect_retry = "1s"',
     "bird": "\n    error wait time 1, 1;",
 }
 # flap.sh builds sink-rs here, apart from run.sh's build, so that a run.sh started meanwhile

@@ -884,7 +884,16 @@ impl Fsm {
         self.negotiated = None;
         self.state = State::Idle;
         if td.restart == Restart::Auto {
-            self.start(out, Timer::IdleHold, self.idle_hold);
+            // An attempt of ours that failed before the OPEN exchange (refused, timed out, or
+            // closed by the remote) is retried after ConnectRetryTime, as documented for
+            // `connect_retry`; a failure after OPEN, or a passive session (which only listens
+            // again), waits `idle_hold` and its backoff.
+            let wait = if was < State::OpenSent && !self.cfg.passive {
+                self.cfg.connect_retry
+            } else {
+                self.idle_hold
+            };
+            self.start(out, Timer::IdleHold, wait);
             // Only a neighbor that answered and then failed oscillates (RFC 4271 §8.1.1
             // DampPeerOscillations); one that cannot be reached is paced by the same wait
             // without growing it.
@@ -1170,6 +1179,8 @@ mod tests {
     const HOLD_LARGE: Action = A::StartTimer(T::Hold, OPEN_HOLD_TIME);
     /// The automatic restart after the first failure.
     const RESTART: Action = A::StartTimer(T::IdleHold, IDLE);
+    /// The automatic restart after an attempt of ours failed before the OPEN exchange.
+    const RESTART_CR: Action = A::StartTimer(T::IdleHold, CR);
     const STOP_CR: Action = A::StopTimer(T::ConnectRetry);
     const STOP_HOLD: Action = A::StopTimer(T::Hold);
     const STOP_KA: Action = A::StopTimer(T::Keepalive);
@@ -1258,37 +1269,37 @@ mod tests {
             // 18 DelayOpen
             row!(connect_tcp_up, E::TcpConnectionFails => S::Active, 0,
                 [START_CR, STOP_DELAY]),
-            row!(connect, E::TcpConnectionFails => S::Idle, 0, [CLOSE, STOP_CR, RESTART]), // 18
+            row!(connect, E::TcpConnectionFails => S::Idle, 0, [CLOSE, STOP_CR, RESTART_CR]), // 18
             // 20
             row!(connect_tcp_up, peer_open() => S::OpenConfirm, 0,
                 [STOP_DELAY, SEND_OPEN, SEND_KA, START_HOLD, START_KA]),
             // 20, refused
             row!(connect_tcp_up, wrong_as_open() => S::Idle, 1,
-                [send(Notification::bad_peer_as_for(64999)), CLOSE, STOP_DELAY, RESTART]),
-            row!(connect, peer_open() => S::Idle, 1, [CLOSE, STOP_CR, RESTART]), // 19
+                [send(Notification::bad_peer_as_for(64999)), CLOSE, STOP_DELAY, RESTART_CR]),
+            row!(connect, peer_open() => S::Idle, 1, [CLOSE, STOP_CR, RESTART_CR]), // 19
             // 21
             row!(connect_tcp_up, E::BgpHeaderErr(header_err()) => S::Idle, 1,
-                [send(header_err()), CLOSE, STOP_DELAY, RESTART]),
+                [send(header_err()), CLOSE, STOP_DELAY, RESTART_CR]),
             // 22
             row!(connect_tcp_up, E::BgpOpenMsgErr(open_err()) => S::Idle, 1,
-                [send(open_err()), CLOSE, STOP_DELAY, RESTART]),
+                [send(open_err()), CLOSE, STOP_DELAY, RESTART_CR]),
             // 21, no connection
             row!(connect, E::BgpHeaderErr(header_err()) => S::Idle, 1,
-                [CLOSE, STOP_CR, RESTART]),
+                [CLOSE, STOP_CR, RESTART_CR]),
             // 24 DelayOpen
             row!(connect_tcp_up, E::NotifMsgVerErr => S::Idle, 0,
-                [CLOSE, STOP_DELAY, RESTART]),
-            row!(connect, E::NotifMsgVerErr => S::Idle, 1, [CLOSE, STOP_CR, RESTART]), // 24
+                [CLOSE, STOP_DELAY, RESTART_CR]),
+            row!(connect, E::NotifMsgVerErr => S::Idle, 1, [CLOSE, STOP_CR, RESTART_CR]), // 24
             // 8
             row!(connect, E::AutomaticStop(cease_1()) => S::Idle, 1,
-                [CLOSE, STOP_CR, RESTART]),
-            row!(connect, E::OpenCollisionDump => S::Idle, 1, [CLOSE, STOP_CR, RESTART]), // 23
-            row!(connect, E::NotifMsg(peer_cease()) => S::Idle, 1, [CLOSE, STOP_CR, RESTART]), // 25
-            row!(connect, E::KeepAliveMsg => S::Idle, 1, [CLOSE, STOP_CR, RESTART]),      // 26
-            row!(connect, E::UpdateMsg => S::Idle, 1, [CLOSE, STOP_CR, RESTART]),         // 27
+                [CLOSE, STOP_CR, RESTART_CR]),
+            row!(connect, E::OpenCollisionDump => S::Idle, 1, [CLOSE, STOP_CR, RESTART_CR]), // 23
+            row!(connect, E::NotifMsg(peer_cease()) => S::Idle, 1, [CLOSE, STOP_CR, RESTART_CR]), // 25
+            row!(connect, E::KeepAliveMsg => S::Idle, 1, [CLOSE, STOP_CR, RESTART_CR]), // 26
+            row!(connect, E::UpdateMsg => S::Idle, 1, [CLOSE, STOP_CR, RESTART_CR]),    // 27
             // 28
             row!(connect, E::UpdateMsgErr(update_err()) => S::Idle, 1,
-                [CLOSE, STOP_CR, RESTART]),
+                [CLOSE, STOP_CR, RESTART_CR]),
             row!(connect, E::HoldTimerExpires => S::Connect, 0, []), // stale
             // --- Active ---
             row!(active, E::ManualStart => S::Active, 0, []),
@@ -1312,7 +1323,7 @@ mod tests {
             // 12
             row!(active_tcp_up, E::DelayOpenTimerExpires => S::OpenSent, 0,
                 [SEND_OPEN, HOLD_LARGE]),
-            row!(active, E::TcpConnectionFails => S::Idle, 1, [STOP_CR, RESTART]), // 18
+            row!(active, E::TcpConnectionFails => S::Idle, 1, [STOP_CR, RESTART_CR]), // 18
             // 18 DelayOpen
             row!(active_tcp_up, E::TcpConnectionFails => S::Idle, 1,
                 [CLOSE, STOP_DELAY, RESTART]),
@@ -1328,14 +1339,14 @@ mod tests {
             // 24 DelayOpen
             row!(active_tcp_up, E::NotifMsgVerErr => S::Idle, 0,
                 [CLOSE, STOP_DELAY, RESTART]),
-            row!(active, E::NotifMsgVerErr => S::Idle, 1, [STOP_CR, RESTART]), // 24
-            row!(active, E::AutomaticStop(cease_1()) => S::Idle, 1, [STOP_CR, RESTART]), // 8
-            row!(active, peer_open() => S::Idle, 1, [STOP_CR, RESTART]),       // 19
-            row!(active, E::OpenCollisionDump => S::Idle, 1, [STOP_CR, RESTART]), // 23
-            row!(active, E::NotifMsg(peer_cease()) => S::Idle, 1, [STOP_CR, RESTART]), // 25
-            row!(active, E::KeepAliveMsg => S::Idle, 1, [STOP_CR, RESTART]),   // 26
-            row!(active, E::UpdateMsg => S::Idle, 1, [STOP_CR, RESTART]),      // 27
-            row!(active, E::UpdateMsgErr(update_err()) => S::Idle, 1, [STOP_CR, RESTART]), // 28
+            row!(active, E::NotifMsgVerErr => S::Idle, 1, [STOP_CR, RESTART_CR]), // 24
+            row!(active, E::AutomaticStop(cease_1()) => S::Idle, 1, [STOP_CR, RESTART_CR]), // 8
+            row!(active, peer_open() => S::Idle, 1, [STOP_CR, RESTART_CR]),       // 19
+            row!(active, E::OpenCollisionDump => S::Idle, 1, [STOP_CR, RESTART_CR]), // 23
+            row!(active, E::NotifMsg(peer_cease()) => S::Idle, 1, [STOP_CR, RESTART_CR]), // 25
+            row!(active, E::KeepAliveMsg => S::Idle, 1, [STOP_CR, RESTART_CR]),   // 26
+            row!(active, E::UpdateMsg => S::Idle, 1, [STOP_CR, RESTART_CR]),      // 27
+            row!(active, E::UpdateMsgErr(update_err()) => S::Idle, 1, [STOP_CR, RESTART_CR]), // 28
             // never runs when passive
             row!(active_passive, E::ConnectRetryTimerExpires => S::Active, 0,
                 []),
@@ -1800,13 +1811,17 @@ mod tests {
     }
 
     #[test]
-    fn unreachable_neighbor_is_retried_after_idle_hold_without_growing_it() {
+    fn unreachable_neighbor_is_retried_after_connect_retry_without_growing_it() {
         let mut fsm = idle();
         fsm.handle(E::AutomaticStart);
         for _ in 0..5 {
             let actions = fsm.handle(E::TcpConnectionFails);
             assert_eq!(fsm.state(), S::Idle);
-            assert_eq!(idle_hold_scheduled(&actions), Some(IDLE));
+            assert_eq!(
+                idle_hold_scheduled(&actions),
+                Some(CR),
+                "connect_retry, not idle_hold"
+            );
             fsm.handle(E::IdleHoldTimerExpires);
             assert_eq!(fsm.state(), S::Connect);
         }
