@@ -840,6 +840,7 @@ fn rpki_text(s: &RpkiStatus) -> String {
             ("SESSION", true),
             ("SERIAL", true),
             ("LAST CHANGE (UTC)", false),
+            ("DATA AGE", true),
         ]);
         for c in &s.caches {
             t.row(vec![
@@ -849,17 +850,24 @@ fn rpki_text(s: &RpkiStatus) -> String {
                 opt(c.session_id),
                 opt(c.serial),
                 opt(c.last_change.map(utc)),
+                opt(c.age_s.map(humanize)),
             ]);
         }
         out.push('\n');
         out.push_str(&t.render(true));
     }
     if !s.files.is_empty() {
-        let mut t = Table::new(&[("FILE", false), ("LOADED (UTC)", false), ("ERROR", false)]);
+        let mut t = Table::new(&[
+            ("FILE", false),
+            ("LOADED (UTC)", false),
+            ("DATA AGE", true),
+            ("ERROR", false),
+        ]);
         for f in &s.files {
             t.row(vec![
                 f.path.clone(),
                 opt(f.loaded_at.map(utc)),
+                opt(f.age_s.map(humanize)),
                 opt(f.error.clone()),
             ]);
         }

@@ -86,6 +86,7 @@ pub struct Metrics {
     aspas: IntGauge,
     rtr_up: IntGaugeVec,
     rtr_serial: IntGaugeVec,
+    rpki_source_updated: IntGaugeVec,
     reevaluations: IntCounterVec,
     reevaluated: IntCounterVec,
     reload_errors: IntCounterVec,
@@ -193,6 +194,15 @@ impl Metrics {
             ),
             &["cache"],
         )?;
+        let rpki_source_updated = IntGaugeVec::new(
+            Opts::new(
+                "bgpsieve_rpki_source_updated_timestamp_seconds",
+                "When an RPKI source's data last changed (unix seconds): an RTR cache's last new \
+                 serial, a file's modification time at its last load. source is rtr:ADDRESS or \
+                 file:PATH.",
+            ),
+            &["source"],
+        )?;
         let reevaluations = IntCounterVec::new(
             Opts::new(
                 "bgpsieve_reevaluations_total",
@@ -283,6 +293,7 @@ impl Metrics {
         reg(Box::new(aspas.clone()))?;
         reg(Box::new(rtr_up.clone()))?;
         reg(Box::new(rtr_serial.clone()))?;
+        reg(Box::new(rpki_source_updated.clone()))?;
         reg(Box::new(reevaluations.clone()))?;
         reg(Box::new(reevaluated.clone()))?;
         reg(Box::new(reload_errors.clone()))?;
@@ -304,6 +315,7 @@ impl Metrics {
             aspas,
             rtr_up,
             rtr_serial,
+            rpki_source_updated,
             reevaluations,
             reevaluated,
             reload_errors,
@@ -400,6 +412,14 @@ impl Metrics {
                 let _ = self.rtr_serial.remove_label_values(&[cache]);
             }
         }
+    }
+
+    /// An RPKI source's data last changed at `unix` seconds (`source`: `rtr:ADDRESS` or
+    /// `file:PATH`).
+    pub fn rpki_source_updated(&self, source: &str, unix: i64) {
+        self.rpki_source_updated
+            .with_label_values(&[source])
+            .set(unix);
     }
 
     /// One re-evaluation of stored routes: `checked` routes re-checked, `changed` whose verdict

@@ -196,11 +196,13 @@ fn start() -> Server {
             session_id: Some(4242),
             serial: Some(17),
             last_change: Some(1_700_000_050),
+            ..Default::default()
         }],
         files: vec![FileStatus {
             path: "/var/lib/rpki/vrps.json".into(),
             loaded_at: Some(1_700_000_000),
             error: Some("line 3: expected value".into()),
+            ..Default::default()
         }],
         circuit_breaker: CircuitBreakerStatus {
             held: true,
@@ -579,9 +581,10 @@ fn rpki_json() -> Value {
         "starting": false, "vrps_v4": 5, "vrps_v6": 14, "aspas": 2, "generation": 7,
         "last_update": 1_700_000_100,
         "caches": [{"address": "127.0.0.1:3323", "up": true, "version": 1, "session_id": 4242,
-                    "serial": 17, "last_change": 1_700_000_050}],
+                    "serial": 17, "last_change": 1_700_000_050, "last_sync": null,
+                    "last_update": null, "age_s": null}],
         "files": [{"path": "/var/lib/rpki/vrps.json", "loaded_at": 1_700_000_000,
-                   "error": "line 3: expected value"}],
+                   "modified": null, "age_s": null, "error": "line 3: expected value"}],
         "circuit_breaker": {"held": true, "since": 1_700_000_060,
                             "why": "VRPs would shrink by 80% (limit 50%)"}
     })
@@ -902,11 +905,11 @@ generation:       7
 last update:      2023-11-14 22:15:00 UTC
 circuit breaker:  HOLDING an update since 2023-11-14 22:14:20 UTC: VRPs would shrink by 80% (limit 50%) (bgpsieve ctl rpki accept puts it in force)
 
-CACHE           UP   VERSION  SESSION  SERIAL  LAST CHANGE (UTC)
-127.0.0.1:3323  yes        1     4242      17  2023-11-14 22:14:10
+CACHE           UP   VERSION  SESSION  SERIAL  LAST CHANGE (UTC)    DATA AGE
+127.0.0.1:3323  yes        1     4242      17  2023-11-14 22:14:10         -
 
-FILE                     LOADED (UTC)         ERROR
-/var/lib/rpki/vrps.json  2023-11-14 22:13:20  line 3: expected value
+FILE                     LOADED (UTC)         DATA AGE  ERROR
+/var/lib/rpki/vrps.json  2023-11-14 22:13:20         -  line 3: expected value
 "
     );
     assert_eq!(

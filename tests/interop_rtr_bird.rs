@@ -511,6 +511,15 @@ fn a_cache_that_answers_during_the_start_up_wait_shows_up_with_its_serial() {
     );
     assert!(c["serial"].is_u64(), "{status}");
     assert_eq!(status["starting"], false, "{status}");
+    // Freshness: when the data last changed and was last confirmed, and its age.
+    assert!(
+        c["last_update"].is_i64() && c["last_sync"].is_i64(),
+        "{status}"
+    );
+    assert!(
+        c["age_s"].as_i64().is_some_and(|a| (0..60).contains(&a)),
+        "{status}"
+    );
     let metrics = common::interop::http_get(&api, "/metrics");
     let line = |name: &str| {
         metrics
@@ -524,4 +533,11 @@ fn a_cache_that_answers_during_the_start_up_wait_shows_up_with_its_serial() {
         "{metrics}"
     );
     assert!(line("bgpsieve_rtr_serial").is_some(), "{metrics}");
+    let updated = line("bgpsieve_rpki_source_updated_timestamp_seconds").unwrap_or_default();
+    assert!(
+        updated.starts_with(&format!(
+            "bgpsieve_rpki_source_updated_timestamp_seconds{{source=\"rtr:{cache}\"}} "
+        )),
+        "{metrics}"
+    );
 }

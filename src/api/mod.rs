@@ -370,7 +370,8 @@ async fn rpki(
     RawQuery(q): RawQuery,
 ) -> Result<Json<RpkiStatus>, ApiError> {
     Params::parse(q.as_deref(), &[])?;
-    Ok(Json(lock(&s.rpki).clone()))
+    let status = lock(&s.rpki).clone();
+    Ok(Json(status.with_ages(crate::unix_now())))
 }
 
 async fn ask(

@@ -238,32 +238,94 @@ impl DataOps {
         self.metrics.rtr(&address, st.up, st.serial);
         let mut s = self.status();
         let now = Some(unix_now());
-        let entry = crate::api::views::CacheStatus {
+        let mut entry = crate::api::views::CacheStatus {
             address: address.clone(),
             up: st.up,
             version: st.version,
             session_id: st.session_id,
             serial: st.serial,
             last_change: now,
+            ..Default::default()
         };
         match s.caches.iter_mut().find(|c| c.address == address) {
-            Some(c) => *c = entry,
+            Some(c) => {
+                // What the data told: kept across state changes.
+                entry.last_sync = c.last_sync;
+                entry.last_update = c.last_update;
+                entry.data_serial = c.data_serial;
+                *c = entry;
+            }
             None => s.caches.push(entry),
+        }
+    }
+
+    /// A cache's End of Data: its data is confirmed current now, and changed if its session or
+    /// serial is new.
+    fn rtr_synced(&self, d: &crate::rpki::rtr::RtrDelta) {
+        let Some(address) = self.caches.get(d.cache) else {
+            return;
+        };
+        let now = unix_now();
+        let mut s = self.status();
+        let Some(c) = s.caches.iter_mut().find(|c| &c.address == address) else {
+            return;
+        };
+        c.last_sync = Some(now);
+        let serial = Some((d.session_id, d.serial));
+        if c.data_serial != serial {
+            c.data_serial = serial;
+            c.last_update = Some(now);
+            self.metrics
+                .rpki_source_updated(&format!("rtr:{address}"), now);
+        }
+    }
+
+    /// What an RTR event tells operators.
+    fn rtr_event(&self, ev: &RtrEvent) {
+        match ev {
+            RtrEvent::Status(st) => self.rtr(st),
+            RtrEvent::Data(d) => self.rtr_synced(d),
+            RtrEvent::Expired => {}
         }
     }
 
     fn files(&self, files: &Files, error: Option<&str>) {
         let now = unix_now();
         let mut s = self.status();
+        let before: std::collections::HashMap<String, Option<i64>> = s
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.modified))
+            .collect();
         s.files = files
             .all()
-            .map(|p| crate::api::views::FileStatus {
-                path: p.display().to_string(),
-                loaded_at: error.is_none().then_some(now),
-                error: error.map(str::to_string),
+            .map(|p| {
+                let path = p.display().to_string();
+                // A failed load keeps the data before, and with it its age.
+                let modified = match error {
+                    None => modified_unix(p),
+                    Some(_) => before.get(&path).copied().flatten(),
+                };
+                if let (None, Some(m)) = (error, modified) {
+                    self.metrics.rpki_source_updated(&format!("file:{path}"), m);
+                }
+                crate::api::views::FileStatus {
+                    path,
+                    loaded_at: error.is_none().then_some(now),
+                    modified,
+                    age_s: None,
+                    error: error.map(str::to_string),
+                }
             })
             .collect();
     }
+}
+
+/// A file's modification time in unix seconds.
+fn modified_unix(path: &std::path::Path) -> Option<i64> {
+    let t = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    let secs = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()
 }
 
 /// What a configuration reload needs: where the file is, what runs, and the sessions to tell.
@@ -325,9 +387,7 @@ impl DataTask {
             loop {
                 match tokio::time::timeout_at(deadline, rx.recv()).await {
                     Ok(Some(ev)) => {
-                        if let RtrEvent::Status(st) = &ev {
-                            ops.rtr(st);
-                        }
+                        ops.rtr_event(&ev);
                         if handle_rtr(&mut feed, ev) {
                             break;
                         }
@@ -393,15 +453,11 @@ impl DataTask {
             tokio::select! {
                 ev = next_rtr(&mut self.rtr) => match ev {
                     Some(ev) => {
-                        if let RtrEvent::Status(st) = &ev {
-                            ops.rtr(st);
-                        }
+                        ops.rtr_event(&ev);
                         dirty = handle_rtr(&mut self.feed, ev);
                         // Take every End of Data already waiting: one rebuild for all of them.
                         while let Some(ev) = self.rtr.as_mut().and_then(|(_, rx)| rx.try_recv().ok()) {
-                            if let RtrEvent::Status(st) = &ev {
-                                ops.rtr(st);
-                            }
+                            ops.rtr_event(&ev);
                             dirty |= handle_rtr(&mut self.feed, ev);
                         }
                     }

@@ -183,6 +183,18 @@ pub struct CacheStatus {
     pub serial: Option<u32>,
     /// Unix seconds of the last state or serial change.
     pub last_change: Option<i64>,
+    /// Unix seconds of the last End of Data from this cache (the data confirmed current).
+    #[serde(default)]
+    pub last_sync: Option<i64>,
+    /// Unix seconds when this cache's data last changed (a new serial or session).
+    #[serde(default)]
+    pub last_update: Option<i64>,
+    /// Seconds since `last_update`, at the time of the answer.
+    #[serde(default)]
+    pub age_s: Option<i64>,
+    /// The session and serial of the last End of Data, to tell a change from a confirmation.
+    #[serde(skip)]
+    pub data_serial: Option<(u16, u32)>,
 }
 
 /// One RPKI file (VRPs, ASPAs, SLURM).
@@ -191,6 +203,12 @@ pub struct FileStatus {
     pub path: String,
     /// Unix seconds of the last successful load.
     pub loaded_at: Option<i64>,
+    /// Unix seconds of the file's modification time at that load: how old its data is.
+    #[serde(default)]
+    pub modified: Option<i64>,
+    /// Seconds since `modified`, at the time of the answer.
+    #[serde(default)]
+    pub age_s: Option<i64>,
     /// The last load's error; the data of the load before stays in use.
     pub error: Option<String>,
 }
@@ -205,6 +223,19 @@ pub struct CircuitBreakerStatus {
 }
 
 /// `GET /api/v1/rpki`.
+impl RpkiStatus {
+    /// Fills each source's `age_s` for an answer at unix time `now`.
+    pub fn with_ages(mut self, now: i64) -> RpkiStatus {
+        for c in &mut self.caches {
+            c.age_s = c.last_update.map(|t| now.saturating_sub(t));
+        }
+        for f in &mut self.files {
+            f.age_s = f.modified.map(|t| now.saturating_sub(t));
+        }
+        self
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RpkiStatus {
     /// The daemon is in its start-up wait for the first RTR data (at most 10 s): no session
@@ -221,4 +252,31 @@ pub struct RpkiStatus {
     pub caches: Vec<CacheStatus>,
     pub files: Vec<FileStatus>,
     pub circuit_breaker: CircuitBreakerStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_are_seconds_since_the_last_change_at_the_time_of_the_answer() {
+        let status = RpkiStatus {
+            caches: vec![
+                CacheStatus {
+                    last_update: Some(1_000),
+                    ..CacheStatus::default()
+                },
+                CacheStatus::default(),
+            ],
+            files: vec![FileStatus {
+                modified: Some(400),
+                ..FileStatus::default()
+            }],
+            ..RpkiStatus::default()
+        }
+        .with_ages(1_600);
+        assert_eq!(status.caches[0].age_s, Some(600));
+        assert_eq!(status.caches[1].age_s, None, "no data yet: no age");
+        assert_eq!(status.files[0].age_s, Some(1_200));
+    }
 }

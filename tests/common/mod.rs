@@ -67,6 +67,7 @@ pub fn every_metric_touched() -> bgpsieve::metrics::Metrics {
     m.vrps(Afi::Ipv4, 1);
     m.aspas(1);
     m.rtr("127.0.0.1:3323", true, Some(1));
+    m.rpki_source_updated("rtr:127.0.0.1:3323", 1);
     m.reevaluation("rpki", 1, 1);
     m.reload_error("config");
     m.circuit_breaker_held(false);
