@@ -26,7 +26,8 @@ pub const DEFAULT_CONFIG: &str = "/etc/bgpsieve/bgpsieve.toml";
     after_help = "Environment: BGPSIEVE_LOG sets what is logged on stderr (a tracing filter, \
                   e.g. \"debug\" or \"info,bgpsieve::bgp=debug\"; default \"info\").\n\n\
                   Exit status: 0 success, 1 configuration error (or an error answer of the API), \
-                  2 data or input error (or the API could not be reached).\n\n\
+                  2 data or input error (or the API could not be reached), 3 replay printed \
+                  its summary but an input was not read whole.\n\n\
                   Configuration: bgpsieve.toml(5)."
 )]
 pub struct Cli {
@@ -78,6 +79,12 @@ pub enum Command {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 every input read whole, 1 a usage or configuration \
+                        error, 2 a data file (VRP, ASPA, SLURM, IRR) or the output stopped the \
+                        run, 3 the summary was printed but an input was not read whole (its \
+                        status is in the summary's files)."
+)]
 pub struct ReplayArgs {
     /// Configuration file: the roles, limits and checks of the MRT peers it names (matched by
     /// ASN and address), the global lists (announce, bogons, peerlock) and its RPKI files.
