@@ -655,6 +655,7 @@ fn peer_detail(p: &PeerView, now: i64) -> String {
             None => p.state.as_str().to_string(),
         },
     );
+    session_lines(&mut kv, "", &p.session);
     let afis = |c: &crate::api::AfiCounts| format!("ipv4 {}, ipv6 {}", c.ipv4, c.ipv6);
     kv("received", afis(&p.routes_in));
     kv("accepted", afis(&p.accepted_in));
@@ -674,6 +675,7 @@ fn peer_detail(p: &PeerView, now: i64) -> String {
             }
         ),
     );
+    session_lines(&mut kv, "router ", &r.session);
     kv("from router", afis(&r.routes_in));
     kv("to router", afis(&r.routes_out));
     let mp = &p.max_prefix;
@@ -705,6 +707,32 @@ fn peer_detail(p: &PeerView, now: i64) -> String {
         );
     }
     t.render(false)
+}
+
+/// A session's FSM state, flaps and last error as `peer` detail lines (none from an API that
+/// does not report them).
+fn session_lines(
+    kv: &mut impl FnMut(&str, String),
+    prefix: &str,
+    s: &crate::bgp::diag::SessionDiag,
+) {
+    if s.fsm_state.is_empty() {
+        return;
+    }
+    let since = s
+        .fsm_since
+        .map(|t| format!(" since {} UTC", utc(t)))
+        .unwrap_or_default();
+    kv(
+        &format!("{prefix}fsm"),
+        format!("{}{since}, {} flaps", s.fsm_state, s.flaps),
+    );
+    if let Some(e) = &s.last_error {
+        kv(
+            &format!("{prefix}last error"),
+            format!("{} UTC: {}", utc(e.at), e.error),
+        );
+    }
 }
 
 fn rejected_table(page: &RejectedPage) -> String {

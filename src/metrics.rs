@@ -74,6 +74,10 @@ struct PeerHandles {
     rejected: PerDirection<Vec<OnceLock<IntCounter>>>,
     current: PerDirection<PerAfi<IntGauge>>,
     trips: PerDirection<IntCounter>,
+    /// Per side (`neighbor`, `router`): the FSM state as BGP4-MIB numbers it, and the times
+    /// the session left Established.
+    state: crate::types::PerSide<IntGauge>,
+    flaps: crate::types::PerSide<IntCounter>,
 }
 
 /// Every bgpsieve metric, in one registry.
@@ -136,6 +140,22 @@ impl Metrics {
                  the peer) is Established (1) or not (0).",
             ),
             &["peer"],
+        )?;
+        let session_state = IntGaugeVec::new(
+            Opts::new(
+                "bgpsieve_session_state",
+                "FSM state of each session of a pair as BGP4-MIB's bgpPeerState numbers it: \
+                 1 idle, 2 connect, 3 active, 4 opensent, 5 openconfirm, 6 established. side is \
+                 neighbor or router.",
+            ),
+            &["peer", "side"],
+        )?;
+        let session_flaps = IntCounterVec::new(
+            Opts::new(
+                "bgpsieve_session_flaps_total",
+                "Times each session of a pair left Established. side is neighbor or router.",
+            ),
+            &["peer", "side"],
         )?;
         let received = IntCounterVec::new(
             Opts::new(
@@ -269,6 +289,14 @@ impl Metrics {
                     PerAfi::new(|a| current.with_label_values(&[name, d.as_str(), a.as_str()]))
                 }),
                 trips: PerDirection::new(|d| trips.with_label_values(&[name, d.as_str()])),
+                state: crate::types::PerSide::new(|side| {
+                    let g = session_state.with_label_values(&[name, side.as_str()]);
+                    g.set(1);
+                    g
+                }),
+                flaps: crate::types::PerSide::new(|side| {
+                    session_flaps.with_label_values(&[name, side.as_str()])
+                }),
             });
         }
         let vrps = PerAfi::new(|a| vrps_vec.with_label_values(&[a.as_str()]));
@@ -284,6 +312,8 @@ impl Metrics {
 
         reg(Box::new(peer_up))?;
         reg(Box::new(router_up))?;
+        reg(Box::new(session_state))?;
+        reg(Box::new(session_flaps))?;
         reg(Box::new(received))?;
         reg(Box::new(rejected_vec.clone()))?;
         reg(Box::new(current))?;
@@ -346,6 +376,20 @@ impl Metrics {
     pub fn router_up(&self, peer: usize, up: bool) {
         if let Some(p) = self.peer(peer) {
             p.router_up.set(i64::from(up));
+        }
+    }
+
+    /// The FSM of `peer`'s session on `side` is in state `mib` (BGP4-MIB bgpPeerState, 1–6).
+    pub fn session_state(&self, peer: usize, side: crate::types::Side, mib: u8) {
+        if let Some(p) = self.peer(peer) {
+            p.state[side].set(i64::from(mib));
+        }
+    }
+
+    /// `peer`'s session on `side` left Established.
+    pub fn session_flap(&self, peer: usize, side: crate::types::Side) {
+        if let Some(p) = self.peer(peer) {
+            p.flaps[side].inc();
         }
     }
 

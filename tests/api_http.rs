@@ -306,6 +306,11 @@ fn post_json(s: &Server, path: &str) -> (u16, Value) {
     )
 }
 
+/// A session's diagnostics as the fixture leaves them (never reported).
+fn no_session() -> Value {
+    json!({"fsm_state": "", "fsm_since": null, "flaps": 0, "last_error": null})
+}
+
 fn peer_a_json(now: i64) -> Value {
     json!({
         "name": "transit-a", "role": "provider", "asn": 2914, "address": "198.51.100.1",
@@ -313,10 +318,11 @@ fn peer_a_json(now: i64) -> Value {
         "routes_in": {"ipv4": 1000, "ipv6": 200}, "accepted_in": {"ipv4": 990, "ipv6": 200},
         "routes_out": {"ipv4": 5, "ipv6": 1}, "rejected_in": 10, "rejected_out": 0,
         "max_prefix": {"state": "ok", "down_until": null, "last_trip": null},
+        "session": no_session(),
         "router": {
             "address": "10.0.0.1", "local_address": "10.0.0.101", "state": "established",
             "since": now - UP_FOR, "routes_in": {"ipv4": 7, "ipv6": 1},
-            "routes_out": {"ipv4": 990, "ipv6": 200}
+            "routes_out": {"ipv4": 990, "ipv6": 200}, "session": no_session()
         }
     })
 }
@@ -331,10 +337,11 @@ fn peer_b_json(now: i64) -> Value {
             "at": TRIP_AT, "direction": "in", "kind": "limit", "afi": "ipv4",
             "limit": 100, "count": 101, "action": "teardown"
         }},
+        "session": no_session(),
         "router": {
             "address": "10.0.0.1", "local_address": "10.0.0.102", "state": "down",
             "since": null, "routes_in": {"ipv4": 0, "ipv6": 0},
-            "routes_out": {"ipv4": 0, "ipv6": 0}
+            "routes_out": {"ipv4": 0, "ipv6": 0}, "session": no_session()
         }
     })
 }

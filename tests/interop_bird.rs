@@ -346,6 +346,37 @@ fn bird_neighbors_through_their_pairs_to_a_bird_router_import_export_and_withdra
     neighbor.cli("disable up");
     wait_for(T, || router.prefixes_from("customer").is_empty(), logs);
     wait_for(T, || !router.established("customer"), logs);
+    // Each side of the pair says it went down once, and why; the metrics count it.
+    let customer = || -> serde_json::Value {
+        let (_, out, _) = ctl(&api, &["peer", "customer-bird", "-j"]);
+        serde_json::from_str(&out).unwrap_or_default()
+    };
+    wait_for(
+        T,
+        || {
+            let p = customer();
+            p["session"]["flaps"] == 1 && p["router"]["session"]["flaps"] == 1
+        },
+        || customer().to_string(),
+    );
+    let p = customer();
+    for side in [&p["session"], &p["router"]["session"]] {
+        assert_ne!(side["fsm_state"], "established", "{p}");
+        assert!(side["fsm_since"].is_i64(), "{p}");
+        assert!(side["last_error"]["error"].is_string(), "{p}");
+    }
+    let (code, detail, _) = ctl(&api, &["peer", "customer-bird"]);
+    assert_eq!(code, 0);
+    assert!(detail.contains("last error:"), "{detail}");
+    let metrics = http_get(&address, "/metrics");
+    for line in [
+        "bgpsieve_session_flaps_total{peer=\"customer-bird\",side=\"neighbor\"} 1",
+        "bgpsieve_session_flaps_total{peer=\"customer-bird\",side=\"router\"} 1",
+        "bgpsieve_session_state{peer=\"provider-bird\",side=\"neighbor\"} 6",
+        "bgpsieve_session_state{peer=\"provider-bird\",side=\"router\"} 6",
+    ] {
+        assert!(metrics.contains(line), "{line}\n{metrics}");
+    }
     assert!(
         router.established("provider"),
         "the other pair stays: {}",

@@ -7,6 +7,7 @@
 
 pub mod capability;
 pub mod codec;
+pub mod diag;
 pub mod fsm;
 pub mod mirror;
 pub mod notification;

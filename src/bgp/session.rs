@@ -13,6 +13,7 @@
 //! enforces the RFC 9687 Send Hold Timer and the queue of unsent bytes is capped.
 
 use super::codec::{self, Decoder, Frame, MessageType};
+use super::diag::DiagHandle;
 use super::fsm::{Action, DownReason, Event, Fsm, FsmConfig, Timer};
 use super::mirror::{mirror, MirrorRules};
 use super::notification::Notification;
@@ -165,7 +166,7 @@ pub fn spawn<E: From<FromSession> + Send + 'static>(
     rib: mpsc::Sender<E>,
 ) -> (mpsc::UnboundedSender<ToSession>, JoinHandle<()>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(cfg, rx, rib, None));
+    let task = tokio::spawn(run(cfg, rx, rib, None, DiagHandle::default()));
     (tx, task)
 }
 
@@ -176,8 +177,9 @@ pub fn spawn_with<E: From<FromSession> + Send + 'static>(
     rx: mpsc::UnboundedReceiver<ToSession>,
     rib: mpsc::Sender<E>,
     twin: Option<mpsc::UnboundedSender<ToSession>>,
+    diag: DiagHandle,
 ) -> JoinHandle<()> {
-    tokio::spawn(run(cfg, rx, rib, twin))
+    tokio::spawn(run(cfg, rx, rib, twin, diag))
 }
 
 /// How long a neighbor side waits for the router's OPEN before it sends its own made from the
@@ -371,6 +373,8 @@ struct Session<E> {
     last_down: Option<DownReason>,
     /// Failed connection attempts, for a log line at info that does not flood.
     connect_failures: FailureLog,
+    /// What operators see of this session: FSM state, flaps, last error.
+    diag: DiagHandle,
 }
 
 /// How often a run of failed connection attempts is logged at info: the first, then at most
@@ -601,6 +605,7 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
                 }
             }
         }
+        self.diag.state(self.fsm.state(), crate::unix_now());
     }
 
     async fn act(&mut self, action: Action) -> Option<Event> {
@@ -622,11 +627,15 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
             },
             Action::SendKeepalive => self.send(codec::encode_keepalive()),
             Action::SendNotification(n) if n.is_bad_peer_as() => {
+                self.diag
+                    .error(crate::unix_now(), format!("NOTIFICATION sent: {n}"));
                 let expected = self.fsm.expected_asn().0;
                 tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, expected_as = expected, "sending NOTIFICATION: the OPEN's AS is not the configured AS {expected}");
                 self.send(n.encode());
             }
             Action::SendNotification(n) => {
+                self.diag
+                    .error(crate::unix_now(), format!("NOTIFICATION sent: {n}"));
                 tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, "sending NOTIFICATION");
                 self.send(n.encode());
             }
@@ -655,6 +664,7 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
             }
             Action::SessionDown { reason } => {
                 tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, %reason, "session down");
+                self.diag.down(crate::unix_now(), reason.to_string());
                 self.negotiated = None;
                 self.decoder = Decoder::new();
                 self.last_down = Some(reason.clone());
@@ -695,6 +705,8 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
             MessageType::Notification => match Notification::decode(&f.body) {
                 Ok(n) => {
                     tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, "NOTIFICATION received");
+                    self.diag
+                        .error(crate::unix_now(), format!("NOTIFICATION received: {n}"));
                     let ev = if n.code == 2 && n.subcode == 1 {
                         Event::NotifMsgVerErr
                     } else {
@@ -890,6 +902,7 @@ async fn run<E: From<FromSession> + Send + 'static>(
     mut rx: mpsc::UnboundedReceiver<ToSession>,
     rib: mpsc::Sender<E>,
     twin: Option<mpsc::UnboundedSender<ToSession>>,
+    diag: DiagHandle,
 ) {
     let fsm = Fsm::new(cfg.fsm.clone(), cfg.local_open.clone(), cfg.expect.clone());
     let enabled = !cfg.follows_twin;
@@ -916,7 +929,9 @@ async fn run<E: From<FromSession> + Send + 'static>(
         told_connected: false,
         last_down: None,
         connect_failures: FailureLog::default(),
+        diag,
     };
+    s.diag.state(s.fsm.state(), crate::unix_now());
     if s.enabled {
         s.event(Event::ManualStart).await;
     }
@@ -1021,6 +1036,10 @@ async fn run<E: From<FromSession> + Send + 'static>(
                     Ok(_) => {}
                     Err(e) => {
                         let error = e.to_string();
+                        s.diag.error(
+                            crate::unix_now(),
+                            format!("connection attempt to {} failed: {error}", s.cfg.remote),
+                        );
                         if let Some(failures) = s.connect_failures.failed(Instant::now(), &error) {
                             tracing::info!(peer = %s.cfg.name, side = %s.cfg.id.side, remote = %s.cfg.remote, failures, "connection attempt failed: {error}");
                         } else {

@@ -350,6 +350,18 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     let (rpki, generation) = data.initial.clone();
     shared.store(snapshot(rpki.clone(), generation));
     let pair_count = pairs.len();
+    // Each session's diagnostics: written by its task, shown by the RIB's views and metrics.
+    let diags: Vec<PerSide<crate::bgp::diag::DiagHandle>> = (0..pair_count)
+        .map(|i| {
+            PerSide::new(|side| {
+                crate::bgp::diag::DiagHandle::with_metrics(metrics.clone(), SessionId::new(i, side))
+            })
+        })
+        .collect();
+    let mut pairs = pairs;
+    for (p, d) in pairs.iter_mut().zip(&diags) {
+        p.diag = d.clone();
+    }
     let mut rib = Rib::new(pairs, local, rpki);
     rib.ops = Some(crate::rib::Ops::new(
         metrics, rejected, peer_views, incidents, pair_count,
@@ -381,17 +393,20 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         let configs = session_configs(&cfg, i, (p, router_of(p)?), &shared);
         let (ntx, nrx) = mpsc::unbounded_channel();
         let (rtx, rrx) = mpsc::unbounded_channel();
+        let diag = &diags[i];
         handles.push(session::spawn_with(
             configs.neighbor,
             nrx,
             rib_tx.clone(),
             Some(rtx.clone()),
+            diag.neighbor.clone(),
         ));
         handles.push(session::spawn_with(
             configs.router,
             rrx,
             rib_tx.clone(),
             Some(ntx.clone()),
+            diag.router.clone(),
         ));
         sessions.push(PerSide {
             neighbor: ntx,

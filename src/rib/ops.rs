@@ -222,6 +222,8 @@ impl Rib {
             } else {
                 SessionState::Down
             };
+            v.session = p.diag.neighbor.snapshot();
+            v.router.session = p.diag.router.snapshot();
             v.routes_in = all_in;
             v.accepted_in = ok_in;
             v.routes_out = to_neighbor;

@@ -49,6 +49,8 @@ pub struct Pair {
     pub generation: PerSide<u64>,
     /// `inbound`: from the neighbor (import checks); `outbound`: from the router (export).
     pub flows: PerDirection<Flow>,
+    /// Each side's session diagnostics (FSM state, flaps, last error), written by its task.
+    pub diag: PerSide<crate::bgp::diag::DiagHandle>,
 }
 
 impl Pair {
@@ -65,6 +67,7 @@ impl Pair {
             sessions: PerSide::default(),
             generation: PerSide::default(),
             flows: PerDirection::new(Flow::new),
+            diag: PerSide::default(),
         }
     }
 

@@ -104,6 +104,9 @@ pub struct RouterView {
     pub routes_in: AfiCounts,
     /// Routes sent to the router: the neighbor's routes that pass.
     pub routes_out: AfiCounts,
+    /// The router side's session: FSM state, flaps, last error.
+    #[serde(default)]
+    pub session: crate::bgp::diag::SessionDiag,
 }
 
 impl RouterView {
@@ -115,6 +118,7 @@ impl RouterView {
             since: None,
             routes_in: AfiCounts::default(),
             routes_out: AfiCounts::default(),
+            session: crate::bgp::diag::SessionDiag::default(),
         }
     }
 }
@@ -141,6 +145,9 @@ pub struct PeerView {
     /// Routes of the router withheld from this neighbor by export policy.
     pub rejected_out: u64,
     pub max_prefix: MaxPrefixView,
+    /// The neighbor side's session: FSM state, flaps, last error.
+    #[serde(default)]
+    pub session: crate::bgp::diag::SessionDiag,
     pub router: RouterView,
 }
 
@@ -166,6 +173,7 @@ impl PeerView {
             rejected_in: 0,
             rejected_out: 0,
             max_prefix: MaxPrefixView::default(),
+            session: crate::bgp::diag::SessionDiag::default(),
             router,
         }
     }

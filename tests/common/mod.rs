@@ -59,6 +59,8 @@ pub fn every_metric_touched() -> bgpsieve::metrics::Metrics {
     let m = Metrics::new(&[PeerLabel { name: "p".into() }]);
     m.peer_up(0, true);
     m.router_up(0, true);
+    m.session_state(0, bgpsieve::types::Side::Neighbor, 6);
+    m.session_flap(0, bgpsieve::types::Side::Router);
     m.received(0, Afi::Ipv4, 1);
     m.rejected(0, Direction::In, Reason::RpkiInvalid);
     m.routes_current(0, Direction::In, Afi::Ipv4, 1);
