@@ -389,11 +389,10 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     let (rib_tx, mut rib_rx) = mpsc::channel::<RibEvent>(1024);
     let mut sessions: Sessions = Vec::new();
     let mut handles = Vec::new();
-    for (i, p) in cfg.peers.iter().enumerate() {
+    for (i, (p, diag)) in cfg.peers.iter().zip(&diags).enumerate() {
         let configs = session_configs(&cfg, i, (p, router_of(p)?), &shared);
         let (ntx, nrx) = mpsc::unbounded_channel();
         let (rtx, rrx) = mpsc::unbounded_channel();
-        let diag = &diags[i];
         handles.push(session::spawn_with(
             configs.neighbor,
             nrx,
