@@ -58,6 +58,49 @@ fn corrupt(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, msg)
 }
 
+/// What one call of a codec did: the bytes it decoded and consumed, and whether the input had
+/// ended. Both decoders read the codec's answer through it.
+struct Step {
+    produced: usize,
+    consumed: usize,
+    eof: bool,
+}
+
+impl Step {
+    /// The codec failed: the error, with the bytes decoded before it.
+    fn failed(self, msg: &str) -> Result<usize, (usize, io::Error)> {
+        Err((self.produced, corrupt(msg.to_string())))
+    }
+
+    /// The codec neither failed nor ended its stream: the bytes decoded, or, when it made no
+    /// progress, `cut_short` at the end of the input and `stuck` before it.
+    fn going_on(self, cut_short: &str, stuck: &str) -> Result<usize, (usize, io::Error)> {
+        match (self.produced, self.consumed) {
+            (0, 0) if self.eof => Err((0, truncated(cut_short))),
+            (0, 0) => Err((0, corrupt(stuck.to_string()))),
+            (n, _) => Ok(n),
+        }
+    }
+}
+
+/// What a decoder's `read` returns after a body step: `None` to step again (nothing decoded
+/// yet), the bytes decoded, or the error; an error after some bytes waits in `pending` for
+/// the next read, so those bytes are handed out first.
+fn hand_out(
+    step: Result<usize, (usize, io::Error)>,
+    pending: &mut Option<io::Error>,
+) -> Option<io::Result<usize>> {
+    match step {
+        Ok(0) => None,
+        Ok(n) => Some(Ok(n)),
+        Err((0, e)) => Some(Err(e)),
+        Err((n, e)) => {
+            *pending = Some(e);
+            Some(Ok(n))
+        }
+    }
+}
+
 /// Where a decoder stands in its (multi-member) stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -110,20 +153,21 @@ impl<R: BufRead> Gzip<R> {
         self.input.consume(consumed);
         let got = out.get(..produced).unwrap_or_default();
         self.crc.update(got);
+        let step = Step {
+            produced,
+            consumed,
+            eof,
+        };
         match status {
-            Err(e) => Err((produced, corrupt(format!("corrupt deflate stream: {e}")))),
+            Err(e) => step.failed(&format!("corrupt deflate stream: {e}")),
             Ok(flate2::Status::StreamEnd) => {
                 self.state = State::Trailer;
                 Ok(produced)
             }
-            Ok(_) if produced == 0 && consumed == 0 && eof => Err((
-                0,
-                truncated("gzip stream cut short: deflate data ends early"),
-            )),
-            Ok(_) if produced == 0 && consumed == 0 => {
-                Err((0, corrupt("corrupt deflate stream: no progress".into())))
-            }
-            Ok(_) => Ok(produced),
+            Ok(_) => step.going_on(
+                "gzip stream cut short: deflate data ends early",
+                "corrupt deflate stream: no progress",
+            ),
         }
     }
 
@@ -230,15 +274,12 @@ impl<R: BufRead> Read for Gzip<R> {
                     }
                 }
                 State::Trailer => self.trailer()?,
-                State::Body => match self.body(out) {
-                    Ok(0) => {}
-                    Ok(n) => return Ok(n),
-                    Err((0, e)) => return Err(e),
-                    Err((n, e)) => {
-                        self.pending = Some(e);
-                        return Ok(n);
+                State::Body => {
+                    let step = self.body(out);
+                    if let Some(r) = hand_out(step, &mut self.pending) {
+                        return r;
                     }
-                },
+                }
             }
         }
     }
@@ -270,20 +311,21 @@ impl<R: BufRead> Bzip2<R> {
         let consumed = usize::try_from(self.decompress.total_in() - in0).unwrap_or(0);
         let produced = usize::try_from(self.decompress.total_out() - out0).unwrap_or(0);
         self.input.consume(consumed);
+        let step = Step {
+            produced,
+            consumed,
+            eof,
+        };
         match status {
-            Err(e) => Err((produced, corrupt(format!("corrupt bzip2 stream: {e}")))),
+            Err(e) => step.failed(&format!("corrupt bzip2 stream: {e}")),
             Ok(bzip2::Status::StreamEnd) => {
                 self.state = State::Header { first: false };
                 Ok(produced)
             }
-            Ok(_) if produced == 0 && consumed == 0 && eof => Err((
-                0,
-                truncated("bzip2 stream cut short: compressed data ends early"),
-            )),
-            Ok(_) if produced == 0 && consumed == 0 => {
-                Err((0, corrupt("corrupt bzip2 stream: no progress".into())))
-            }
-            Ok(_) => Ok(produced),
+            Ok(_) => step.going_on(
+                "bzip2 stream cut short: compressed data ends early",
+                "corrupt bzip2 stream: no progress",
+            ),
         }
     }
 }
@@ -312,14 +354,9 @@ impl<R: BufRead> Read for Bzip2<R> {
                 }
                 self.state = State::Body;
             }
-            match self.body(out) {
-                Ok(0) => {}
-                Ok(n) => return Ok(n),
-                Err((0, e)) => return Err(e),
-                Err((n, e)) => {
-                    self.pending = Some(e);
-                    return Ok(n);
-                }
+            let step = self.body(out);
+            if let Some(r) = hand_out(step, &mut self.pending) {
+                return r;
             }
         }
     }
