@@ -141,6 +141,11 @@ pub fn load_vrp_file(path: &Path, opts: &LoadOptions) -> Result<RpkiFile, LoadEr
 /// Loads a file of ASPAs (rpki-client or Routinator shape, or a bare array of ASPA objects).
 /// ROAs in it are skipped, not checked.
 pub fn load_aspa_file(path: &Path, opts: &LoadOptions) -> Result<Vec<Aspa>, LoadError> {
+    load_aspas(path, opts).map(|f| f.aspas)
+}
+
+/// [`load_aspa_file`], with the count of ASPAs dropped as expired (`vrps` stays empty).
+pub(crate) fn load_aspas(path: &Path, opts: &LoadOptions) -> Result<RpkiFile, LoadError> {
     let ctx = load(path, opts, Want::Aspas)?;
     if !ctx.saw_aspas {
         return Err(not_rpki_json(
@@ -149,7 +154,11 @@ pub fn load_aspa_file(path: &Path, opts: &LoadOptions) -> Result<Vec<Aspa>, Load
             "\"aspas\" or \"provider_authorizations\"",
         ));
     }
-    Ok(ctx.aspas)
+    Ok(RpkiFile {
+        vrps: Vec::new(),
+        aspas: ctx.aspas,
+        dropped_expired: ctx.dropped,
+    })
 }
 
 fn not_rpki_json(path: &Path, ctx: &Ctx, wanted: &str) -> LoadError {

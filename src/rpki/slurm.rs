@@ -23,6 +23,15 @@ pub struct Slurm {
     pub aspa_assertions: Vec<Aspa>,
 }
 
+/// What applying SLURM did to a data set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlurmEffect {
+    /// Entries (VRPs and ASPAs) the filters removed.
+    pub removed: usize,
+    /// Entries the assertions added.
+    pub added: usize,
+}
+
 /// RFC 8416 §3.3.1 prefix filter: removes VRPs whose prefix is covered by `prefix` (equal or
 /// more specific) and/or whose ASN is `asn`; with both, both must hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,16 +269,23 @@ mod wire {
 }
 
 impl Slurm {
-    /// RFC 8416 §4: removes what the filters match, then adds the assertions.
-    pub fn apply(&self, vrps: &mut Vec<Vrp>, aspas: &mut Vec<Aspa>) {
+    /// RFC 8416 §4: removes what the filters match, then adds the assertions. Returns how many
+    /// entries (VRPs and ASPAs) the filters removed and the assertions added.
+    pub fn apply(&self, vrps: &mut Vec<Vrp>, aspas: &mut Vec<Aspa>) -> SlurmEffect {
+        let before = vrps.len() + aspas.len();
         if !self.prefix_filters.is_empty() {
             vrps.retain(|v| !self.prefix_filters.iter().any(|f| f.matches(v)));
         }
         if !self.aspa_filters.is_empty() {
             aspas.retain(|a| !self.aspa_filters.contains(&a.customer));
         }
+        let removed = before - (vrps.len() + aspas.len());
         vrps.extend(self.prefix_assertions.iter().cloned());
         aspas.extend(self.aspa_assertions.iter().cloned());
+        SlurmEffect {
+            removed,
+            added: self.prefix_assertions.len() + self.aspa_assertions.len(),
+        }
     }
 
     /// Appends another file's filters and assertions (several SLURM files act as one).
@@ -358,7 +374,15 @@ mod tests {
             Aspa::new(Asn(64499), [Asn(1)], None), // filtered
             Aspa::new(Asn(64497), [Asn(2)], None), // kept; the assertion adds more
         ];
-        s.apply(&mut vrps, &mut aspas);
+        let effect = s.apply(&mut vrps, &mut aspas);
+        // 4 VRPs and 1 ASPA filtered; 3 prefix and 1 ASPA assertions.
+        assert_eq!(
+            effect,
+            SlurmEffect {
+                removed: 5,
+                added: 4
+            }
+        );
         let got: Vec<(String, u32)> = vrps
             .iter()
             .map(|v| (v.prefix.to_string(), v.asn.0))
