@@ -14,9 +14,6 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
 
-/// Where the API listens unless `--api` says otherwise (`[api] listen`'s default).
-pub const DEFAULT_API: &str = "http://127.0.0.1:9179";
-
 #[derive(Debug, clap::Args)]
 #[command(
     long_about = "Query and control a running daemon over its HTTP API (`[api] listen` in the \
@@ -267,7 +264,8 @@ fn parse<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, CtlError> {
 }
 
 /// The API's base URL: `--api`; else the `[api] listen` of `--config` (which must be readable);
-/// else that of the default configuration when it is readable; else [`DEFAULT_API`].
+/// else that of the default configuration when it is readable; else `[api] listen`'s default
+/// ([`crate::config::DEFAULT_API_LISTEN`]).
 pub fn api_url(api: Option<&str>, config: Option<&std::path::Path>) -> Result<String, CtlError> {
     if let Some(api) = api {
         return Ok(api.to_string());
@@ -281,7 +279,7 @@ pub fn api_url(api: Option<&str>, config: Option<&std::path::Path>) -> Result<St
             .map(|addr| format!("http://{addr}"))
             .map_err(|e| CtlError::Config(format!("{}: {e}", path.display()))),
         Err(e) if required => Err(CtlError::Config(format!("{}: {e}", path.display()))),
-        Err(_) => Ok(DEFAULT_API.to_string()),
+        Err(_) => Ok(format!("http://{}", crate::config::DEFAULT_API_LISTEN)),
     }
 }
 
@@ -300,7 +298,7 @@ fn api_listen(text: &str) -> Result<std::net::SocketAddr, String> {
     let file: File = toml::from_str(text).map_err(|e| e.message().to_string())?;
     let mut addr: std::net::SocketAddr = match file.api.listen {
         Some(l) => l.parse().map_err(|e| format!("[api] listen {l:?}: {e}"))?,
-        None => std::net::SocketAddr::from(([127, 0, 0, 1], 9179)),
+        None => crate::config::DEFAULT_API_LISTEN,
     };
     if addr.ip().is_unspecified() {
         addr.set_ip(match addr {

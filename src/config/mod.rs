@@ -111,10 +111,16 @@ pub struct PrefixRange {
     pub max_len: u8,
 }
 
+/// `[api] listen` when the configuration does not say.
+pub const DEFAULT_API_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    9179,
+));
+
 /// `[api]`: the HTTP listener for `/metrics` and `/api/v1`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiConfig {
-    /// Default `127.0.0.1:9179`.
+    /// Default [`DEFAULT_API_LISTEN`], `127.0.0.1:9179`.
     pub listen: SocketAddr,
     /// How many of the latest rejected routes the API keeps. Default 10000.
     pub rejected_routes: usize,

@@ -185,7 +185,7 @@ impl Validator<'_> {
                     }
                     l.into_inner()
                 }
-                None => SocketAddr::from((Ipv4Addr::LOCALHOST, 9179)),
+                None => super::DEFAULT_API_LISTEN,
             },
             rejected_routes: match raw.api.rejected_routes {
                 Some(n) if *n.get_ref() == 0 => {
