@@ -597,6 +597,7 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
     /// Feeds one event to the FSM and carries out its actions; an action may produce further
     /// events (a failed write), handled in turn.
     async fn event(&mut self, ev: Event) {
+        let before = self.fsm.state();
         let mut queue = vec![ev];
         while let Some(ev) = queue.pop() {
             for action in self.fsm.handle(ev) {
@@ -605,7 +606,12 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
                 }
             }
         }
-        self.diag.state(self.fsm.state(), crate::unix_now());
+        // Most events (every UPDATE) leave the state as it was: the diagnostics are told only
+        // of a change.
+        let after = self.fsm.state();
+        if after != before {
+            self.diag.state(after, crate::unix_now());
+        }
     }
 
     async fn act(&mut self, action: Action) -> Option<Event> {
