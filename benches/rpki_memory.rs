@@ -113,6 +113,16 @@ fn fingerprint<T: Hash>(items: impl Iterator<Item = T>) -> u64 {
     h.finish()
 }
 
+/// Adds one ROV answer to the fingerprint and to the count of its state.
+fn tally(s: RovState, h: &mut DefaultHasher, states: &mut [usize; 3]) {
+    s.hash(h);
+    states[match s {
+        RovState::Valid => 0,
+        RovState::Invalid => 1,
+        RovState::NotFound => 2,
+    }] += 1;
+}
+
 /// What the snapshot answers: every VRP with its trust anchor, the VRPs per trust anchor, and
 /// the ROV state of every prefix of the e2e bench's routes (`all.txt` beside the VRPs) for two
 /// origins, with the time those lookups took.
@@ -134,13 +144,11 @@ fn answers(data: &RpkiData) {
         line.clear();
         let t = Instant::now();
         for origin in [64601, (n as u32).wrapping_mul(2_654_435_761) % 400_000] {
-            let s = data.rov(&p, PathOrigin::Asn(Asn(origin)));
-            s.hash(&mut h);
-            states[match s {
-                RovState::Valid => 0,
-                RovState::Invalid => 1,
-                RovState::NotFound => 2,
-            }] += 1;
+            tally(
+                data.rov(&p, PathOrigin::Asn(Asn(origin))),
+                &mut h,
+                &mut states,
+            );
         }
         spent += t.elapsed();
         n += 1;
@@ -157,13 +165,7 @@ fn answers(data: &RpkiData) {
         };
         let t = Instant::now();
         for p in [v.prefix, longer] {
-            let s = data.rov(&p, PathOrigin::Asn(v.asn));
-            s.hash(&mut h);
-            states[match s {
-                RovState::Valid => 0,
-                RovState::Invalid => 1,
-                RovState::NotFound => 2,
-            }] += 1;
+            tally(data.rov(&p, PathOrigin::Asn(v.asn)), &mut h, &mut states);
         }
         spent += t.elapsed();
         n += 1;
