@@ -420,21 +420,6 @@ fn lone_rtr_daemon(
     (bgpsieve_daemon(dir, &cfg), api)
 }
 
-/// The status code of `GET http://ADDRESS/PATH`, or None while nothing listens.
-fn http_status(address: &str, path: &str) -> Option<u16> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(address).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).ok()?;
-    answer.get(9..12)?.parse().ok()
-}
-
 #[test]
 fn the_api_answers_during_the_wait_for_rtr_data_and_says_it_is_starting() {
     // A "cache" that accepts connections and never answers: the daemon waits 10 s for data.
@@ -444,7 +429,7 @@ fn the_api_answers_during_the_wait_for_rtr_data_and_says_it_is_starting() {
     let (sieve, api) = lone_rtr_daemon(dir.path(), "127.0.0.63", "127.0.0.65:11301");
     wait_for(
         Duration::from_secs(5),
-        || http_status(&api, "/api/v1/rpki") == Some(200),
+        || common::interop::http_status(&api, "/api/v1/rpki") == Some(200),
         || format!("no API within 5 s of the start\n{}", sieve.log_text()),
     );
     assert!(
@@ -456,11 +441,11 @@ fn the_api_answers_during_the_wait_for_rtr_data_and_says_it_is_starting() {
     assert_eq!(status["starting"], true, "{status}");
     assert_eq!(status["caches"][0]["up"], false, "{status}");
     assert_eq!(
-        http_status(&api, "/api/v1/explain?prefix=192.0.2.0/24&path=64500"),
+        common::interop::http_status(&api, "/api/v1/explain?prefix=192.0.2.0/24&path=64500"),
         Some(503),
         "explain has no RPKI data to explain with yet"
     );
-    assert_eq!(http_status(&api, "/metrics"), Some(200));
+    assert_eq!(common::interop::http_status(&api, "/metrics"), Some(200));
     wait_for(
         Duration::from_secs(20),
         || {
@@ -473,7 +458,7 @@ fn the_api_answers_during_the_wait_for_rtr_data_and_says_it_is_starting() {
         || sieve.log_text(),
     );
     assert_eq!(
-        http_status(&api, "/api/v1/explain?prefix=192.0.2.0/24&path=64500"),
+        common::interop::http_status(&api, "/api/v1/explain?prefix=192.0.2.0/24&path=64500"),
         Some(200)
     );
     drop(silent);
@@ -491,7 +476,7 @@ fn a_cache_that_answers_during_the_start_up_wait_shows_up_with_its_serial() {
     std::thread::sleep(Duration::from_millis(500));
     let (sieve, api) = lone_rtr_daemon(dir.path(), sieve_ip, cache);
     let rpki = || -> serde_json::Value {
-        match http_status(&api, "/api/v1/rpki") {
+        match common::interop::http_status(&api, "/api/v1/rpki") {
             Some(200) => serde_json::from_str(&common::interop::http_get(&api, "/api/v1/rpki"))
                 .unwrap_or_default(),
             _ => serde_json::Value::Null,

@@ -528,18 +528,29 @@ pub fn ctl(api: &str, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The body of `GET http://ADDRESS/PATH` (plain HTTP/1.1 over std, for scraping `/metrics`).
-pub fn http_get(address: &str, path: &str) -> String {
+/// The whole answer (head and body) to `GET http://ADDRESS/PATH`, plain HTTP/1.1 over std.
+fn http_answer(address: &str, path: &str, timeout: Duration) -> std::io::Result<String> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(address).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = std::net::TcpStream::connect(address)?;
+    s.set_read_timeout(Some(timeout))?;
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    )?;
     let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
+    s.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+/// The status code of `GET http://ADDRESS/PATH`, or None while nothing listens.
+pub fn http_status(address: &str, path: &str) -> Option<u16> {
+    let answer = http_answer(address, path, Duration::from_secs(5)).ok()?;
+    answer.get(9..12)?.parse().ok()
+}
+
+/// The body of `GET http://ADDRESS/PATH` (for scraping `/metrics`); the answer must be a 200.
+pub fn http_get(address: &str, path: &str) -> String {
+    let answer = http_answer(address, path, Duration::from_secs(10)).unwrap();
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     body.to_string()
