@@ -30,6 +30,7 @@ fn negotiated(asn: u32) -> Negotiated {
         route_refresh: true,
         enhanced_route_refresh: false,
         peer_role: None,
+        graceful_restart: None,
     }
 }
 

@@ -132,6 +132,7 @@ pub fn decode_ctx(ctl: u8) -> DecodeCtx {
         route_refresh: true,
         enhanced_route_refresh: false,
         peer_role: None,
+        graceful_restart: None,
     };
     DecodeCtx::new(&n, ctl & 8 != 0)
 }

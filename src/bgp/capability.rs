@@ -1,5 +1,6 @@
 //! BGP capabilities (RFC 5492) as carried in the OPEN message: the ones bgpsieve negotiates are
-//! typed (multiprotocol, route refresh, 4-octet AS, extended message, ADD-PATH, BGP Role); every
+//! typed (multiprotocol, route refresh, 4-octet AS, extended message, ADD-PATH, BGP Role,
+//! graceful restart); every
 //! other one, and a known one whose value is malformed, is kept as its code and bytes so it
 //! round-trips exactly and can be logged. Pure encoding and decoding: no I/O.
 
@@ -120,6 +121,95 @@ pub struct AddPathFamily {
     pub mode: AddPathMode,
 }
 
+/// One family of the graceful restart capability (RFC 4724 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GrFamily {
+    pub family: Family,
+    /// F: the sender kept its forwarding state for this family across its restart.
+    pub forwarding: bool,
+}
+
+/// The graceful restart capability (RFC 4724 §3; the N bit is RFC 8538 §2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GracefulRestart {
+    /// R: the sender has restarted; its peer must not wait for its End-of-RIB before sending.
+    pub restarting: bool,
+    /// N: the sender supports graceful restart after a NOTIFICATION (RFC 8538).
+    pub notification: bool,
+    /// Seconds the sender asks its peer to keep its routes while it restarts (12 bits).
+    pub restart_time: u16,
+    /// The families whose routes the sender wants kept (none: it only helps its peers).
+    pub families: Vec<GrFamily>,
+}
+
+impl GracefulRestart {
+    const RESTARTING: u8 = 0x80;
+    const NOTIFICATION: u8 = 0x40;
+    const FORWARDING: u8 = 0x80;
+    /// The restart time is a 12-bit field.
+    pub const MAX_RESTART_TIME: u16 = 0x0fff;
+
+    fn value(&self) -> Vec<u8> {
+        let mut flags = 0u8;
+        if self.restarting {
+            flags |= Self::RESTARTING;
+        }
+        if self.notification {
+            flags |= Self::NOTIFICATION;
+        }
+        let [t0, t1] = self.restart_time.min(Self::MAX_RESTART_TIME).to_be_bytes();
+        let mut v = Vec::with_capacity(2 + 4 * self.families.len());
+        v.extend_from_slice(&[flags | t0, t1]);
+        for f in &self.families {
+            v.extend_from_slice(&f.family.afi.to_be_bytes());
+            v.push(f.family.safi);
+            v.push(if f.forwarding { Self::FORWARDING } else { 0 });
+        }
+        v
+    }
+
+    /// Reserved bits are ignored (RFC 4724 §3: "ignored on receipt").
+    fn decode(v: &[u8]) -> Option<GracefulRestart> {
+        let (&[f0, f1], rest) = v.split_first_chunk::<2>()?;
+        if rest.len() % 4 != 0 {
+            return None;
+        }
+        let families = rest
+            .chunks_exact(4)
+            .filter_map(|c| match *c {
+                [a0, a1, safi, flags] => Some(GrFamily {
+                    family: Family {
+                        afi: u16::from_be_bytes([a0, a1]),
+                        safi,
+                    },
+                    forwarding: flags & Self::FORWARDING != 0,
+                }),
+                _ => None,
+            })
+            .collect();
+        Some(GracefulRestart {
+            restarting: f0 & Self::RESTARTING != 0,
+            notification: f0 & Self::NOTIFICATION != 0,
+            restart_time: u16::from_be_bytes([f0, f1]) & Self::MAX_RESTART_TIME,
+            families,
+        })
+    }
+
+    /// Whether the sender kept its forwarding state for unicast family `afi` (listed with F).
+    pub fn forwarding(&self, afi: Afi) -> bool {
+        self.families
+            .iter()
+            .any(|f| f.family == Family::unicast(afi) && f.forwarding)
+    }
+
+    /// Whether unicast family `afi` is listed.
+    pub fn lists(&self, afi: Afi) -> bool {
+        self.families
+            .iter()
+            .any(|f| f.family == Family::unicast(afi))
+    }
+}
+
 /// The BGP Role a speaker advertises for ITSELF on a session (RFC 9234 §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BgpRole {
@@ -221,8 +311,10 @@ pub enum Capability {
     AddPath(Vec<AddPathFamily>),
     /// 9: RFC 9234, the sender's own role.
     Role(BgpRole),
-    /// Anything else, and a known code with a malformed value: kept byte for byte. Graceful
-    /// restart (64) and long-lived graceful restart (71) land here: bgpsieve does not do them.
+    /// 64: RFC 4724 (and RFC 8538's N bit).
+    GracefulRestart(GracefulRestart),
+    /// Anything else, and a known code with a malformed value: kept byte for byte. Long-lived
+    /// graceful restart (71) lands here: bgpsieve does not do it.
     Unknown { code: u8, value: Vec<u8> },
 }
 
@@ -237,6 +329,7 @@ impl Capability {
             Capability::ExtendedMessage => code::EXTENDED_MESSAGE,
             Capability::AddPath(_) => code::ADD_PATH,
             Capability::Role(_) => code::ROLE,
+            Capability::GracefulRestart(_) => code::GRACEFUL_RESTART,
             Capability::Unknown { code, .. } => *code,
         }
     }
@@ -262,6 +355,7 @@ impl Capability {
                 v
             }
             Capability::Role(r) => vec![r.code()],
+            Capability::GracefulRestart(gr) => gr.value(),
             Capability::Unknown { value, .. } => value.clone(),
         }
     }
@@ -304,6 +398,9 @@ impl Capability {
                 ]))))
             }
             (code::ROLE, &[r]) => Some(Capability::Role(BgpRole::from_code(r))),
+            (code::GRACEFUL_RESTART, v) => {
+                GracefulRestart::decode(v).map(Capability::GracefulRestart)
+            }
             (code::ADD_PATH, v) if !v.is_empty() && v.len() % 4 == 0 => v
                 .chunks_exact(4)
                 .map(|c| match *c {
@@ -440,16 +537,56 @@ mod tests {
     }
 
     #[test]
-    fn graceful_restart_is_kept_opaque() {
+    fn graceful_restart_with_its_flags_and_families() {
         // pcap/netgauze/bgp-multiple-sessions-traffic.pcap: GR with restart time 120 and two
-        // families; LLGR likewise.
+        // families, IPv4 unicast without F and IPv6 unicast with it.
         round_trip(
-            "400a00780001010000020100",
+            "400a00780001010000020180",
+            Capability::GracefulRestart(GracefulRestart {
+                restarting: false,
+                notification: false,
+                restart_time: 120,
+                families: vec![
+                    GrFamily {
+                        family: Family::IPV4_UNICAST,
+                        forwarding: false,
+                    },
+                    GrFamily {
+                        family: Family::IPV6_UNICAST,
+                        forwarding: true,
+                    },
+                ],
+            }),
+        );
+        // R and N set, restart time 4095, no family (a helper only).
+        let gr = GracefulRestart {
+            restarting: true,
+            notification: true,
+            restart_time: 4095,
+            families: vec![],
+        };
+        round_trip("4002cfff", Capability::GracefulRestart(gr.clone()));
+        assert!(!gr.lists(Afi::Ipv4));
+        // Reserved bits are ignored; a longer restart time is cut to 12 bits.
+        let mut got = Vec::new();
+        Capability::decode_list(&hex("4002 3078"), &mut got).unwrap();
+        assert!(
+            matches!(&got[..], [Capability::GracefulRestart(g)] if g.restart_time == 120 && !g.restarting)
+        );
+        let long = GracefulRestart {
+            restart_time: 5000,
+            ..gr
+        };
+        assert_eq!(Capability::GracefulRestart(long).value(), hex("cfff"));
+        // A value that is not 2 + 4n bytes long is kept as it came.
+        round_trip(
+            "40030078ff",
             Capability::Unknown {
                 code: 64,
-                value: hex("00780001010000020100"),
+                value: hex("0078ff"),
             },
         );
+        // Long-lived graceful restart stays opaque.
         round_trip(
             "470700010180000e10",
             Capability::Unknown {
@@ -457,6 +594,21 @@ mod tests {
                 value: hex("00010180000e10"),
             },
         );
+    }
+
+    #[test]
+    fn forwarding_is_per_listed_family() {
+        let gr = GracefulRestart {
+            restarting: false,
+            notification: false,
+            restart_time: 120,
+            families: vec![GrFamily {
+                family: Family::IPV6_UNICAST,
+                forwarding: true,
+            }],
+        };
+        assert!(gr.forwarding(Afi::Ipv6) && gr.lists(Afi::Ipv6));
+        assert!(!gr.forwarding(Afi::Ipv4) && !gr.lists(Afi::Ipv4));
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! direct session would have, and UPDATEs pass without surprises.
 //!
 //! What is not passed on: capabilities whose promises bgpsieve would have to keep and does not
-//! (graceful restart, long-lived graceful restart, ADD-PATH, which would make bgpsieve choose
-//! paths, enhanced route refresh, extended next hop, multisession, families other than IPv4/IPv6
-//! unicast, and anything it does not know). The RFC 9234 Role capability is the configured one
+//! (long-lived graceful restart, ADD-PATH, which would make bgpsieve choose paths, enhanced
+//! route refresh, extended next hop, multisession, families other than IPv4/IPv6 unicast, and
+//! anything it does not know), and graceful restart, which is a promise between bgpsieve and
+//! each side: the session adds bgpsieve's own (`graceful::with_own_capability`). The RFC 9234 Role capability is the configured one
 //! for that side, whatever the other side sent: the roles are the operator's statement, and a
 //! strict-mode router must see the neighbor's role even when the neighbor advertises none.
 //! Pure: values in, a value out.
@@ -39,7 +40,10 @@ fn passes(c: &Capability, families: &[Afi]) -> bool {
         Capability::RouteRefresh | Capability::FourOctetAs(_) | Capability::ExtendedMessage => true,
         Capability::Unknown { code, .. } => INFORMATIONAL.contains(code),
         // The Role is set from the rules; the others are promises bgpsieve does not keep.
-        Capability::Role(_) | Capability::AddPath(_) | Capability::EnhancedRouteRefresh => false,
+        Capability::Role(_)
+        | Capability::AddPath(_)
+        | Capability::EnhancedRouteRefresh
+        | Capability::GracefulRestart(_) => false,
     }
 }
 
@@ -132,10 +136,12 @@ mod tests {
                 mode: AddPathMode::Both,
             }]),
             Capability::Role(BgpRole::Peer),
-            Capability::Unknown {
-                code: code::GRACEFUL_RESTART,
-                value: vec![0x80, 0x78],
-            },
+            Capability::GracefulRestart(crate::bgp::capability::GracefulRestart {
+                restarting: true,
+                notification: false,
+                restart_time: 120,
+                families: vec![],
+            }),
             Capability::Unknown {
                 code: 73,
                 value: b"\x02r1\x00".to_vec(),

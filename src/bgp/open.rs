@@ -93,6 +93,8 @@ pub struct Negotiated {
     pub enhanced_route_refresh: bool,
     /// The role the peer advertised for itself (eBGP only; `None` when absent or on iBGP).
     pub peer_role: Option<BgpRole>,
+    /// Graceful restart, when both sides advertised it (RFC 4724).
+    pub graceful_restart: Option<super::graceful::GrSession>,
 }
 
 impl Negotiated {
@@ -156,6 +158,14 @@ impl Open {
                 _ => None,
             })
             .unwrap_or(Asn(u32::from(self.my_as)))
+    }
+
+    /// The graceful restart capability (first one wins).
+    pub fn graceful_restart(&self) -> Option<&super::capability::GracefulRestart> {
+        self.capabilities.iter().find_map(|c| match c {
+            Capability::GracefulRestart(g) => Some(g),
+            _ => None,
+        })
     }
 
     fn has(&self, cap: &Capability) -> bool {
@@ -381,6 +391,7 @@ pub fn negotiate(
         route_refresh: both(&Capability::RouteRefresh),
         enhanced_route_refresh: both(&Capability::EnhancedRouteRefresh),
         peer_role,
+        graceful_restart: super::graceful::negotiate(local, remote),
     })
 }
 
@@ -666,7 +677,7 @@ mod tests {
     #[test]
     fn open_from_netgauze_single_parameter_round_trips_byte_for_byte() {
         // pcap/netgauze/bgp-multiple-sessions-traffic.pcap: FRR-style single parameter with
-        // graceful restart, which we keep opaque.
+        // graceful restart (120 s, IPv4 and IPv6 unicast without F).
         let wire = hex(&format!(
             "{MARKER_HEX}00350104fc00005ac0a8ff0118021601040001000102008000400a00780001\
              010000020100"
@@ -679,7 +690,17 @@ mod tests {
                 mp(Afi::Ipv4),
                 Capability::RouteRefresh,
                 unknown(128, ""),
-                unknown(cap_code::GRACEFUL_RESTART, "00780001010000020100"),
+                Capability::GracefulRestart(crate::bgp::capability::GracefulRestart {
+                    restarting: false,
+                    notification: false,
+                    restart_time: 120,
+                    families: [Afi::Ipv4, Afi::Ipv6]
+                        .map(|a| crate::bgp::capability::GrFamily {
+                            family: Family::unicast(a),
+                            forwarding: false,
+                        })
+                        .to_vec(),
+                }),
             ]
         );
         assert_eq!(o.encode().unwrap(), wire);
@@ -960,6 +981,7 @@ mod tests {
                 route_refresh: true,
                 enhanced_route_refresh: false,
                 peer_role: Some(BgpRole::Peer),
+                graceful_restart: None,
             }
         );
         assert_eq!(n.max_message_len(), 65535);

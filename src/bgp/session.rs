@@ -15,6 +15,7 @@
 use super::codec::{self, Decoder, Frame, MessageType};
 use super::diag::DiagHandle;
 use super::fsm::{Action, DownReason, Event, Fsm, FsmConfig, Timer};
+use super::graceful::{self, GrLocal, PlannedStop, Retained};
 use super::mirror::{mirror, MirrorRules};
 use super::notification::Notification;
 use super::open::{Negotiated, Open, PeerExpectation};
@@ -62,6 +63,8 @@ pub struct SessionConfig {
     pub md5: Option<crate::config::Secret>,
     /// GTSM (RFC 5082) on this peer's connections.
     pub gtsm: bool,
+    /// Graceful restart (RFC 4724) as bgpsieve advertises it; `None`: off.
+    pub graceful_restart: Option<GrLocal>,
 }
 
 impl SessionConfig {
@@ -117,8 +120,13 @@ pub enum TwinEvent {
     /// Its remote sent this OPEN: the OPEN to mirror.
     Open(Box<Open>),
     /// Its connection is gone. The NOTIFICATION is what the router side ends its session with:
-    /// the one the neighbor sent, or an administrative shutdown saying what happened.
-    Lost(Notification),
+    /// the one the neighbor sent, or an administrative shutdown saying what happened. With
+    /// `graceful`, the neighbor restarts gracefully: its routes stay, stale, and the router
+    /// side stays up this long for it to come back (RFC 4724 §4.2).
+    Lost {
+        notification: Notification,
+        graceful: Option<Duration>,
+    },
 }
 
 /// Events from a session to the RIB.
@@ -133,6 +141,8 @@ pub enum FromSession {
     Down {
         id: SessionId,
         reason: DownReason,
+        /// The routes it sent stay on the other side, stale, while it restarts gracefully.
+        retained: Option<Retained>,
     },
     Update {
         id: SessionId,
@@ -142,10 +152,7 @@ pub enum FromSession {
         verdicts: Option<(u64, Vec<Verdict>)>,
     },
     /// The remote asked for our routes again (RFC 2918).
-    RouteRefresh {
-        id: SessionId,
-        afi: Afi,
-    },
+    RouteRefresh { id: SessionId, afi: Afi },
 }
 
 impl FromSession {
@@ -375,6 +382,18 @@ struct Session<E> {
     connect_failures: FailureLog,
     /// What operators see of this session: FSM state, flaps, last error.
     diag: DiagHandle,
+    /// bgpsieve has just started: the graceful restart capability says R until this session
+    /// has been Established once.
+    restarting: bool,
+    /// The next NOTIFICATION ends the session with its routes (Hard Reset where N was
+    /// negotiated): a router side closed because its neighbor is gone for good.
+    force_hard_reset: bool,
+    /// A NOTIFICATION went out as Hard Reset on the current session.
+    sent_hard_reset: bool,
+    /// What the last Established session's end left on the other side (graceful restart).
+    last_retained: Option<Retained>,
+    /// A router side whose neighbor restarts gracefully stays up until then for it to return.
+    twin_grace_until: Option<Instant>,
 }
 
 /// How often a run of failed connection attempts is logged at info: the first, then at most
@@ -475,15 +494,21 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
         self.told_connected = connected;
         if connected {
             self.last_down = None;
+            self.last_retained = None;
             self.tell_twin(TwinEvent::Connected);
         } else {
-            if self.cfg.mirror.is_some() && !self.cfg.follows_twin {
-                // Our twin goes down with us: its next OPEN is the one to mirror.
+            let graceful = self.last_retained.as_ref().map(|r| r.restart_time);
+            if self.cfg.mirror.is_some() && !self.cfg.follows_twin && graceful.is_none() {
+                // Our twin goes down with us: its next OPEN is the one to mirror. (A graceful
+                // restart keeps it up, and its OPEN stays the one to mirror.)
                 self.twin_open = None;
             }
             self.held_open = None;
-            let n = lost_notification(self.last_down.as_ref());
-            self.tell_twin(TwinEvent::Lost(n));
+            let notification = lost_notification(self.last_down.as_ref());
+            self.tell_twin(TwinEvent::Lost {
+                notification,
+                graceful,
+            });
         }
     }
 
@@ -496,7 +521,12 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
             self.twin_open.as_ref().or(self.last_twin_open.as_ref())?
         };
         let receiver = self.held_open.as_ref().map(|o| o.router_id);
-        Some(mirror(other, rules, receiver))
+        Some(self.own(mirror(other, rules, receiver)))
+    }
+
+    /// `open` with bgpsieve's own graceful restart capability (or none, when it is off).
+    fn own(&self, open: Open) -> Open {
+        graceful::with_own_capability(open, self.cfg.graceful_restart, self.restarting)
     }
 
     /// Whether our OPEN is still held back (DelayOpen runs).
@@ -549,7 +579,7 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
     async fn mirror_wait_over(&mut self) {
         let mine = self
             .mirrored_open(false)
-            .unwrap_or_else(|| self.cfg.local_open.clone());
+            .unwrap_or_else(|| self.own(self.cfg.local_open.clone()));
         tracing::info!(
             peer = %self.cfg.name,
             side = %self.cfg.id.side,
@@ -568,30 +598,71 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
             TwinEvent::Open(o) => self.twin_open_arrived(*o).await,
             TwinEvent::Connected if self.cfg.follows_twin => {
                 self.enabled = true;
+                self.twin_grace_until = None;
                 if self.fsm.state() == super::fsm::State::Idle && self.restart_at.is_none() {
                     self.event(Event::ManualStart).await;
                 }
             }
-            TwinEvent::Lost(n) if self.cfg.follows_twin => {
-                self.enabled = false;
+            TwinEvent::Lost {
+                graceful: Some(wait),
+                ..
+            } if self.cfg.follows_twin && self.fsm.state() == super::fsm::State::Established => {
+                // The neighbor restarts gracefully: the router keeps its routes (stale at the
+                // RIB) and this session stays up while it comes back.
+                tracing::info!(peer = %self.cfg.name, seconds = wait.as_secs(), "neighbor restarting gracefully: the router side stays up for it");
                 self.twin_open = None;
-                if self.fsm.state() != super::fsm::State::Idle {
-                    tracing::info!(peer = %self.cfg.name, "neighbor side gone: closing the router side");
-                    self.event(Event::AutomaticStop(n)).await;
-                }
-                // No restart of our own: the neighbor side's next connection starts us.
-                self.event(Event::ManualStop {
-                    shutdown_message: None,
-                })
-                .await;
+                self.twin_grace_until = Some(Instant::now() + wait);
             }
-            TwinEvent::Connected | TwinEvent::Lost(_) => {
-                if !self.cfg.follows_twin && matches!(ev, TwinEvent::Lost(_)) {
+            TwinEvent::Lost { notification, .. } if self.cfg.follows_twin => {
+                self.twin_gone(notification).await;
+            }
+            TwinEvent::Connected | TwinEvent::Lost { .. } => {
+                if !self.cfg.follows_twin && matches!(ev, TwinEvent::Lost { .. }) {
                     // The router side's next connection brings a fresh OPEN.
                     self.twin_open = None;
                 }
             }
         }
+    }
+
+    /// A router side's neighbor is gone (not restarting gracefully, or not back in time): the
+    /// router sees it go, with its routes (Hard Reset where N was negotiated).
+    async fn twin_gone(&mut self, n: Notification) {
+        self.enabled = false;
+        self.twin_open = None;
+        self.twin_grace_until = None;
+        if self.fsm.state() != super::fsm::State::Idle {
+            tracing::info!(peer = %self.cfg.name, "neighbor side gone: closing the router side");
+            self.force_hard_reset = true;
+            self.event(Event::AutomaticStop(n)).await;
+        }
+        // No restart of our own: the neighbor side's next connection starts us.
+        self.event(Event::ManualStop {
+            shutdown_message: None,
+        })
+        .await;
+    }
+
+    /// Ends the session for a planned stop of bgpsieve (SIGTERM), so that a peer helping with
+    /// graceful restart keeps the routes: Administrative Reset where N was negotiated, a
+    /// closed connection without NOTIFICATION where only graceful restart was, Administrative
+    /// Shutdown otherwise.
+    async fn planned_stop(&mut self, message: String) {
+        let established = self.fsm.state() == super::fsm::State::Established;
+        match graceful::planned_stop(self.negotiated.as_ref().filter(|_| established), &message) {
+            PlannedStop::Notify(n) if established && self.cfg.graceful_restart.is_some() => {
+                self.event(Event::AutomaticStop(n)).await;
+            }
+            PlannedStop::Close => {
+                self.conn = None;
+                self.event(Event::TcpConnectionFails).await;
+            }
+            PlannedStop::Notify(_) => {}
+        }
+        self.event(Event::ManualStop {
+            shutdown_message: Some(message),
+        })
+        .await;
     }
 
     /// Feeds one event to the FSM and carries out its actions; an action may produce further
@@ -632,18 +703,14 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
                 Err(e) => tracing::error!(peer = %self.cfg.name, "cannot encode OPEN: {e}"),
             },
             Action::SendKeepalive => self.send(codec::encode_keepalive()),
-            Action::SendNotification(n) if n.is_bad_peer_as() => {
-                self.diag
-                    .error(crate::unix_now(), format!("NOTIFICATION sent: {n}"));
-                let expected = self.fsm.expected_asn().0;
-                tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, expected_as = expected, "sending NOTIFICATION: the OPEN's AS is not the configured AS {expected}");
-                self.send(n.encode());
-            }
             Action::SendNotification(n) => {
-                self.diag
-                    .error(crate::unix_now(), format!("NOTIFICATION sent: {n}"));
-                tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, "sending NOTIFICATION");
-                self.send(n.encode());
+                let gr = self
+                    .negotiated
+                    .as_ref()
+                    .and_then(|g| g.graceful_restart.as_ref());
+                let wire = graceful::outgoing(n.clone(), gr, self.force_hard_reset);
+                self.sent_hard_reset |= wire != n;
+                self.notify(wire);
             }
             Action::StartTimer(t, d) => {
                 self.timers.insert(t, Instant::now() + d);
@@ -654,6 +721,14 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
             Action::SessionEstablished(neg) => {
                 tracing::info!(peer = %self.cfg.name, side = %self.cfg.id.side, asn = neg.peer_asn.0, "session established");
                 self.decoder.set_max_len(neg.max_message_len());
+                if self.restarting {
+                    // R is said on the first session after a start only.
+                    self.restarting = false;
+                    let open = self.own(self.fsm.local_open().clone());
+                    self.fsm.set_local_open(open);
+                }
+                self.force_hard_reset = false;
+                self.sent_hard_reset = false;
                 self.negotiated = Some((*neg).clone());
                 self.generation += 1;
                 if let Some(c) = &self.conn {
@@ -671,17 +746,38 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
             Action::SessionDown { reason } => {
                 tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, %reason, "session down");
                 self.diag.down(crate::unix_now(), reason.to_string());
-                self.negotiated = None;
+                let retained = self
+                    .negotiated
+                    .take()
+                    .and_then(|neg| graceful::retained(&neg, &reason, self.sent_hard_reset));
+                if let Some(r) = &retained {
+                    tracing::info!(peer = %self.cfg.name, side = %self.cfg.id.side, seconds = r.restart_time.as_secs(), "graceful restart: its routes stay, stale, while it comes back");
+                }
                 self.decoder = Decoder::new();
                 self.last_down = Some(reason.clone());
+                self.last_retained = retained.clone();
                 self.hand_to_rib(FromSession::Down {
                     id: self.cfg.id,
                     reason,
+                    retained,
                 });
             }
             Action::ProcessUpdate => {}
         }
         None
+    }
+
+    /// Sends a NOTIFICATION, logged and shown in the diagnostics.
+    fn notify(&mut self, n: Notification) {
+        self.diag
+            .error(crate::unix_now(), format!("NOTIFICATION sent: {n}"));
+        if n.is_bad_peer_as() {
+            let expected = self.fsm.expected_asn().0;
+            tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, expected_as = expected, "sending NOTIFICATION: the OPEN's AS is not the configured AS {expected}");
+        } else {
+            tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, notification = %n, "sending NOTIFICATION");
+        }
+        self.send(n.encode());
     }
 
     /// Encodes routes from the RIB for this session's negotiated parameters and queues them.
@@ -910,7 +1006,9 @@ async fn run<E: From<FromSession> + Send + 'static>(
     twin: Option<mpsc::UnboundedSender<ToSession>>,
     diag: DiagHandle,
 ) {
-    let fsm = Fsm::new(cfg.fsm.clone(), cfg.local_open.clone(), cfg.expect.clone());
+    let first_open =
+        graceful::with_own_capability(cfg.local_open.clone(), cfg.graceful_restart, true);
+    let fsm = Fsm::new(cfg.fsm.clone(), first_open, cfg.expect.clone());
     let enabled = !cfg.follows_twin;
     let mut s = Session {
         cfg,
@@ -936,6 +1034,11 @@ async fn run<E: From<FromSession> + Send + 'static>(
         last_down: None,
         connect_failures: FailureLog::default(),
         diag,
+        restarting: true,
+        force_hard_reset: false,
+        sent_hard_reset: false,
+        last_retained: None,
+        twin_grace_until: None,
     };
     s.diag.state(s.fsm.state(), crate::unix_now());
     if s.enabled {
@@ -952,6 +1055,7 @@ async fn run<E: From<FromSession> + Send + 'static>(
             |(_, at)| at,
         );
         let restart_at = s.restart_at;
+        let grace = s.twin_grace_until;
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 Some(ToSession::Routes(out)) => s.routes(*out),
@@ -973,15 +1077,16 @@ async fn run<E: From<FromSession> + Send + 'static>(
                     tracing::info!(peer = %s.cfg.name, side = %s.cfg.id.side, "session parameters changed: restarting the session");
                     s.event(Event::AutomaticStop(Notification::other_configuration_change())).await;
                     s.event(Event::ManualStop { shutdown_message: None }).await;
-                    s.fsm = Fsm::new(cfg.fsm.clone(), cfg.local_open.clone(), cfg.expect.clone());
                     s.cfg = *cfg;
+                    let open = s.own(s.cfg.local_open.clone());
+                    s.fsm = Fsm::new(s.cfg.fsm.clone(), open, s.cfg.expect.clone());
                     s.restart_at = None;
                     if s.enabled {
                         s.event(Event::ManualStart).await;
                     }
                 }
                 Some(ToSession::Shutdown(msg)) => {
-                    s.event(Event::ManualStop { shutdown_message: Some(msg) }).await;
+                    s.planned_stop(msg).await;
                     // Let the writer flush the NOTIFICATION.
                     s.conn = None;
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -1060,6 +1165,13 @@ async fn run<E: From<FromSession> + Send + 'static>(
                 if let Some((stream, rest, open)) = res {
                     s.resolve_collision(stream, rest, open).await;
                 }
+            }
+            _ = tokio::time::sleep_until(grace.unwrap_or(sleep_until)), if grace.is_some() => {
+                tracing::info!(peer = %s.cfg.name, "the neighbor did not come back within its restart time");
+                s.twin_gone(Notification::admin_shutdown(
+                    "bgpsieve: the neighbor did not come back within its restart time",
+                ))
+                .await;
             }
             _ = tokio::time::sleep_until(restart_at.unwrap_or(sleep_until)), if restart_at.is_some() => {
                 s.restart_at = None;

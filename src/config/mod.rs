@@ -62,6 +62,7 @@ pub struct Config {
     pub global: GlobalConfig,
     pub api: ApiConfig,
     pub incidents: IncidentsConfig,
+    pub graceful_restart: GracefulRestartConfig,
     pub rpki: RpkiConfig,
     pub bogons: BogonsConfig,
     pub peerlock: PeerlockConfig,
@@ -124,6 +125,42 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     /// How many of the latest rejected routes the API keeps. Default 10000.
     pub rejected_routes: usize,
+}
+
+/// `[graceful_restart]`: RFC 4724 on both sides of every pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GracefulRestartConfig {
+    /// Advertise graceful restart (and help peers that restart). Default true.
+    pub enabled: bool,
+    /// How long the router and the neighbors keep bgpsieve's routes while it restarts (the
+    /// capability's restart time, at most 4095 s). Default 120 s.
+    pub restart_time: std::time::Duration,
+    /// How long End-of-RIB is waited for: the stale routes of a peer that came back are
+    /// removed this long after it did at the latest, and End-of-RIB goes to one side at the
+    /// latest this long after it came up, even when the other side's has not come. Default
+    /// 360 s.
+    pub stale_time: std::time::Duration,
+}
+
+impl Default for GracefulRestartConfig {
+    fn default() -> GracefulRestartConfig {
+        GracefulRestartConfig {
+            enabled: true,
+            restart_time: std::time::Duration::from_secs(120),
+            stale_time: std::time::Duration::from_secs(360),
+        }
+    }
+}
+
+impl GracefulRestartConfig {
+    /// What the sessions advertise; `None` when it is off.
+    pub fn local(&self) -> Option<crate::bgp::graceful::GrLocal> {
+        self.enabled.then(|| crate::bgp::graceful::GrLocal {
+            restart_time: u16::try_from(self.restart_time.as_secs())
+                .unwrap_or(u16::MAX)
+                .min(crate::bgp::capability::GracefulRestart::MAX_RESTART_TIME),
+        })
+    }
 }
 
 /// `[incidents]`: leak incidents (a limit or burst guard tripped, or a rejection spike).

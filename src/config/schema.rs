@@ -25,6 +25,8 @@ pub(super) struct RawConfig {
     pub peerlock: RawPeerlock,
     #[serde(default)]
     pub incidents: RawIncidents,
+    #[serde(default)]
+    pub graceful_restart: RawGracefulRestart,
     #[serde(default, rename = "peer")]
     pub peers: Vec<RawPeer>,
 }
@@ -47,6 +49,14 @@ pub(super) struct RawGlobal {
 pub(super) struct RawApi {
     pub listen: Option<Spanned<SocketAddr>>,
     pub rejected_routes: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGracefulRestart {
+    pub enabled: Option<bool>,
+    pub restart_time: Option<Spanned<String>>,
+    pub stale_time: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -218,6 +218,7 @@ impl Validator<'_> {
             }),
             rejections_per_min: raw.incidents.rejections_per_min.map(Spanned::into_inner),
         };
+        let graceful_restart = self.graceful_restart(raw.graceful_restart);
         let rpki = self.rpki(raw.rpki);
         let bogons = BogonsConfig {
             prefixes: raw.bogons.prefixes.map(|v| {
@@ -254,10 +255,42 @@ impl Validator<'_> {
             global,
             api,
             incidents,
+            graceful_restart,
             rpki,
             bogons,
             peerlock,
             peers,
+        }
+    }
+
+    /// `[graceful_restart]`.
+    fn graceful_restart(
+        &mut self,
+        raw: super::schema::RawGracefulRestart,
+    ) -> super::GracefulRestartConfig {
+        let default = super::GracefulRestartConfig::default();
+        let restart_time = match &raw.restart_time {
+            Some(t) => {
+                let d = self.positive_duration(t, "graceful_restart.restart_time");
+                if d.as_secs() > 4095 {
+                    self.err(
+                        t.span(),
+                        "graceful_restart.restart_time is at most 4095s (a 12-bit field, RFC 4724 §3)"
+                            .to_string(),
+                    );
+                }
+                d
+            }
+            None => default.restart_time,
+        };
+        let stale_time = match &raw.stale_time {
+            Some(t) => self.positive_duration(t, "graceful_restart.stale_time"),
+            None => default.stale_time,
+        };
+        super::GracefulRestartConfig {
+            enabled: raw.enabled.unwrap_or(default.enabled),
+            restart_time,
+            stale_time,
         }
     }
 

@@ -157,6 +157,7 @@ pub(super) fn session_configs(
             checks: Some(checks.clone()),
             md5: p.md5_password.clone(),
             gtsm: p.ttl_security,
+            graceful_restart: cfg.graceful_restart.local(),
         },
         router: SessionConfig {
             id: SessionId::new(i, Side::Router),
@@ -176,6 +177,7 @@ pub(super) fn session_configs(
             checks: Some(checks.clone()),
             md5: r.md5_password.clone(),
             gtsm: r.ttl_security,
+            graceful_restart: cfg.graceful_restart.local(),
         },
     }
 }
@@ -368,6 +370,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     ));
     rib.refresh_ops(true);
     rib.incidents.rejections_per_min = cfg.incidents.rejections_per_min;
+    rib.stale_time = cfg.graceful_restart.stale_time.as_secs();
     let webhook = cfg.incidents.webhook.clone();
     let runtime = tokio::runtime::Handle::current();
     rib.policy_generation = generation;
@@ -529,6 +532,13 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     // sessions and the RIB thread running. systemd's watchdog counts from READY=1 on.
     tokio::spawn(notify::run_watchdog());
     let listening: Vec<String> = cfg.global.listen.iter().map(|a| a.to_string()).collect();
+    if cfg.graceful_restart.enabled {
+        tracing::info!(
+            restart_time_s = cfg.graceful_restart.restart_time.as_secs(),
+            "graceful restart on: a stop (SIGTERM) keeps this daemon's routes at the router and \
+             the neighbors for the restart time"
+        );
+    }
     notify::ready(&format!(
         "running; pairs configured: {}; listening on {}",
         cfg.peers.len(),

@@ -68,6 +68,10 @@ pub(super) fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, RefuseReloa
         plan.not_applied
             .push("global asn, router_id or listen changed: restart bgpsieve to apply".into());
     }
+    if old.graceful_restart != new.graceful_restart {
+        plan.not_applied
+            .push("[graceful_restart] changed: restart bgpsieve to apply".into());
+    }
     if old.api != new.api {
         plan.not_applied
             .push("[api] changed: restart bgpsieve to apply".into());

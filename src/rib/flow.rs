@@ -112,7 +112,7 @@ impl Sends {
                     generation: p.generation[to.side],
                     announce: batch.announce,
                     withdraw: batch.withdraw,
-                    end_of_rib: false,
+                    end_of_rib: Vec::new(),
                 },
             });
         }
@@ -313,6 +313,7 @@ impl Rib {
         if u.end_of_rib.is_some() {
             self.pairs[i].flows[d].table.end_of_rib(now);
         }
+        self.stale_refreshed(i, d, &u);
         for n in &u.withdrawn {
             self.withdraw(i, d, *n, &mut sends);
         }
@@ -330,6 +331,9 @@ impl Rib {
         let Some(attrs) = &u.attrs else {
             let mut out = Vec::new();
             sends.flush(self, &mut out);
+            if let Some(afi) = u.end_of_rib {
+                self.end_of_rib_received(i, d, afi, &mut out);
+            }
             return out;
         };
         // RFC 7606 treat-as-withdraw: the routes are kept, rejected as malformed, and never

@@ -31,6 +31,7 @@ use std::sync::Arc;
 
 mod adj_in;
 mod flow;
+mod graceful;
 pub mod import;
 mod incident;
 mod ops;
@@ -116,6 +117,9 @@ pub enum Output {
 /// went down), so a full table never sits in memory a second time.
 const TABLE_CHUNK: usize = 1 << 16;
 
+/// `[graceful_restart] stale_time` when the RIB is not told otherwise, seconds.
+const STALE_TIME: u64 = 360;
+
 /// All pairs and the policy that moves their routes.
 pub struct Rib {
     pub pairs: Vec<Pair>,
@@ -138,6 +142,8 @@ pub struct Rib {
     /// [`crate::policy::SharedPolicy`]); a session's verdicts made with another one are made
     /// again here.
     pub policy_generation: u64,
+    /// How long End-of-RIB is waited for, seconds (`[graceful_restart] stale_time`).
+    pub stale_time: u64,
 }
 
 /// Logs a new incident as one JSON line (a NOC forwards it as it is) and queues it for the
@@ -163,6 +169,7 @@ impl Rib {
             rpki,
             now: 0,
             policy_generation: 0,
+            stale_time: STALE_TIME,
         }
     }
 
@@ -212,7 +219,7 @@ impl Rib {
                 if let Some(ops) = self.ops.as_mut() {
                     ops.summarize(&names);
                 }
-                Vec::new()
+                self.graceful_tick()
             }
             RibEvent::Reconfigure(r) => {
                 let started = std::time::Instant::now();
@@ -303,7 +310,11 @@ impl Rib {
                 generation,
                 negotiated,
             } => self.up(id, generation, *negotiated),
-            FromSession::Down { id, reason } => self.down(id, &reason),
+            FromSession::Down {
+                id,
+                reason,
+                retained,
+            } => self.down(id, &reason, retained.as_ref()),
             FromSession::Update {
                 id,
                 update,
@@ -318,8 +329,10 @@ impl Rib {
         let Some(p) = self.pairs.get_mut(id.pair) else {
             return Vec::new();
         };
+        let keep = crate::bgp::graceful::still_forwarding(&neg);
         p.sessions[id.side] = Some(neg);
         p.generation[id.side] = generation;
+        p.flows[id.side.received()].end_of_rib.clear();
         if id.side == Side::Neighbor {
             // The neighbor's table starts over, and so does what it is sent.
             p.flows.inbound.table.session_up(now);
@@ -329,11 +342,15 @@ impl Rib {
         if let Some(ops) = self.ops.as_mut() {
             ops.session(id, true);
         }
-        self.full_table(id)
+        let mut out = Vec::new();
+        self.stale_session_back(id.pair, id.side.received(), &keep, &mut out);
+        out.extend(self.full_table(id));
+        out
     }
 
     /// Everything a session should have, then End-of-RIB (after it came up, or a refresh):
-    /// the routes the other side sent that pass.
+    /// the routes the other side sent that pass. End-of-RIB of a family whose End-of-RIB the
+    /// other side has not sent yet is owed until it comes.
     fn full_table(&mut self, to: SessionId) -> Vec<Output> {
         let mut out = Vec::new();
         let Some(p) = self.pairs.get(to.pair) else {
@@ -351,23 +368,42 @@ impl Rib {
             }
             sends.flush(self, &mut out);
         }
-        out.push(Output::Routes {
-            to,
-            out: Outbound {
-                generation: self.pairs[to.pair].generation[to.side],
-                end_of_rib: true,
-                ..Outbound::default()
-            },
-        });
+        let end_of_rib = self.end_of_rib_toward(to);
+        if !end_of_rib.is_empty() {
+            out.push(Output::Routes {
+                to,
+                out: Outbound {
+                    generation: self.pairs[to.pair].generation[to.side],
+                    end_of_rib,
+                    ..Outbound::default()
+                },
+            });
+        }
         out
     }
 
-    fn down(&mut self, id: SessionId, reason: &DownReason) -> Vec<Output> {
+    fn down(
+        &mut self,
+        id: SessionId,
+        reason: &DownReason,
+        retained: Option<&crate::bgp::graceful::Retained>,
+    ) -> Vec<Output> {
         let mut out = Vec::new();
-        let Some(p) = self.pairs.get(id.pair) else {
+        let Some(p) = self.pairs.get_mut(id.pair) else {
             return out;
         };
         let d = id.side.received();
+        p.flows[d].end_of_rib.clear();
+        p.eor_owed[id.side] = None;
+        if let Some(retained) = retained {
+            if let Some(ops) = self.ops.as_mut() {
+                ops.session(id, false);
+            }
+            out = self.keep_stale(id, retained);
+            self.pairs[id.pair].sessions[id.side] = None;
+            return out;
+        }
+        p.flows[d].stale = None;
         tracing::info!(
             peer = %p.name,
             side = %id.side,
@@ -400,6 +436,8 @@ impl Rib {
         // Empty by now: its memory goes, and nothing counts.
         table.session_down(known);
         self.pairs[id.pair].sessions[id.side] = None;
+        // Nothing more comes from it: the other side's End-of-RIB need not wait.
+        self.release_owed(id.side.other(), id.pair, None, &mut out);
         out
     }
 

@@ -17,6 +17,10 @@ pub struct Flow {
     pub table: ImportTable,
     /// Routes rejected so far, for the API.
     pub rejected: u64,
+    /// Routes kept from a session that ended gracefully, until it sends them again (RFC 4724).
+    pub stale: Option<super::graceful::Stale>,
+    /// The families whose End-of-RIB came on the sending side's current session.
+    pub end_of_rib: Vec<crate::types::Afi>,
 }
 
 impl Flow {
@@ -25,6 +29,8 @@ impl Flow {
         Flow {
             table: ImportTable::new(d, MaxPrefixState::default()),
             rejected: 0,
+            stale: None,
+            end_of_rib: Vec::new(),
         }
     }
 }
@@ -51,6 +57,8 @@ pub struct Pair {
     pub flows: PerDirection<Flow>,
     /// Each side's session diagnostics (FSM state, flaps, last error), written by its task.
     pub diag: PerSide<crate::bgp::diag::DiagHandle>,
+    /// End-of-RIB owed to each side: it goes once the other side's has come (DESIGN §1).
+    pub eor_owed: PerSide<Option<super::graceful::Owed>>,
 }
 
 impl Pair {
@@ -68,6 +76,7 @@ impl Pair {
             generation: PerSide::default(),
             flows: PerDirection::new(Flow::new),
             diag: PerSide::default(),
+            eor_owed: PerSide::default(),
         }
     }
 

@@ -64,6 +64,7 @@ fn down(rib: &mut Rib, id: SessionId) -> Vec<Output> {
     rib.handle(FromSession::Down {
         id,
         reason: DownReason::ConnectionLost,
+        retained: None,
     })
 }
 
@@ -112,6 +113,17 @@ fn update_with(
     }
 }
 
+fn end_of_rib(id: SessionId, afi: Afi) -> FromSession {
+    FromSession::Update {
+        id,
+        update: DecodedUpdate {
+            end_of_rib: Some(afi),
+            ..DecodedUpdate::default()
+        },
+        verdicts: None,
+    }
+}
+
 fn update(id: SessionId, prefixes: &[&str], path: &str, withdrawn: &[&str]) -> FromSession {
     update_with(id, prefixes, attrs(path, |_| {}), withdrawn)
 }
@@ -134,7 +146,7 @@ impl Receiver {
                 self.routes.insert(n.prefix.to_string(), a.clone());
             }
         }
-        self.end_of_rib |= o.end_of_rib;
+        self.end_of_rib |= !o.end_of_rib.is_empty();
     }
 
     fn prefixes(&self) -> Vec<String> {
@@ -356,10 +368,14 @@ fn the_router_going_down_withdraws_its_routes_from_the_neighbor_and_keeps_the_ne
     let out = down(&mut rib, R);
     assert_eq!(sent(&out, N), (vec![], strings(&["20.1.0.0/24"])));
     assert_eq!(rib.pairs[0].flows.inbound.table.len(), 1);
-    // The router comes back: it gets the neighbor's table again, then End-of-RIB.
+    // The router comes back: it gets the neighbor's table again, then End-of-RIB for the
+    // families whose End-of-RIB the neighbor sent.
+    rib.handle(end_of_rib(N, Afi::Ipv4));
     let out = up(&mut rib, R);
     assert_eq!(sent(&out, R), (strings(&["8.8.8.0/24"]), vec![]));
-    assert!(matches!(out.last(), Some(Output::Routes { to, out }) if *to == R && out.end_of_rib));
+    assert!(
+        matches!(out.last(), Some(Output::Routes { to, out }) if *to == R && out.end_of_rib == [Afi::Ipv4])
+    );
 }
 
 #[test]
@@ -387,7 +403,7 @@ fn a_table_larger_than_a_chunk_goes_away_whole() {
     let out = down(&mut rib, N);
     let batches = out
         .iter()
-        .filter(|o| matches!(o, Output::Routes { to, .. } if *to == R))
+        .filter(|o| matches!(o, Output::Routes { to, out } if *to == R && !out.withdraw.is_empty()))
         .count();
     assert_eq!(batches, 3);
     assert_eq!(sent(&out, R).1.len(), count);
@@ -994,4 +1010,201 @@ fn a_reload_that_changes_the_asn_and_role_shows_and_uses_the_new_ones() {
         (p.asn, p.role, p.local_asn),
         (Asn(20003), Role::Peer, Asn(20009))
     );
+}
+
+// ---- graceful restart (RFC 4724) ----
+
+fn down_graceful(rib: &mut Rib, id: SessionId, seconds: u64, families: &[Afi]) -> Vec<Output> {
+    rib.handle(FromSession::Down {
+        id,
+        reason: DownReason::ConnectionLost,
+        retained: Some(crate::bgp::graceful::Retained {
+            restart_time: std::time::Duration::from_secs(seconds),
+            families: families.to_vec(),
+        }),
+    })
+}
+
+/// The session of `id` comes back, its graceful restart capability listing `forwarding` with F.
+fn up_restarted(rib: &mut Rib, id: SessionId, forwarding: &[Afi]) -> Vec<Output> {
+    use crate::bgp::capability::{Family, GrFamily, GracefulRestart};
+    let asn = match id.side {
+        Side::Neighbor => NEIGHBOR,
+        Side::Router => LOCAL,
+    };
+    let mut neg = negotiated(asn);
+    neg.graceful_restart = Some(crate::bgp::graceful::GrSession {
+        peer: GracefulRestart {
+            restarting: true,
+            notification: false,
+            restart_time: 120,
+            families: forwarding
+                .iter()
+                .map(|a| GrFamily {
+                    family: Family::unicast(*a),
+                    forwarding: true,
+                })
+                .collect(),
+        },
+        notification: false,
+    });
+    let generation = rib.pairs[id.pair].generation[id.side] + 1;
+    rib.handle(FromSession::Up {
+        id,
+        generation,
+        negotiated: Box::new(neg),
+    })
+}
+
+fn tick_at(rib: &mut Rib, now: u64) -> Vec<Output> {
+    rib.now = now;
+    rib.handle_event(RibEvent::Tick)
+}
+
+/// The End-of-RIB families sent to `to`.
+fn eors(out: &[Output], to: SessionId) -> Vec<Afi> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Routes { to: t, out } if *t == to => Some(out.end_of_rib.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn a_neighbor_restarting_gracefully_keeps_its_routes_at_the_router_until_its_end_of_rib() {
+    let mut rib = rib(None);
+    rib.handle(update(
+        N,
+        &["8.8.8.0/24", "8.8.4.0/24", "1.1.1.0/24"],
+        "20002 15169",
+        &[],
+    ));
+    let out = down_graceful(&mut rib, N, 120, &[Afi::Ipv4, Afi::Ipv6]);
+    assert_eq!(sent(&out, R), (vec![], vec![]), "nothing is withdrawn");
+    // Back within its restart time, it sends two of the three again, then End-of-RIB.
+    let out = up_restarted(&mut rib, N, &[Afi::Ipv4, Afi::Ipv6]);
+    assert_eq!(sent(&out, R), (vec![], vec![]));
+    let out = rib.handle(update(N, &["8.8.8.0/24", "8.8.4.0/24"], "20002 15169", &[]));
+    assert_eq!(
+        sent(&out, R).1,
+        Vec::<String>::new(),
+        "nothing is withdrawn"
+    );
+    let out = rib.handle(end_of_rib(N, Afi::Ipv4));
+    assert_eq!(sent(&out, R), (vec![], strings(&["1.1.1.0/24"])));
+    assert_eq!(
+        eors(&out, R),
+        vec![Afi::Ipv4],
+        "End-of-RIB relayed after the stale routes"
+    );
+    assert!(rib.pairs[0].flows.inbound.stale.is_none());
+}
+
+#[test]
+fn stale_routes_go_when_the_restart_time_runs_out() {
+    let mut rib = rib(None);
+    rib.now = 10;
+    rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    down_graceful(&mut rib, N, 120, &[Afi::Ipv4]);
+    assert_eq!(sent(&tick_at(&mut rib, 129), R), (vec![], vec![]));
+    let out = tick_at(&mut rib, 130);
+    assert_eq!(sent(&out, R), (vec![], strings(&["8.8.8.0/24"])));
+    assert!(rib.pairs[0].flows.inbound.table.is_empty());
+}
+
+#[test]
+fn stale_routes_go_when_the_stale_time_runs_out_after_the_peer_is_back() {
+    let mut rib = rib(None);
+    rib.stale_time = 30;
+    rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    down_graceful(&mut rib, N, 120, &[Afi::Ipv4]);
+    rib.now = 100;
+    up_restarted(&mut rib, N, &[Afi::Ipv4]);
+    // The restart time no longer counts once it is back: the stale time does.
+    assert_eq!(sent(&tick_at(&mut rib, 129), R), (vec![], vec![]));
+    assert_eq!(
+        sent(&tick_at(&mut rib, 130), R),
+        (vec![], strings(&["8.8.8.0/24"]))
+    );
+}
+
+#[test]
+fn families_without_forwarding_state_or_not_retained_lose_their_stale_routes_at_once() {
+    let mut rib = rib(None);
+    rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    rib.handle(FromSession::Update {
+        id: N,
+        update: DecodedUpdate {
+            announced: nlri(&["2001:4860::/32"]),
+            attrs: Some(attrs("20002 15169", |a| {
+                a.next_hop = Some("2001:db8::21".parse().unwrap())
+            })),
+            ..DecodedUpdate::default()
+        },
+        verdicts: None,
+    });
+    // Only IPv4 was retained: the IPv6 route goes now.
+    let out = down_graceful(&mut rib, N, 120, &[Afi::Ipv4]);
+    assert_eq!(sent(&out, R), (vec![], strings(&["2001:4860::/32"])));
+    // Back without F for IPv4 (RFC 4724 §4.2): its stale routes go too.
+    let out = up_restarted(&mut rib, N, &[Afi::Ipv6]);
+    assert_eq!(sent(&out, R), (vec![], strings(&["8.8.8.0/24"])));
+}
+
+#[test]
+fn a_router_restarting_gracefully_keeps_its_routes_at_the_neighbor() {
+    let mut rib = rib(None);
+    rib.handle(update(R, &["20.1.0.0/24", "20.2.0.0/24"], "20001", &[]));
+    let out = down_graceful(&mut rib, R, 90, &[Afi::Ipv4]);
+    assert_eq!(sent(&out, N), (vec![], vec![]));
+    up_restarted(&mut rib, R, &[Afi::Ipv4, Afi::Ipv6]);
+    rib.handle(update(R, &["20.1.0.0/24"], "20001", &[]));
+    let out = rib.handle(end_of_rib(R, Afi::Ipv4));
+    assert_eq!(sent(&out, N), (vec![], strings(&["20.2.0.0/24"])));
+}
+
+#[test]
+fn a_neighbor_that_goes_down_for_good_after_a_graceful_restart_loses_everything() {
+    let mut rib = rib(None);
+    rib.handle(update(N, &["8.8.8.0/24", "1.1.1.0/24"], "20002 15169", &[]));
+    down_graceful(&mut rib, N, 120, &[Afi::Ipv4]);
+    up_restarted(&mut rib, N, &[Afi::Ipv4]);
+    rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    let out = down(&mut rib, N);
+    let (_, mut w) = sent(&out, R);
+    w.sort();
+    assert_eq!(w, strings(&["1.1.1.0/24", "8.8.8.0/24"]));
+    assert!(rib.pairs[0].flows.inbound.stale.is_none());
+    assert!(rib.pairs[0].flows.inbound.table.is_empty());
+}
+
+#[test]
+fn end_of_rib_reaches_a_side_only_after_the_other_sides_end_of_rib() {
+    // bgpsieve has just started: the router side comes up before the neighbor has sent its
+    // table. The router (helping with bgpsieve's restart) must not get End-of-RIB, which would
+    // make it drop the routes it kept, until the neighbor's table has passed.
+    let mut rib = rib_of(vec![pair(Role::Customer)]);
+    let out = up(&mut rib, N);
+    assert_eq!(eors(&out, N), vec![], "the router side is not up yet");
+    let out = up(&mut rib, R);
+    assert_eq!(eors(&out, R), vec![]);
+    let out = rib.handle(update(N, &["8.8.8.0/24"], "20002 15169", &[]));
+    assert_eq!(eors(&out, R), vec![]);
+    let out = rib.handle(end_of_rib(N, Afi::Ipv4));
+    assert_eq!(eors(&out, R), vec![Afi::Ipv4]);
+    let out = rib.handle(end_of_rib(N, Afi::Ipv6));
+    assert_eq!(eors(&out, R), vec![Afi::Ipv6]);
+    // And the neighbor gets the router's once the router has sent it.
+    let out = rib.handle(end_of_rib(R, Afi::Ipv6));
+    assert_eq!(eors(&out, N), vec![Afi::Ipv6]);
+    // A side that never sends one (the router, for IPv4 here): the other side gets its
+    // End-of-RIB after the stale time.
+    rib.stale_time = 5;
+    rib.now = 100;
+    let out = up(&mut rib, N);
+    assert_eq!(eors(&out, N), vec![Afi::Ipv6]);
+    assert_eq!(eors(&tick_at(&mut rib, 104), N), vec![]);
+    assert_eq!(eors(&tick_at(&mut rib, 105), N), vec![Afi::Ipv4]);
 }

@@ -25,6 +25,7 @@ fn speaker(asn: u32, id: [u8; 4], hold_time: u16, neighbor_role: Role) -> LocalS
 
 fn session_config(remote: SocketAddr, hold_time: u16) -> SessionConfig {
     SessionConfig {
+        graceful_restart: None,
         id: SessionId::new(0, crate::types::Side::Neighbor),
         name: "test-neighbor".into(),
         remote,

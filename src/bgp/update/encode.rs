@@ -174,9 +174,12 @@ pub fn encode_outbound(out: &Outbound, neg: &Negotiated, ibgp: bool) -> (Vec<Vec
         w.append(&mut msgs);
         msgs = w;
     }
-    if out.end_of_rib {
-        msgs.extend(neg.families.iter().map(|afi| encode_end_of_rib(*afi, &ctx)));
-    }
+    msgs.extend(
+        out.end_of_rib
+            .iter()
+            .filter(|afi| neg.families.contains(afi))
+            .map(|afi| encode_end_of_rib(*afi, &ctx)),
+    );
     (msgs, refused)
 }
 

@@ -239,13 +239,14 @@ pub struct Outbound {
     pub generation: u64,
     pub announce: Vec<(Arc<PathAttributes>, Vec<Nlri>)>,
     pub withdraw: Vec<Nlri>,
-    /// End-of-RIB (RFC 4724) for every negotiated family after the routes.
-    pub end_of_rib: bool,
+    /// End-of-RIB (RFC 4724) after the routes, for each of these families the session
+    /// negotiated.
+    pub end_of_rib: Vec<Afi>,
 }
 
 impl Outbound {
     pub fn is_empty(&self) -> bool {
-        self.announce.is_empty() && self.withdraw.is_empty() && !self.end_of_rib
+        self.announce.is_empty() && self.withdraw.is_empty() && self.end_of_rib.is_empty()
     }
 
     /// How many routes it announces or withdraws.

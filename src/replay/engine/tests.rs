@@ -98,6 +98,7 @@ impl Daemon {
             }
         } else {
             FromSession::Down {
+                retained: None,
                 id,
                 reason: DownReason::ConnectionLost,
             }
