@@ -95,11 +95,21 @@ pub struct Bird {
 
 impl Bird {
     pub fn start(dir: &Path, name: &str, config: &str) -> Bird {
+        Bird::start_with(dir, name, config, &[])
+    }
+
+    /// As [`Bird::start`], with more command line arguments (`-R`: graceful restart recovery).
+    pub fn start_with(dir: &Path, name: &str, config: &str, args: &[&str]) -> Bird {
         let conf = dir.join(format!("{name}.conf"));
         std::fs::write(&conf, config).unwrap();
         let socket = dir.join(format!("{name}.ctl"));
         let mut cmd = Command::new("bird");
-        cmd.arg("-f").arg("-c").arg(&conf).arg("-s").arg(&socket);
+        cmd.arg("-f")
+            .arg("-c")
+            .arg(&conf)
+            .arg("-s")
+            .arg(&socket)
+            .args(args);
         let proc = Proc::spawn(name, cmd, dir);
         let mut b = Bird { proc, socket };
         let deadline = Instant::now() + Duration::from_secs(10);
