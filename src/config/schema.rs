@@ -40,6 +40,7 @@ pub(super) struct RawGlobal {
     #[serde(default)]
     pub announce_irr: Vec<Spanned<String>>,
     pub hold_time: Option<Spanned<u16>>,
+    pub state_dir: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -54,6 +55,7 @@ pub(super) struct RawApi {
 pub(super) struct RawIncidents {
     pub webhook: Option<Spanned<String>>,
     pub rejections_per_min: Option<Spanned<u32>>,
+    pub keep: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -212,6 +212,7 @@ fn minimal_config_takes_every_documented_default() {
             announce: vec![],
             announce_irr: vec![],
             hold_time: 90,
+            state_dir: "/var/lib/bgpsieve".into(),
         }
     );
     assert_eq!(c.api.listen, "127.0.0.1:9179".parse().unwrap());
@@ -357,7 +358,7 @@ fn unknown_key_is_rejected_at_the_key() {
     assert_eq!(
         error("[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\nrouterid = \"192.0.2.2\"\n"),
         "t.toml:4:1: unknown field `routerid`, expected one of `asn`, `router_id`, `listen`, \
-         `announce`, `announce_irr`, `hold_time`"
+         `announce`, `announce_irr`, `hold_time`, `state_dir`"
     );
     let e = error(&with_peer("max_prefix_in = { ipv4 = 10, limit = 5 }\n"));
     assert!(
