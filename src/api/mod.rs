@@ -245,12 +245,17 @@ async fn incidents(
 
 type IncidentId = Result<Path<String>, axum::extract::rejection::PathRejection>;
 
-/// The incident a `/api/v1/incidents/ID…` path names, as the view has it.
-fn named_incident(s: &ApiState, id: IncidentId) -> Result<crate::rib::Incident, ApiError> {
+/// The id of a `/api/v1/incidents/ID…` path.
+fn incident_id(id: IncidentId) -> Result<u64, ApiError> {
     let Path(id) = id.map_err(|e| ApiError::BadRequest(format!("incident id: {e}")))?;
-    let id: u64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("incident id: {id:?} is not a number")))?;
+    id.parse()
+        .map_err(|_| ApiError::BadRequest(format!("incident id: {id:?} is not a number")))
+}
+
+/// The incident a `/api/v1/incidents/ID…` path names, as the view has it (refreshed by the
+/// RIB thread within a second of a change).
+fn named_incident(s: &ApiState, id: IncidentId) -> Result<crate::rib::Incident, ApiError> {
+    let id = incident_id(id)?;
     lock(&s.incidents)
         .iter()
         .find(|i| i.id == id)
@@ -332,7 +337,8 @@ async fn incident_mark(
     id: IncidentId,
     RawQuery(q): RawQuery,
 ) -> Result<Json<MessageBody>, ApiError> {
-    let order = mark_order(q.as_deref(), named_incident(&s, id)?.id)?;
+    // The RIB knows every incident, also one opened since the view's last refresh.
+    let order = mark_order(q.as_deref(), incident_id(id)?)?;
     order_incident(&s, order).await
 }
 
@@ -342,7 +348,7 @@ async fn incident_comment(
     id: IncidentId,
     RawQuery(q): RawQuery,
 ) -> Result<Json<MessageBody>, ApiError> {
-    let id = named_incident(&s, id)?.id;
+    let id = incident_id(id)?;
     let p = Params::parse(q.as_deref(), &["text"])?;
     let text = p
         .get("text")
