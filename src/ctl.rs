@@ -9,6 +9,8 @@ use crate::api::{
     ErrorBody, ExplainView, MessageBody, PeerView, PeersBody, RejectedPage, RpkiStatus,
 };
 use clap::Subcommand;
+
+mod incident;
 use serde::de::DeserializeOwned;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -97,76 +99,76 @@ pub enum CtlCommand {
         /// The peer's name (`name` in its [[peer]] table).
         name: String,
     },
-    /// The latest leak incidents (limits or burst guards tripped, rejection spikes).
-    Incidents,
+    /// Leak incidents: the latest (the default), one as a report, its sharing marks and
+    /// comment.
+    #[command(visible_alias = "incidents")]
+    Incident {
+        #[command(subcommand)]
+        action: Option<IncidentAction>,
+    },
 }
 
-/// An incident as the API writes it.
-#[derive(Debug, serde::Deserialize)]
-struct IncidentRow {
-    id: u64,
-    start: i64,
-    peer: String,
-    peer_asn: u32,
-    kind: String,
-    detail: String,
-    action: String,
-    announcements_last_minute: usize,
-    prefixes: Vec<String>,
-    origins: Vec<(u32, usize)>,
-    state: String,
+#[derive(Debug, Subcommand)]
+pub enum IncidentAction {
+    /// The latest leak incidents, newest first (limits or burst guards tripped, rejection
+    /// spikes).
+    List,
+    /// One incident as a plain-text report to paste into an e-mail: when, where, what
+    /// happened, impact, response, follow-ups, sharing marks, comment.
+    Show {
+        /// The incident's id (the ID column of `ctl incident list`).
+        id: u64,
+    },
+    /// Mark whether an incident's report may be published or shared (marks not given stay as
+    /// they are).
+    #[command(group(clap::ArgGroup::new("marks")
+        .required(true)
+        .multiple(true)
+        .args(["publish", "share_operators", "share_regulator"])))]
+    Mark {
+        /// The incident's id.
+        id: u64,
+        /// The report may be published.
+        #[arg(long, value_name = "yes|no")]
+        publish: Option<YesNo>,
+        /// The report may be shared with other operators.
+        #[arg(long, value_name = "yes|no")]
+        share_operators: Option<YesNo>,
+        /// The report may be shared with the regulator.
+        #[arg(long, value_name = "yes|no")]
+        share_regulator: Option<YesNo>,
+    },
+    /// Set (replace) an incident's free-text comment.
+    Comment {
+        /// The incident's id.
+        id: u64,
+        /// The comment (at most 4000 bytes); several words are joined with spaces.
+        #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+        text: Vec<String>,
+    },
+}
+
+/// A mark's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum YesNo {
+    /// Allowed.
+    Yes,
+    /// Not allowed.
+    No,
+}
+
+impl YesNo {
+    fn as_str(self) -> &'static str {
+        match self {
+            YesNo::Yes => "yes",
+            YesNo::No => "no",
+        }
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
 struct IncidentsRows {
-    incidents: Vec<IncidentRow>,
-}
-
-fn incidents_table(rows: &[IncidentRow]) -> String {
-    let mut t = Table::new(&[
-        ("ID", true),
-        ("START (UTC)", false),
-        ("PEER", false),
-        ("KIND", false),
-        ("ACTION", false),
-        ("STATE", false),
-        ("ROUTES/MIN", true),
-        ("TOP ORIGINS", false),
-        ("DETAIL", false),
-    ]);
-    for r in rows {
-        let origins: Vec<String> = r
-            .origins
-            .iter()
-            .take(3)
-            .map(|(asn, n)| format!("AS{asn} ({n})"))
-            .collect();
-        t.row(vec![
-            r.id.to_string(),
-            utc(r.start),
-            format!("{} (AS{})", r.peer, r.peer_asn),
-            r.kind.clone(),
-            r.action.clone(),
-            r.state.clone(),
-            r.announcements_last_minute.to_string(),
-            origins.join(", "),
-            r.detail.clone(),
-        ]);
-    }
-    let mut out = t.render(true);
-    if let Some(latest) = rows.first() {
-        let sample: Vec<&str> = latest
-            .prefixes
-            .iter()
-            .take(10)
-            .map(String::as_str)
-            .collect();
-        let _ = writeln!(out, "latest incident's prefixes: {}", sample.join(" "));
-    }
-    if rows.is_empty() {
-        out = "no incidents\n".into();
-    }
-    out
+    incidents: Vec<crate::api::Incident>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -366,7 +368,49 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
             vec![],
             Render::Message,
         ),
-        CtlCommand::Incidents => (false, "/api/v1/incidents".into(), vec![], Render::Incidents),
+        CtlCommand::Incident {
+            action: None | Some(IncidentAction::List),
+        } => (false, "/api/v1/incidents".into(), vec![], Render::Incidents),
+        CtlCommand::Incident {
+            action: Some(IncidentAction::Show { id }),
+        } => (
+            false,
+            format!("/api/v1/incidents/{id}"),
+            vec![],
+            Render::Incident,
+        ),
+        CtlCommand::Incident {
+            action:
+                Some(IncidentAction::Mark {
+                    id,
+                    publish,
+                    share_operators,
+                    share_regulator,
+                }),
+        } => {
+            let q = [
+                ("publish", publish),
+                ("share_operators", share_operators),
+                ("share_regulator", share_regulator),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v.as_str().to_string())))
+            .collect();
+            (
+                true,
+                format!("/api/v1/incidents/{id}/mark"),
+                q,
+                Render::Message,
+            )
+        }
+        CtlCommand::Incident {
+            action: Some(IncidentAction::Comment { id, text }),
+        } => (
+            true,
+            format!("/api/v1/incidents/{id}/comment"),
+            vec![("text", text.join(" "))],
+            Render::Message,
+        ),
     };
     let body = client.call(post, &path, &query)?;
     let text = if args.json {
@@ -383,7 +427,10 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
             Render::Rejected => rejected_table(&parse::<RejectedPage>(&body, &path)?),
             Render::Explain => explain_table(&parse::<ExplainView>(&body, &path)?),
             Render::Rpki => rpki_text(&parse::<RpkiStatus>(&body, &path)?),
-            Render::Incidents => incidents_table(&parse::<IncidentsRows>(&body, &path)?.incidents),
+            Render::Incidents => incident::table(&parse::<IncidentsRows>(&body, &path)?.incidents),
+            Render::Incident => {
+                incident::report(&parse::<crate::api::Incident>(&body, &path)?, now)
+            }
             Render::Message => {
                 let mut m = parse::<MessageBody>(&body, &path)?.message;
                 if !m.ends_with('\n') {
@@ -404,6 +451,7 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
 
 enum Render {
     Incidents,
+    Incident,
     Peers,
     Peer,
     Rejected,

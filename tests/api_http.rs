@@ -13,6 +13,7 @@ use bgpsieve::api::{
 use bgpsieve::metrics::{Metrics, PeerLabel};
 use bgpsieve::policy::{Action, LocalPolicy, PeerPolicy, Reason};
 use bgpsieve::policy::{PolicySnapshot, SharedPolicy};
+use bgpsieve::rib::{IncidentOrder, OrderError};
 use bgpsieve::rpki::{self, AspaState, LoadOptions, RovState};
 use bgpsieve::{Afi, Asn, Direction, Role};
 use serde_json::{json, Value};
@@ -102,6 +103,27 @@ fn rejected(time: i64, peer: &str, prefix: &str, path: &str, reasons: &[Reason])
         rpki: None,
         aspa: None,
     }
+}
+
+/// The incident the API's view holds: transit-a tripped its limit.
+fn incident() -> bgpsieve::api::Incident {
+    serde_json::from_value(json!({
+        "id": 1,
+        "start": TRIP_AT,
+        "peer": "transit-a",
+        "peer_asn": 2914,
+        "kind": "max-prefix",
+        "detail": "ipv4 prefixes 1001 over the limit of 1000",
+        "action": "teardown",
+        "announcements_last_minute": 1001,
+        "prefixes": ["192.0.2.0/24"],
+        "origins": [[2914, 1001]],
+        "state": "open",
+        "resolved_at": null,
+        "router": "10.0.0.1",
+        "router_asn": 64500
+    }))
+    .unwrap()
 }
 
 fn start() -> Server {
@@ -219,7 +241,7 @@ fn start() -> Server {
         rpki: Arc::new(Mutex::new(rpki_status)),
         metrics: Arc::new(metrics),
         control,
-        incidents: Arc::new(Mutex::new(Vec::new())),
+        incidents: Arc::new(Mutex::new(vec![incident()])),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     // The server's runtime lives on its own thread for the whole test process.
@@ -245,6 +267,21 @@ fn start() -> Server {
                                 "nothing is held... yet: data from 127.0.0.1:3323 still arriving"
                                     .into(),
                             ));
+                        }
+                        // Incident 1 exists, no other.
+                        Control::Incident { order, answer } => {
+                            let _ = answer.send(match order {
+                                IncidentOrder::Mark { id: 1, .. } => {
+                                    Ok("incident 1: marked".into())
+                                }
+                                IncidentOrder::Comment { id: 1, text } => {
+                                    Ok(format!("incident 1: comment {text:?}"))
+                                }
+                                IncidentOrder::Mark { id, .. }
+                                | IncidentOrder::Comment { id, .. } => {
+                                    Err(OrderError::NotFound(id))
+                                }
+                            });
                         }
                         // transit-a is held down, customer-b is not.
                         Control::Clear { peer, answer } => {
@@ -644,6 +681,111 @@ fn rpki_status_and_control_requests() {
         get_json(&s, "/api/v2/nothing"),
         (404, json!({"error": "no such endpoint: /api/v2/nothing"}))
     );
+}
+
+#[test]
+fn incidents_one_by_id_marks_and_comments() {
+    let s = start();
+    let (status, one) = get_json(&s, "/api/v1/incidents/1");
+    assert_eq!(status, 200);
+    assert_eq!(
+        (one["id"].clone(), one["peer"].clone()),
+        (json!(1), json!("transit-a"))
+    );
+    assert_eq!(one["marks"]["publish"], Value::Null, "not decided");
+    assert_eq!(
+        get_json(&s, "/api/v1/incidents/2"),
+        (404, json!({"error": "no incident 2"}))
+    );
+    assert_eq!(
+        get_json(&s, "/api/v1/incidents/x"),
+        (400, json!({"error": "incident id: \"x\" is not a number"}))
+    );
+    assert_eq!(
+        post_json(
+            &s,
+            "/api/v1/incidents/1/mark?publish=yes&share_regulator=no"
+        ),
+        (200, json!({"message": "incident 1: marked"}))
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/incidents/3/mark?publish=yes"),
+        (404, json!({"error": "no incident 3"}))
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/incidents/1/mark"),
+        (
+            400,
+            json!({"error": "give at least one of publish, share_operators, share_regulator (yes or no)"})
+        )
+    );
+    assert_eq!(
+        post_json(
+            &s,
+            "/api/v1/incidents/1/comment?text=ticket%204711%0Asee%20NOC"
+        ),
+        (
+            200,
+            json!({"message": "incident 1: comment \"ticket 4711\\nsee NOC\""})
+        )
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/incidents/1/comment"),
+        (400, json!({"error": "text: required"}))
+    );
+    assert_eq!(
+        get_json(&s, "/api/v1/incidents/1/mark"),
+        (
+            405,
+            json!({"error": "GET is not allowed on /api/v1/incidents/1/mark"})
+        )
+    );
+}
+
+#[test]
+fn ctl_incident_list_show_mark_and_comment() {
+    let s = start();
+    let table = ok(ctl(&s, &["incidents"]));
+    assert!(table.starts_with("ID  START (UTC)"), "{table}");
+    assert!(table.contains("transit-a (AS2914)"), "{table}");
+    assert_eq!(ok(ctl(&s, &["incident", "list"])), table);
+    assert_eq!(ok(ctl(&s, &["incident"])), table);
+    let report = ok(ctl(&s, &["incident", "show", "1"]));
+    assert!(
+        report.starts_with("Leak incident 1 (transit-a, AS2914)\n"),
+        "{report}"
+    );
+    assert!(report.contains("  Router:   10.0.0.1, AS64500 (the reporting network)\n"));
+    assert!(report.contains("  May be published:                    not decided\n"));
+    assert_eq!(
+        ok(ctl(
+            &s,
+            &[
+                "incident",
+                "mark",
+                "1",
+                "--publish",
+                "yes",
+                "--share-regulator",
+                "no"
+            ]
+        )),
+        "incident 1: marked\n"
+    );
+    assert_eq!(
+        ok(ctl(
+            &s,
+            &["incident", "comment", "1", "ticket", "4711", "(see NOC)"]
+        )),
+        "incident 1: comment \"ticket 4711 (see NOC)\"\n"
+    );
+    let (code, _, err) = ctl(&s, &["incident", "show", "9"]);
+    assert_eq!((code, err.as_str()), (1, "error: no incident 9\n"));
+    let (code, _, err) = ctl(&s, &["incident", "mark", "1"]);
+    assert_eq!(code, 2, "a mark is required: {err}");
+    assert!(err.contains("--publish"), "{err}");
+    let (code, _, err) = ctl(&s, &["incident", "mark", "1", "--publish", "maybe"]);
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]

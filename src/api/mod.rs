@@ -16,6 +16,7 @@ pub mod explain;
 /// them.
 pub use crate::rib::{rejected, views};
 
+pub use crate::rib::{yes_no, Comment, FollowUp, Impact, Incident, Marks, Space};
 pub use explain::{CheckView, ExplainView};
 pub use rejected::{PrefixMatch, RejectedPage, RejectedQuery, RejectedRoute, RejectedStore};
 pub use views::{
@@ -54,6 +55,11 @@ pub enum Control {
     Clear {
         peer: String,
         answer: oneshot::Sender<Result<String, String>>,
+    },
+    /// Mark or comment an incident: `Ok(summary)` or `Err(why not)`.
+    Incident {
+        order: crate::rib::IncidentOrder,
+        answer: oneshot::Sender<Result<String, crate::rib::OrderError>>,
     },
 }
 
@@ -158,6 +164,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/explain", get(explain))
         .route("/api/v1/rpki", get(rpki))
         .route("/api/v1/incidents", get(incidents))
+        .route("/api/v1/incidents/{id}", get(incident))
+        .route("/api/v1/incidents/{id}/mark", post(incident_mark))
+        .route("/api/v1/incidents/{id}/comment", post(incident_comment))
         .route("/api/v1/reload", post(reload))
         .route("/api/v1/rpki/accept", post(rpki_accept))
         .fallback(not_found)
@@ -232,6 +241,121 @@ async fn incidents(
     Params::parse(q.as_deref(), &[])?;
     let incidents = lock(&s.incidents).clone();
     Ok(Json(IncidentsBody { incidents }))
+}
+
+type IncidentId = Result<Path<String>, axum::extract::rejection::PathRejection>;
+
+/// The id of a `/api/v1/incidents/ID…` path.
+fn incident_id(id: IncidentId) -> Result<u64, ApiError> {
+    let Path(id) = id.map_err(|e| ApiError::BadRequest(format!("incident id: {e}")))?;
+    id.parse()
+        .map_err(|_| ApiError::BadRequest(format!("incident id: {id:?} is not a number")))
+}
+
+/// The incident a `/api/v1/incidents/ID…` path names, as the view has it (refreshed by the
+/// RIB thread within a second of a change).
+fn named_incident(s: &ApiState, id: IncidentId) -> Result<crate::rib::Incident, ApiError> {
+    let id = incident_id(id)?;
+    lock(&s.incidents)
+        .iter()
+        .find(|i| i.id == id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("no incident {id}")))
+}
+
+/// `GET /api/v1/incidents/ID`.
+async fn incident(
+    State(s): State<ApiState>,
+    id: IncidentId,
+    RawQuery(q): RawQuery,
+) -> Result<Json<crate::rib::Incident>, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    named_incident(&s, id).map(Json)
+}
+
+/// A `yes`/`no` parameter.
+fn yes_no_param(p: &Params, k: &str) -> Result<Option<bool>, ApiError> {
+    match p.get(k) {
+        None => Ok(None),
+        Some("yes") => Ok(Some(true)),
+        Some("no") => Ok(Some(false)),
+        Some(v) => Err(ApiError::BadRequest(format!(
+            "{k}: {v:?} is neither \"yes\" nor \"no\""
+        ))),
+    }
+}
+
+/// Parses the parameters of `POST /api/v1/incidents/ID/mark` into the order for incident
+/// `id`.
+pub fn mark_order(raw: Option<&str>, id: u64) -> Result<crate::rib::IncidentOrder, ApiError> {
+    let p = Params::parse(raw, &["publish", "share_operators", "share_regulator"])?;
+    let order = crate::rib::IncidentOrder::Mark {
+        id,
+        publish: yes_no_param(&p, "publish")?,
+        share_operators: yes_no_param(&p, "share_operators")?,
+        share_regulator: yes_no_param(&p, "share_regulator")?,
+    };
+    if p.0.is_empty() {
+        return Err(ApiError::BadRequest(
+            "give at least one of publish, share_operators, share_regulator (yes or no)".into(),
+        ));
+    }
+    Ok(order)
+}
+
+/// Hands an incident order to the daemon and waits for its answer.
+async fn order_incident(
+    s: &ApiState,
+    order: crate::rib::IncidentOrder,
+) -> Result<Json<MessageBody>, ApiError> {
+    let (answer, rx) = oneshot::channel();
+    let exchange = async {
+        s.control
+            .send(Control::Incident { order, answer })
+            .await
+            .map_err(|_| ApiError::Internal("the daemon is not taking requests".into()))?;
+        rx.await
+            .map_err(|_| ApiError::Internal("the daemon dropped the request".into()))
+    };
+    match tokio::time::timeout(CONTROL_TIMEOUT, exchange).await {
+        Err(_) => Err(ApiError::Internal(format!(
+            "the daemon did not answer within {} s",
+            CONTROL_TIMEOUT.as_secs()
+        ))),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(Ok(message))) => Ok(Json(MessageBody { message })),
+        Ok(Ok(Err(e @ crate::rib::OrderError::NotFound(_)))) => {
+            Err(ApiError::NotFound(e.to_string()))
+        }
+        Ok(Ok(Err(e))) => Err(ApiError::BadRequest(e.to_string())),
+    }
+}
+
+/// `POST /api/v1/incidents/ID/mark?publish=yes|no&share_operators=yes|no&share_regulator=yes|no`.
+async fn incident_mark(
+    State(s): State<ApiState>,
+    id: IncidentId,
+    RawQuery(q): RawQuery,
+) -> Result<Json<MessageBody>, ApiError> {
+    // The RIB knows every incident, also one opened since the view's last refresh.
+    let order = mark_order(q.as_deref(), incident_id(id)?)?;
+    order_incident(&s, order).await
+}
+
+/// `POST /api/v1/incidents/ID/comment?text=…`.
+async fn incident_comment(
+    State(s): State<ApiState>,
+    id: IncidentId,
+    RawQuery(q): RawQuery,
+) -> Result<Json<MessageBody>, ApiError> {
+    let id = incident_id(id)?;
+    let p = Params::parse(q.as_deref(), &["text"])?;
+    let text = p
+        .get("text")
+        .ok_or_else(|| ApiError::BadRequest("text: required".into()))?
+        .to_string();
+    crate::rib::check_comment(&text).map_err(|e| ApiError::BadRequest(format!("text: {e}")))?;
+    order_incident(&s, crate::rib::IncidentOrder::Comment { id, text }).await
 }
 
 async fn peers(

@@ -232,3 +232,29 @@ fn explain_rejects_bad_input_with_a_message() {
         "prefix: 1.0.0.1/24 has host bits set (did you mean 1.0.0.0/24?)"
     );
 }
+
+#[test]
+fn incident_marks_are_yes_or_no_and_at_least_one() {
+    assert_eq!(
+        mark_order(Some("publish=no&share_regulator=yes"), 4).unwrap(),
+        crate::rib::IncidentOrder::Mark {
+            id: 4,
+            publish: Some(false),
+            share_operators: None,
+            share_regulator: Some(true),
+        }
+    );
+    let bad = |q| match mark_order(Some(q), 4) {
+        Err(ApiError::BadRequest(m)) => m,
+        other => panic!("expected a 400, got {other:?}"),
+    };
+    assert_eq!(
+        bad("publish=maybe"),
+        "publish: \"maybe\" is neither \"yes\" nor \"no\""
+    );
+    assert_eq!(
+        bad(""),
+        "give at least one of publish, share_operators, share_regulator (yes or no)"
+    );
+    assert!(bad("share=yes").starts_with("unknown parameter \"share\""));
+}

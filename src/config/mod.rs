@@ -91,7 +91,13 @@ pub struct GlobalConfig {
     pub announce_irr: Vec<PathBuf>,
     /// Hold time offered in OPEN, seconds (0, or at least 3; RFC 4271 §4.2). Default 90.
     pub hold_time: u16,
+    /// Where the daemon keeps what must survive a restart (the leak incidents). Default
+    /// [`DEFAULT_STATE_DIR`]; a relative path is relative to the configuration's directory.
+    pub state_dir: PathBuf,
 }
+
+/// `[global] state_dir`'s default: the systemd unit's `StateDirectory=bgpsieve`.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/bgpsieve";
 
 impl GlobalConfig {
     /// `announce` as a prefix list (without `announce_irr`, which the caller loads and merges).
@@ -164,7 +170,7 @@ impl GracefulRestartConfig {
 }
 
 /// `[incidents]`: leak incidents (a limit or burst guard tripped, or a rejection spike).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IncidentsConfig {
     /// `http://HOST:PORT/PATH` that each new incident is POSTed to as JSON; `None` = none.
     /// Plain HTTP only.
@@ -172,6 +178,24 @@ pub struct IncidentsConfig {
     /// More rejections than this from one neighbor within a minute open an incident; `None`
     /// = not watched.
     pub rejections_per_min: Option<u32>,
+    /// How many incidents are kept (API, `STATE_DIR/incidents.jsonl`), the oldest dropped
+    /// first. Default 100, at most [`MAX_INCIDENTS_KEPT`].
+    pub keep: usize,
+}
+
+/// `[incidents] keep`'s default.
+pub const DEFAULT_INCIDENTS_KEPT: usize = 100;
+/// The most incidents `[incidents] keep` may ask for.
+pub const MAX_INCIDENTS_KEPT: usize = 100_000;
+
+impl Default for IncidentsConfig {
+    fn default() -> IncidentsConfig {
+        IncidentsConfig {
+            webhook: None,
+            rejections_per_min: None,
+            keep: DEFAULT_INCIDENTS_KEPT,
+        }
+    }
 }
 
 /// `[rpki]`: VRP and ASPA sources.

@@ -42,6 +42,7 @@ pub(super) struct RawGlobal {
     #[serde(default)]
     pub announce_irr: Vec<Spanned<String>>,
     pub hold_time: Option<Spanned<u16>>,
+    pub state_dir: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -64,6 +65,7 @@ pub(super) struct RawGracefulRestart {
 pub(super) struct RawIncidents {
     pub webhook: Option<Spanned<String>>,
     pub rejections_per_min: Option<Spanned<u32>>,
+    pub keep: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -212,6 +212,7 @@ fn minimal_config_takes_every_documented_default() {
             announce: vec![],
             announce_irr: vec![],
             hold_time: 90,
+            state_dir: "/var/lib/bgpsieve".into(),
         }
     );
     assert_eq!(c.api.listen, "127.0.0.1:9179".parse().unwrap());
@@ -357,7 +358,7 @@ fn unknown_key_is_rejected_at_the_key() {
     assert_eq!(
         error("[global]\nasn = 64500\nrouter_id = \"192.0.2.1\"\nrouterid = \"192.0.2.2\"\n"),
         "t.toml:4:1: unknown field `routerid`, expected one of `asn`, `router_id`, `listen`, \
-         `announce`, `announce_irr`, `hold_time`"
+         `announce`, `announce_irr`, `hold_time`, `state_dir`"
     );
     let e = error(&with_peer("max_prefix_in = { ipv4 = 10, limit = 5 }\n"));
     assert!(
@@ -994,4 +995,37 @@ fn a_bad_global_asn_is_reported_once_not_again_for_every_peer() {
         errors(text),
         vec!["t.toml:2:7: global.asn: 0 cannot be used on a BGP session (RFC 7607, RFC 6793)"]
     );
+}
+
+#[test]
+fn state_dir_and_incidents_keep() {
+    let c = parse_str(&with_peer(""), "t.toml").unwrap().config;
+    assert_eq!(c.global.state_dir, Path::new("/var/lib/bgpsieve"));
+    assert_eq!(c.incidents.keep, 100);
+    let text = with_peer("[incidents]\nkeep = 5000\n").replacen(
+        "[global]\n",
+        "[global]\nstate_dir = \"/srv/bgpsieve\"\n",
+        1,
+    );
+    let c = parse_str(&text, "t.toml").unwrap().config;
+    assert_eq!(c.global.state_dir, Path::new("/srv/bgpsieve"));
+    assert_eq!(c.incidents.keep, 5000);
+    assert_eq!(
+        error(&with_peer("[incidents]\nkeep = 0\n")),
+        "t.toml:13:8: incidents.keep must be between 1 and 100000"
+    );
+    assert_eq!(
+        error(&HEAD.replacen("[global]\n", "[global]\nstate_dir = \"\"\n", 1)),
+        "t.toml:2:13: state_dir: empty directory name"
+    );
+    // From a file, a relative directory is relative to the file's.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.toml");
+    std::fs::write(
+        &path,
+        with_peer("").replacen("[global]\n", "[global]\nstate_dir = \"state\"\n", 1),
+    )
+    .unwrap();
+    let c = load(&path).unwrap().config;
+    assert_eq!(c.global.state_dir, dir.path().join("state"));
 }

@@ -217,6 +217,20 @@ impl Validator<'_> {
                 Some(w.into_inner())
             }),
             rejections_per_min: raw.incidents.rejections_per_min.map(Spanned::into_inner),
+            keep: match raw.incidents.keep {
+                Some(n) if !(1..=super::MAX_INCIDENTS_KEPT).contains(n.get_ref()) => {
+                    self.err(
+                        n.span(),
+                        format!(
+                            "incidents.keep must be between 1 and {}",
+                            super::MAX_INCIDENTS_KEPT
+                        ),
+                    );
+                    1
+                }
+                Some(n) => n.into_inner(),
+                None => IncidentsConfig::default().keep,
+            },
         };
         let graceful_restart = self.graceful_restart(raw.graceful_restart);
         let rpki = self.rpki(raw.rpki);
@@ -332,7 +346,19 @@ impl Validator<'_> {
             .iter()
             .map(|p| self.data_file(p, FileKind::Irr))
             .collect();
+        let state_dir = match &g.state_dir {
+            Some(d) if d.get_ref().trim().is_empty() => {
+                self.err(d.span(), "state_dir: empty directory name".to_string());
+                PathBuf::from(super::DEFAULT_STATE_DIR)
+            }
+            Some(d) => match self.fs {
+                Some(fs) => fs.base.join(d.get_ref()),
+                None => PathBuf::from(d.get_ref()),
+            },
+            None => PathBuf::from(super::DEFAULT_STATE_DIR),
+        };
         let config = GlobalConfig {
+            state_dir,
             asn: local_asn.unwrap_or(Asn(0)),
             router_id: g.router_id.into_inner(),
             listen: g.listen.unwrap_or_else(|| {

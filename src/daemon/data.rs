@@ -489,6 +489,10 @@ impl DataTask {
                         // sender tells the API so).
                         let _ = rib.send(RibEvent::Clear { peer, answer }).await;
                     }
+                    Some(crate::api::Control::Incident { order, answer }) => {
+                        // The RIB holds the incidents.
+                        let _ = rib.send(RibEvent::Incident { order, answer }).await;
+                    }
                     Some(crate::api::Control::RpkiAccept(answer)) => {
                         match self.feed.accept_held() {
                             Some(u) => {

@@ -42,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 mod data;
+mod incident_log;
 mod notify;
 mod reload;
 mod webhook;
@@ -371,8 +372,13 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     rib.refresh_ops(true);
     rib.incidents.rejections_per_min = cfg.incidents.rejections_per_min;
     rib.stale_time = cfg.graceful_restart.stale_time.as_secs();
-    let webhook = cfg.incidents.webhook.clone();
-    let runtime = tokio::runtime::Handle::current();
+    let incidents = incident_log::Delivery::start(
+        &cfg.global.state_dir,
+        cfg.incidents.keep,
+        cfg.incidents.webhook.clone(),
+        tokio::runtime::Handle::current(),
+        &mut rib.incidents,
+    );
     rib.policy_generation = generation;
 
     // Listeners first: a peer may connect as soon as its session exists.
@@ -512,19 +518,12 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                     }
                 }
                 rib.refresh_ops(false);
-                for incident in std::mem::take(&mut rib.new_incidents) {
-                    if let Some(url) = webhook.clone() {
-                        runtime.spawn(async move {
-                            if let Err(e) = webhook::post(&url, &incident.to_json()).await {
-                                tracing::warn!(%url, "incident webhook failed: {e}");
-                            }
-                        });
-                    }
-                }
+                incidents.deliver(rib.incidents.take_changes());
                 for (to, order) in orders {
                     send_to(&rib_sessions, to, order);
                 }
             }
+            incidents.finish();
         })
         .map_err(DaemonError::Runtime)?;
 

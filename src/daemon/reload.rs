@@ -76,6 +76,10 @@ pub(super) fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, RefuseReloa
         plan.not_applied
             .push("[api] changed: restart bgpsieve to apply".into());
     }
+    if (&g.state_dir, &old.incidents) != (&h.state_dir, &new.incidents) {
+        plan.not_applied
+            .push("global state_dir or [incidents] changed: restart bgpsieve to apply".into());
+    }
     if (&old.rpki.rtr, old.rpki.expire) != (&new.rpki.rtr, new.rpki.expire) {
         plan.not_applied
             .push("[rpki] rtr or expire changed: restart bgpsieve to apply".into());
@@ -221,5 +225,18 @@ router = { address = "127.0.0.3", local_address = "127.0.0.14" }
         let id = BASE.replace("192.0.2.1", "192.0.2.9");
         let p = plan(&cfg(BASE), &cfg(&id)).unwrap();
         assert_eq!(p.not_applied.len(), 1);
+    }
+
+    #[test]
+    fn the_state_directory_and_incidents_need_a_restart() {
+        let moved = BASE.replace("[global]\n", "[global]\nstate_dir = \"/srv/b\"\n");
+        let kept = format!("{BASE}\n[incidents]\nkeep = 10\n");
+        for changed in [moved, kept] {
+            let p = plan(&cfg(BASE), &cfg(&changed)).unwrap();
+            assert_eq!(
+                p.not_applied,
+                ["global state_dir or [incidents] changed: restart bgpsieve to apply"]
+            );
+        }
     }
 }

@@ -365,16 +365,24 @@ impl Rib {
             if treat_as_withdraw {
                 verdict.reject(Reason::Malformed);
             }
-            if d == Direction::In {
-                // Before the limits: a trip's incident lists the route that made it.
-                self.incidents.announced(i, now, n.prefix, origin);
-            }
             let (table, known) = self.table_mut(i, d);
             let step = table.announce(*n, verdict, terms, known, |verdict| InRoute {
                 attrs: attrs.clone(),
                 verdict,
             });
             let verdict = step.verdict;
+            if d == Direction::In {
+                // Before the trip: a trip's incident lists the route that made it.
+                let seen = crate::rib::incident::Seen {
+                    prefix: n.prefix,
+                    origin,
+                    rejected: !verdict.accepted(),
+                    reached_router: step.held
+                        && (verdict.accepted() || terms.observe)
+                        && self.pairs[i].is_up(Side::Router),
+                };
+                self.incidents.announced(i, now, seen);
+            }
             if step.step.warn {
                 self.warned(i, d, n.afi());
             }
@@ -415,8 +423,8 @@ impl Rib {
         let p = &mut self.pairs[i];
         p.flows[d].rejected += 1;
         if d == Direction::In {
-            if let Some(inc) = self.incidents.rejected(i, &p.name, p.asn, now, unix_now()) {
-                report_incident(&mut self.new_incidents, inc);
+            if let Some(inc) = self.incidents.rejected(&who(i, p), now, unix_now()) {
+                report_incident(&inc);
             }
         }
         let p = &self.pairs[i];
@@ -465,8 +473,8 @@ impl Rib {
         if d == Direction::In {
             let incident =
                 self.incidents
-                    .tripped(i, &p.name, p.asn, now, unix_now(), trip.kind, trip.action);
-            report_incident(&mut self.new_incidents, incident);
+                    .tripped(&who(i, p), now, unix_now(), trip.kind, trip.action);
+            report_incident(&incident);
         }
         let p = &mut self.pairs[i];
         if !teardown {
@@ -506,5 +514,16 @@ impl Rib {
             notification,
             restart_after,
         })
+    }
+}
+
+/// Pair `i` as its incidents name it: the neighbor, its AS, the router and its AS.
+fn who(i: usize, p: &super::Pair) -> super::Who<'_> {
+    super::Who {
+        index: i,
+        name: &p.name,
+        asn: p.asn,
+        router: p.router_address,
+        router_asn: p.local_asn,
     }
 }

@@ -45,7 +45,10 @@ pub mod views;
 
 pub use adj_in::AdjRibIn;
 pub use import::{ImportTable, KnownIndex};
-pub use incident::{Incident, Incidents};
+pub use incident::{
+    check_comment, yes_no, Changes as IncidentChanges, Comment, FollowUp, Impact, Incident,
+    IncidentOrder, Incidents, Marks, OrderError, Report, Space, Who,
+};
 pub use ops::Ops;
 pub use pair::{Flow, Pair};
 pub use reevaluate::{PairReconfig, PolicyUpdate, Reconfigure, Reevaluation};
@@ -88,6 +91,11 @@ pub enum RibEvent {
     Clear {
         peer: String,
         answer: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
+    /// An operator marks or comments an incident (`bgpsieve ctl incident mark|comment`).
+    Incident {
+        order: IncidentOrder,
+        answer: tokio::sync::oneshot::Sender<Result<String, OrderError>>,
     },
 }
 
@@ -136,8 +144,6 @@ pub struct Rib {
     pub incidents: Incidents,
     /// Metrics, the rejected-route store and the views (`None`: nobody is watching).
     pub ops: Option<Ops>,
-    /// Incidents opened since the caller last took them (for the webhook).
-    pub new_incidents: Vec<Incident>,
     /// The generation of the policy snapshot the RIB holds (see
     /// [`crate::policy::SharedPolicy`]); a session's verdicts made with another one are made
     /// again here.
@@ -146,11 +152,10 @@ pub struct Rib {
     pub stale_time: u64,
 }
 
-/// Logs a new incident as one JSON line (a NOC forwards it as it is) and queues it for the
-/// webhook.
-fn report_incident(queue: &mut Vec<Incident>, incident: Incident) {
+/// Logs a new incident as one JSON line (a NOC forwards it as it is); the caller takes it with
+/// the other changes ([`Incidents::take_changes`]) for the file and the webhook.
+fn report_incident(incident: &Incident) {
     tracing::warn!(target: "bgpsieve::incident", "leak incident {}", incident.to_json());
-    queue.push(incident);
 }
 
 // `self.pairs[id]`: pair ids are positions in the configured peer table, which bgpsieve hands to
@@ -163,7 +168,6 @@ impl Rib {
             known: KnownIndex::default(),
             incidents: Incidents::new(pairs.len(), None),
             ops: None,
-            new_incidents: Vec::new(),
             pairs,
             local,
             rpki,
@@ -213,8 +217,20 @@ impl Rib {
                 let _ = answer.send(result);
                 out
             }
+            RibEvent::Incident { order, answer } => {
+                let result = self.incidents.order(order, unix_now());
+                match &result {
+                    Ok(m) => tracing::info!("{m}"),
+                    Err(e) => tracing::warn!("incident order refused: {e}"),
+                }
+                let _ = answer.send(result);
+                Vec::new()
+            }
             RibEvent::Tick => {
                 self.incidents.tick(unix_now());
+                if let (true, Some(ops)) = (self.incidents.has_changes(), self.ops.as_mut()) {
+                    ops.dirty = true;
+                }
                 let names: Vec<String> = self.pairs.iter().map(|p| p.name.clone()).collect();
                 if let Some(ops) = self.ops.as_mut() {
                     ops.summarize(&names);
@@ -289,6 +305,7 @@ impl Rib {
         }
         p.flows.inbound.table.clear_trip(now);
         p.flows.outbound.table.clear_trip(now);
+        self.incidents.cleared(name, unix_now());
         (
             Ok(format!("{name}: limit cleared, the session starts again")),
             vec![Output::Start {

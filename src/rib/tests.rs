@@ -1208,3 +1208,67 @@ fn end_of_rib_reaches_a_side_only_after_the_other_sides_end_of_rib() {
     assert_eq!(eors(&tick_at(&mut rib, 104), N), vec![]);
     assert_eq!(eors(&tick_at(&mut rib, 105), N), vec![Afi::Ipv4]);
 }
+
+#[test]
+fn an_incident_under_warn_says_its_routes_reached_the_router() {
+    let mut rib = rib(None);
+    rib.pairs[0].flows.inbound.table.set_limits(
+        Some(crate::policy::Limits {
+            ipv4: Some(3),
+            ipv6: None,
+            warn_at: 90,
+            count: crate::policy::CountMode::Received,
+            action: Action::Warn,
+            restart_after: None,
+        }),
+        None,
+        false,
+    );
+    let leak = ["20.1.0.0/24", "20.1.1.0/24", "20.1.2.0/24", "20.1.3.0/24"];
+    let out = rib.handle(update(N, &leak, "20002", &[]));
+    assert_eq!(sent(&out, R).0.len(), 4, "warn: every route passes");
+    let changes = rib.incidents.take_changes();
+    assert_eq!(changes.reports.len(), 1);
+    let i = &changes.reports[0].incident;
+    assert_eq!((i.kind.as_str(), i.action.as_str()), ("max-prefix", "warn"));
+    assert_eq!(i.router_asn, LOCAL);
+    assert_eq!(i.impact.reached_router_before_trip, 4);
+    assert_eq!(i.impact.space.ipv4_slash24, 4);
+    // While it is open, more of the neighbor's routes reach the router, one is rejected.
+    rib.handle(update(N, &["20.1.4.0/24"], "20002", &[]));
+    rib.handle(update(N, &["20.1.5.0/24"], "20002 0", &[]));
+    rib.incidents.tick(i.start + 60);
+    let i = &rib.incidents.list()[0];
+    assert_eq!(i.state, "resolved");
+    assert_eq!(i.impact.announcements, 6);
+    assert_eq!(i.impact.reached_router, 5);
+    assert_eq!(i.impact.routes_rejected, 1);
+    assert_eq!(i.impact.reached_router_before_trip, 4);
+}
+
+#[test]
+fn ctl_clear_and_the_session_s_return_are_follow_ups_of_the_incident() {
+    let mut rib = rib(None);
+    rib.pairs[0].flows.inbound.table.set_limits(
+        Some(crate::policy::Limits {
+            ipv4: Some(1),
+            ipv6: None,
+            warn_at: 90,
+            count: crate::policy::CountMode::Received,
+            action: Action::Teardown,
+            restart_after: None,
+        }),
+        None,
+        false,
+    );
+    rib.handle(update(N, &["20.1.0.0/24", "20.1.1.0/24"], "20002", &[]));
+    down(&mut rib, N);
+    let (cleared, _) = rib.clear("n");
+    assert!(cleared.is_ok(), "{cleared:?}");
+    up(&mut rib, N);
+    let i = &rib.incidents.list()[0];
+    let kinds: Vec<&str> = i.follow_ups.iter().map(|f| f.kind.as_str()).collect();
+    assert_eq!(kinds, ["cleared", "session-up", "resolved"]);
+    let reports = rib.incidents.take_changes().reports;
+    assert_eq!(reports.len(), 4, "the first report and three follow-ups");
+}

@@ -438,13 +438,23 @@ pub fn api_address(config: &str) -> String {
 }
 
 /// bgpsieve's daemon as a child process. A config without `[api]` gets one on its router id
-/// (see [`api_address`]), so daemons of tests running side by side do not share a port.
+/// (see [`api_address`]), so daemons of tests running side by side do not share a port; one
+/// without `state_dir` gets `DIR/state`, so none writes to /var/lib/bgpsieve.
 pub fn bgpsieve_daemon(dir: &Path, config: &str) -> Proc {
     let conf = dir.join("bgpsieve.toml");
     let config = if config.contains("[api]") {
         config.to_string()
     } else {
         format!("{config}\n[api]\nlisten = \"{}\"\n", api_address(config))
+    };
+    let config = if config.contains("state_dir") {
+        config
+    } else {
+        let state = format!(
+            "[global]\nstate_dir = {:?}\n",
+            dir.join("state").display().to_string()
+        );
+        config.replacen("[global]\n", &state, 1)
     };
     std::fs::write(&conf, config).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_bgpsieve"));
