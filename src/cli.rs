@@ -110,7 +110,7 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "ROLE", default_value = "provider")]
     pub role: Role,
     /// Run only these check families (comma-separated): malformed, bogon, prefix-length, path,
-    /// otc, peerlock, rpki, aspa, irr, max-prefix, communities. Default: all.
+    /// otc, peerlock, rpki, aspa, irr, max-prefix, communities, blackhole. Default: all.
     #[arg(long, value_name = "FAMILY,...", value_delimiter = ',')]
     pub checks: Vec<String>,
     /// Print the summary as one JSON object instead of a table.

@@ -85,6 +85,10 @@ pub enum CtlCommand {
         /// The peer the route would come from (required when several are configured).
         #[arg(long, value_name = "NAME")]
         peer: Option<String>,
+        /// A standard community the route carries, ASN:VALUE (repeatable), e.g. 65535:666 for
+        /// an RFC 7999 blackhole request.
+        #[arg(long = "community", value_name = "ASN:VALUE")]
+        communities: Vec<String>,
     },
     /// RPKI data in force, RTR caches, files and the circuit breaker.
     Rpki {
@@ -350,8 +354,16 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
             add("offset", offset.map(|n| n.to_string()));
             (false, "/api/v1/rejected".into(), q, Render::Rejected)
         }
-        CtlCommand::Explain { prefix, path, peer } => {
+        CtlCommand::Explain {
+            prefix,
+            path,
+            peer,
+            communities,
+        } => {
             let mut q = vec![("prefix", prefix), ("path", path.join(" "))];
+            if !communities.is_empty() {
+                q.push(("communities", communities.join(",")));
+            }
             if let Some(p) = peer {
                 q.push(("peer", p));
             }
@@ -836,9 +848,14 @@ fn explain_table(e: &ExplainView) -> String {
         .filter(|c| c.failed && c.enabled)
         .map(|c| c.reason.code())
         .collect();
+    let communities = if e.communities.is_empty() {
+        String::new()
+    } else {
+        format!(" communities {}", e.communities.join(" "))
+    };
     let _ = writeln!(
         out,
-        "{} path {} from {}: {}",
+        "{} path {}{communities} from {}: {}",
         e.prefix,
         if e.path.is_empty() {
             "(empty)"

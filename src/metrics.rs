@@ -45,16 +45,9 @@ pub struct PeerLabel {
 #[error("metrics registry: {0}")]
 pub struct MetricsError(#[from] prometheus::Error);
 
-/// Position of a reason in `Reason::ALL` (import reasons 1–15, then export reasons 101–106),
-/// computed without a search; a search only if the list ever stops having that shape.
+/// Position of a reason in `Reason::ALL`: a constant per reason (`Reason::index`).
 fn reason_index(r: Reason) -> usize {
-    let n = usize::from(r.number());
-    let i = if n >= 101 { n - 101 + 15 } else { n - 1 };
-    if Reason::ALL.get(i) == Some(&r) {
-        i
-    } else {
-        Reason::ALL.iter().position(|x| *x == r).unwrap_or(0)
-    }
+    r.index()
 }
 
 /// Whether a reason is one a route in this direction can be rejected for: those series are
@@ -567,6 +560,10 @@ mod tests {
         has(
             &m,
             r#"bgpsieve_routes_rejected_total{direction="in",peer="transit-a",reason="rpki-invalid"} 0"#,
+        );
+        has(
+            &m,
+            r#"bgpsieve_routes_rejected_total{direction="in",peer="customer-b",reason="blackhole-unauthorized"} 0"#,
         );
         has(
             &m,

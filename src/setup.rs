@@ -91,6 +91,7 @@ pub fn peer_policy(p: &PeerConfig) -> Result<PeerPolicy, IrrError> {
     pol.next_hop_is_neighbor = p.next_hop_is_neighbor;
     pol.peerlock_allow = p.peerlock_allow.clone();
     pol.irr_roas_as_routes = p.irr_roas_as_routes;
+    pol.blackhole = p.blackhole;
     if !p.irr.is_empty() {
         pol.irr = Some(Arc::new(load_irr_files(&p.irr)?));
     }

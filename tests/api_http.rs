@@ -514,6 +514,7 @@ fn checks(failed: &[&str], disabled: &[&str]) -> Value {
     let all = [
         ("malformed", 1),
         ("bogon-prefix", 2),
+        ("blackhole-unauthorized", 16),
         ("prefix-length", 3),
         ("bogon-asn", 4),
         ("as-set", 5),
@@ -594,8 +595,40 @@ fn explain_an_invalid_and_a_valid_route() {
                                     &["irr-unregistered"])})
         )
     );
+    // With BLACKHOLE: customer-b's host route inside its ROA space (AS13335's 1.0.0.0/24,
+    // maxLength 24) passes although ROV says Invalid for its length.
+    assert_eq!(
+        get_json(
+            &s,
+            "/api/v1/explain?prefix=1.0.0.1/32&path=13335&communities=65535:666&peer=customer-b"
+        ),
+        (
+            200,
+            json!({"prefix": "1.0.0.1/32", "path": "13335", "communities": ["65535:666"],
+                   "peer": "customer-b", "accepted": true, "rpki": "invalid", "aspa": "valid",
+                   "checks": checks(&[], &["irr-unregistered"])})
+        )
+    );
+    assert_eq!(
+        get_json(
+            &s,
+            "/api/v1/explain?prefix=1.0.0.1/32&path=2914%2013335&communities=65535:666&peer=transit-a"
+        ),
+        (
+            200,
+            json!({"prefix": "1.0.0.1/32", "path": "2914 13335", "communities": ["65535:666"],
+                   "peer": "transit-a", "accepted": false, "rpki": "invalid", "aspa": "valid",
+                   "checks": checks(&["blackhole-unauthorized", "prefix-length", "rpki-invalid"],
+                                    &[])})
+        )
+    );
     for (q, status, error) in [
         ("path=2914", 400, "prefix: required"),
+        (
+            "prefix=1.0.0.0/24&path=2914&peer=transit-a&communities=666",
+            400,
+            "communities: \"666\" is not a standard community",
+        ),
         (
             "prefix=1.0.0.0/24&path=2914",
             400,
@@ -1003,21 +1036,22 @@ fn ctl_explain_table() {
 1.0.0.0/24 path 2914 4134 from transit-a: REJECTED (rpki-invalid)
 rpki invalid, aspa valid
 
-CHECK                 NUM  ENABLED  RESULT
-malformed               1  yes      pass
-bogon-prefix            2  yes      pass
-prefix-length           3  yes      pass
-bogon-asn               4  yes      pass
-as-set                  5  yes      pass
-as-path-length          6  yes      pass
-first-as                7  yes      pass
-next-hop                8  yes      pass
-otc-leak                9  yes      pass
-peerlock               10  yes      pass
-rpki-invalid           11  yes      FAIL
-aspa-invalid           12  yes      pass
-irr-unregistered       13  yes      pass
-too-many-communities   15  yes      pass
+CHECK                   NUM  ENABLED  RESULT
+malformed                 1  yes      pass
+bogon-prefix              2  yes      pass
+blackhole-unauthorized   16  yes      pass
+prefix-length             3  yes      pass
+bogon-asn                 4  yes      pass
+as-set                    5  yes      pass
+as-path-length            6  yes      pass
+first-as                  7  yes      pass
+next-hop                  8  yes      pass
+otc-leak                  9  yes      pass
+peerlock                 10  yes      pass
+rpki-invalid             11  yes      FAIL
+aspa-invalid             12  yes      pass
+irr-unregistered         13  yes      pass
+too-many-communities     15  yes      pass
 "
     );
     let out = ok(ctl(
@@ -1031,7 +1065,54 @@ too-many-communities   15  yes      pass
         "{out}"
     );
     assert!(
-        out.contains("\nirr-unregistered       13  no       pass\n"),
+        out.contains("\nirr-unregistered         13  no       pass\n"),
+        "{out}"
+    );
+    // An RFC 7999 blackhole host route: inside customer-b's ROA space it passes; from the
+    // provider it is refused for its own reason.
+    let out = ok(ctl(
+        &s,
+        &[
+            "explain",
+            "1.0.0.1/32",
+            "13335",
+            "--peer",
+            "customer-b",
+            "--community",
+            "65535:666",
+        ],
+    ));
+    assert!(
+        out.starts_with(
+            "1.0.0.1/32 path 13335 communities 65535:666 from customer-b: accepted\n\
+             rpki invalid, aspa valid\n"
+        ),
+        "{out}"
+    );
+    let out = ok(ctl(
+        &s,
+        &[
+            "explain",
+            "1.0.0.1/32",
+            "2914",
+            "13335",
+            "--peer",
+            "transit-a",
+            "--community",
+            "65535:666",
+            "--community",
+            "2914:666",
+        ],
+    ));
+    assert!(
+        out.starts_with(
+            "1.0.0.1/32 path 2914 13335 communities 65535:666 2914:666 from transit-a: \
+             REJECTED (blackhole-unauthorized,prefix-length,rpki-invalid)\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nblackhole-unauthorized   16  yes      FAIL\n"),
         "{out}"
     );
     let (code, _, err) = ctl(&s, &["explain", "1.0.0.0/24", "13335"]);

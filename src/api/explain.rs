@@ -5,7 +5,7 @@ use super::ApiError;
 use crate::policy::PolicySnapshot;
 use crate::policy::{self, PeerPolicy, Reason};
 use crate::rpki::{AspaState, RovState};
-use crate::types::{AsPath, Attrs, Route};
+use crate::types::{AsPath, Attrs, Community, Route};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -28,6 +28,9 @@ pub struct ExplainView {
     pub prefix: IpNet,
     /// The path as parsed, in its canonical text form.
     pub path: String,
+    /// The standard communities given (`ASN:VALUE`), e.g. `65535:666` (RFC 7999 BLACKHOLE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub communities: Vec<String>,
     pub peer: String,
     /// The verdict with this peer's enabled checks (max-prefix, which depends on the session's
     /// state, is not part of it).
@@ -54,6 +57,25 @@ pub fn parse_prefix(name: &str, s: &str) -> Result<IpNet, ApiError> {
         )));
     }
     Ok(p)
+}
+
+/// Parses a `communities` parameter: standard communities `ASN:VALUE` (each part 0–65535),
+/// separated by commas or spaces.
+pub fn parse_communities(s: &str) -> Result<Vec<Community>, ApiError> {
+    s.split([',', ' '])
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.split_once(':')
+                .and_then(|(a, v)| Some((a.parse::<u16>().ok()?, v.parse::<u16>().ok()?)))
+                .map(|(a, v)| (u32::from(a) << 16) | u32::from(v))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "communities: {c:?} is not a standard community (ASN:VALUE, each \
+                         0-65535, e.g. 65535:666)"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// The peer a query names, or the only one when it names none.
@@ -84,20 +106,26 @@ fn find_peer<'a>(
     }
 }
 
-/// Explains the route (`prefix`, `path`) as if `peer` had sent it, with the neighbor's address
-/// as next hop.
+/// Explains the route (`prefix`, `path`, standard `communities`) as if `peer` had sent it, with
+/// the neighbor's address as next hop.
 pub fn explain(
     snapshot: &PolicySnapshot,
     prefix: &str,
     path: &str,
+    communities: Option<&str>,
     peer: Option<&str>,
 ) -> Result<ExplainView, ApiError> {
     let prefix = parse_prefix("prefix", prefix)?;
     let as_path = AsPath::parse(path).map_err(|e| ApiError::BadRequest(format!("path: {e}")))?;
+    let communities = communities
+        .map(parse_communities)
+        .transpose()?
+        .unwrap_or_default();
     let peer = find_peer(snapshot, peer)?;
     let attrs = Attrs {
         as_path,
         next_hop: peer.address,
+        communities,
         ..Attrs::default()
     };
     let route = Route::new(prefix, Arc::new(attrs));
@@ -114,6 +142,12 @@ pub fn explain(
     Ok(ExplainView {
         prefix,
         path: route.attrs.as_path.to_string(),
+        communities: route
+            .attrs
+            .communities
+            .iter()
+            .map(|c| format!("{}:{}", c >> 16, c & 0xFFFF))
+            .collect(),
         peer: peer.name.clone(),
         accepted: verdict.accepted(),
         rpki: verdict.rov,

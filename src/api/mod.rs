@@ -474,7 +474,7 @@ async fn explain(
     State(s): State<ApiState>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<ExplainView>, ApiError> {
-    let p = Params::parse(q.as_deref(), &["prefix", "path", "peer"])?;
+    let p = Params::parse(q.as_deref(), &["prefix", "path", "communities", "peer"])?;
     let prefix = p
         .get("prefix")
         .ok_or_else(|| ApiError::BadRequest("prefix: required".into()))?;
@@ -486,7 +486,7 @@ async fn explain(
         ));
     }
     let snapshot = s.policy.load();
-    explain::explain(&snapshot, prefix, path, p.get("peer")).map(Json)
+    explain::explain(&snapshot, prefix, path, p.get("communities"), p.get("peer")).map(Json)
 }
 
 async fn rpki(

@@ -168,7 +168,7 @@ fn explain_err(r: Result<ExplainView, ApiError>) -> String {
 #[test]
 fn explain_finds_an_rpki_invalid_origin() {
     let s = snapshot();
-    let e = explain::explain(&s, "1.0.0.0/24", "2914 4134", Some("transit-a")).unwrap();
+    let e = explain::explain(&s, "1.0.0.0/24", "2914 4134", None, Some("transit-a")).unwrap();
     assert!(!e.accepted);
     assert_eq!(e.rpki, Some(RovState::Invalid));
     let failed: Vec<Reason> = e
@@ -189,13 +189,13 @@ fn policy_checks() -> usize {
 #[test]
 fn explain_passes_a_valid_route_and_shows_disabled_checks() {
     let s = snapshot();
-    let e = explain::explain(&s, "1.0.0.0/24", "2914  13335", Some("transit-a")).unwrap();
+    let e = explain::explain(&s, "1.0.0.0/24", "2914  13335", None, Some("transit-a")).unwrap();
     assert!(e.accepted, "{e:?}");
     assert_eq!(e.rpki, Some(RovState::Valid));
     assert_eq!(e.path, "2914 13335");
     assert!(e.checks.iter().all(|c| !c.failed));
 
-    let e = explain::explain(&s, "1.0.0.0/24", "13335", Some("customer-b")).unwrap();
+    let e = explain::explain(&s, "1.0.0.0/24", "13335", None, Some("customer-b")).unwrap();
     let irr = e
         .checks
         .iter()
@@ -205,20 +205,88 @@ fn explain_passes_a_valid_route_and_shows_disabled_checks() {
 }
 
 #[test]
+fn explain_takes_communities_and_judges_a_blackhole_host_route() {
+    let s = snapshot();
+    // 1.0.0.0/24 has a ROA for AS13335 (maxLength 24): customer-b's host route with BLACKHOLE
+    // is inside its ROA space.
+    let e = explain::explain(
+        &s,
+        "1.0.0.1/32",
+        "13335",
+        Some("64500:1, 65535:666"),
+        Some("customer-b"),
+    )
+    .unwrap();
+    assert!(e.accepted, "{e:?}");
+    assert_eq!(e.communities, ["64500:1", "65535:666"]);
+    assert_eq!(e.rpki, Some(RovState::Invalid), "for its length only");
+    let failed = |e: &ExplainView| -> Vec<Reason> {
+        e.checks
+            .iter()
+            .filter(|c| c.failed)
+            .map(|c| c.reason)
+            .collect()
+    };
+    // Without the community it is an ordinary /32.
+    let e = explain::explain(&s, "1.0.0.1/32", "13335", None, Some("customer-b")).unwrap();
+    assert_eq!(failed(&e), [Reason::PrefixLength, Reason::RpkiInvalid]);
+    // From a provider it is refused for its own reason, first.
+    let e = explain::explain(
+        &s,
+        "1.0.0.1/32",
+        "2914 13335",
+        Some("65535:666"),
+        Some("transit-a"),
+    )
+    .unwrap();
+    // And unauthorized, its maxLength is no excuse: rpki-invalid too.
+    assert_eq!(
+        failed(&e),
+        [
+            Reason::BlackholeUnauthorized,
+            Reason::PrefixLength,
+            Reason::RpkiInvalid
+        ]
+    );
+    let bh = e
+        .checks
+        .iter()
+        .find(|c| c.reason == Reason::BlackholeUnauthorized)
+        .unwrap();
+    assert_eq!(bh.number, 16);
+    for bad in ["65535", "65536:1", "a:b", "1:2:3"] {
+        assert_eq!(
+            explain_err(explain::explain(
+                &s,
+                "1.0.0.0/24",
+                "2914",
+                Some(bad),
+                Some("transit-a")
+            )),
+            format!(
+                "communities: {bad:?} is not a standard community (ASN:VALUE, each 0-65535, \
+                 e.g. 65535:666)"
+            )
+        );
+    }
+}
+
+#[test]
 fn explain_rejects_bad_input_with_a_message() {
     let s = snapshot();
     assert_eq!(
-        explain_err(explain::explain(&s, "1.0.0.0/24", "2914", None)),
+        explain_err(explain::explain(&s, "1.0.0.0/24", "2914", None, None)),
         "peer: required when several peers are configured (peers: transit-a, customer-b)"
     );
     assert_eq!(
-        explain_err(explain::explain(&s, "1.0.0.0/24", "2914", Some("x"))),
+        explain_err(explain::explain(&s, "1.0.0.0/24", "2914", None, Some("x"))),
         "peer: no peer named \"x\" (peers: transit-a, customer-b)"
     );
     assert!(explain_err(explain::explain(
         &s,
         "1.0.0.0/24",
         "2914 {",
+        None,
         Some("transit-a")
     ))
     .starts_with("path: "));
@@ -227,6 +295,7 @@ fn explain_rejects_bad_input_with_a_message() {
             &s,
             "1.0.0.1/24",
             "2914",
+            None,
             Some("transit-a")
         )),
         "prefix: 1.0.0.1/24 has host bits set (did you mean 1.0.0.0/24?)"

@@ -20,7 +20,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use validate::Purpose;
 
 use crate::irr::PrefixList;
-use crate::policy::{Reason, ReasonSet};
+use crate::policy::{BlackholePolicy, Reason, ReasonSet};
 use crate::types::{Afi, Asn, Role};
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -452,6 +452,9 @@ pub struct PeerConfig {
     pub peerlock_allow: Vec<Asn>,
     /// RPKI-Valid routes count as registered for `irr-unregistered`.
     pub irr_roas_as_routes: bool,
+    /// RFC 7999 BLACKHOLE (`blackhole = { … }`). Default: accepted from a customer or an RS
+    /// client inside its authorized space, up to /32 and /128.
+    pub blackhole: BlackholePolicy,
 }
 
 impl PeerConfig {

@@ -144,6 +144,16 @@ pub(super) struct RawPeer {
     #[serde(default)]
     pub peerlock_allow: Vec<Spanned<IntOrString>>,
     pub irr_roas_as_routes: Option<bool>,
+    pub blackhole: Option<Spanned<RawBlackhole>>,
+}
+
+/// `blackhole = { accept = true, max_length_v4 = 32, max_length_v6 = 128 }`: RFC 7999.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBlackhole {
+    pub accept: Option<Spanned<bool>>,
+    pub max_length_v4: Option<Spanned<u8>>,
+    pub max_length_v6: Option<Spanned<u8>>,
 }
 
 /// The router side of a pair: where bgpsieve meets the operator's router as this neighbor.

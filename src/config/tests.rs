@@ -282,6 +282,11 @@ fn minimal_config_takes_every_documented_default() {
             next_hop_is_neighbor: false,
             peerlock_allow: vec![],
             irr_roas_as_routes: false,
+            blackhole: BlackholePolicy {
+                accept: false,
+                max_length_v4: 32,
+                max_length_v6: 128,
+            },
         }]
     );
     assert_eq!(c.peers[0].max_prefix(Direction::In).limit(Afi::Ipv4), None);
@@ -1028,4 +1033,68 @@ fn state_dir_and_incidents_keep() {
     .unwrap();
     let c = load(&path).unwrap().config;
     assert_eq!(c.global.state_dir, dir.path().join("state"));
+}
+
+#[test]
+fn blackhole_defaults_follow_the_role_and_the_table_sets_them() {
+    let peer_of = |text: &str| parse_str(text, "t.toml").unwrap().config.peers[0].blackhole;
+    let customer = with_peer("").replace("role = \"provider\"", "role = \"customer\"");
+    assert_eq!(
+        peer_of(&customer),
+        BlackholePolicy {
+            accept: true,
+            max_length_v4: 32,
+            max_length_v6: 128
+        }
+    );
+    let rs_client = with_peer("").replace("role = \"provider\"", "role = \"rs-client\"");
+    assert!(peer_of(&rs_client).accept);
+    for role in ["provider", "peer", "rs"] {
+        let text = with_peer("").replace("role = \"provider\"", &format!("role = \"{role}\""));
+        assert!(!peer_of(&text).accept, "{role}");
+    }
+    let set = format!(
+        "{customer}blackhole = {{ accept = false, max_length_v4 = 30, max_length_v6 = 64 }}\n"
+    );
+    assert_eq!(
+        peer_of(&set),
+        BlackholePolicy {
+            accept: false,
+            max_length_v4: 30,
+            max_length_v6: 64
+        }
+    );
+    // A provider's maxima bound what the router sends it.
+    let provider = with_peer("blackhole = { max_length_v4 = 28 }\n");
+    assert_eq!(peer_of(&provider).max_length_v4, 28);
+    assert!(!peer_of(&provider).accept);
+}
+
+#[test]
+fn blackhole_errors_are_located() {
+    assert_eq!(
+        error(&with_peer("blackhole = { accept = true }\n")),
+        "t.toml:12:24: peer \"a\": blackhole.accept = true with role \"provider\": only a \
+         customer or an rs-client may ask for a blackhole (RFC 7999 §3.2); BLACKHOLE routes \
+         from a provider, peer or route server are rejected as blackhole-unauthorized"
+    );
+    assert_eq!(
+        error(&with_peer("blackhole = { max_length_v4 = 33 }\n")),
+        "t.toml:12:31: peer \"a\": blackhole.max_length_v4 /33 exceeds /32"
+    );
+    assert_eq!(
+        error(&with_peer(
+            "prefix_length_v6 = [16, 64]\nblackhole = { max_length_v6 = 56 }\n"
+        )),
+        "t.toml:13:31: peer \"a\": blackhole.max_length_v6 /56 is shorter than the longest \
+         prefix any route may have (prefix_length_v6 maximum /64)"
+    );
+    let e = error(&with_peer("blackhole = { accept = true, max_len = 32 }\n"));
+    assert!(
+        e.starts_with(
+            "t.toml:12:30: unknown field `max_len`, expected one of `accept`, \
+             `max_length_v4`, `max_length_v6`"
+        ),
+        "{e}"
+    );
 }

@@ -2,14 +2,14 @@
 //! collected with the byte offset of the value it is about; nothing stops at the first one.
 
 use super::error::{line_col, ConfigError, ConfigErrors};
-use super::schema::{IntOrString, OneOrMany, RawConfig, RawMaxPrefix, RawPeer};
+use super::schema::{IntOrString, OneOrMany, RawBlackhole, RawConfig, RawMaxPrefix, RawPeer};
 use super::{
     duration::parse_duration, ApiConfig, AsnRange, BogonsConfig, BurstGuardConfig, Config,
     GlobalConfig, IncidentsConfig, LoadedConfig, MaxPrefixConfig, NextHops, PeerConfig,
     PeerlockConfig, PrefixRange, RouterConfig, RpkiConfig, RtrCacheConfig, Secret,
 };
 use crate::irr::PrefixList;
-use crate::policy::Reason;
+use crate::policy::{blackhole, BlackholePolicy, Reason};
 use crate::types::{Afi, Asn, Role, Side};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -649,6 +649,12 @@ impl Validator<'_> {
             .iter()
             .filter_map(|a| self.asn(a, &format!("{label}: peerlock_allow")))
             .collect();
+        let blackhole = self.blackhole(
+            p.blackhole.as_ref(),
+            role,
+            (prefix_length_v4, prefix_length_v6),
+            &label,
+        );
         Some(PeerConfig {
             name,
             role: role?,
@@ -686,7 +692,70 @@ impl Validator<'_> {
             next_hop_is_neighbor,
             peerlock_allow,
             irr_roas_as_routes: p.irr_roas_as_routes.unwrap_or(false),
+            blackhole,
         })
+    }
+
+    /// `blackhole = { accept, max_length_v4, max_length_v6 }`: `accept` only for the roles that
+    /// may ask for a blackhole (RFC 7999 §3.2), each maximum no shorter than the longest
+    /// ordinary prefix and no longer than the address.
+    fn blackhole(
+        &mut self,
+        v: Option<&Spanned<RawBlackhole>>,
+        role: Option<Role>,
+        bounds: ((u8, u8), (u8, u8)),
+        label: &str,
+    ) -> BlackholePolicy {
+        let mut b = BlackholePolicy::for_role(role.unwrap_or(Role::Provider));
+        let Some(v) = v else {
+            return b;
+        };
+        let raw = v.get_ref();
+        if let Some(a) = &raw.accept {
+            if *a.get_ref() && role.is_some_and(|r| !blackhole::role_may_blackhole(r)) {
+                self.err(
+                    a.span(),
+                    format!(
+                        "{label}: blackhole.accept = true with role \"{}\": only a customer or \
+                         an rs-client may ask for a blackhole (RFC 7999 §3.2); BLACKHOLE routes \
+                         from a provider, peer or route server are rejected as \
+                         blackhole-unauthorized",
+                        role.map_or("", Role::as_str)
+                    ),
+                );
+            }
+            b.accept = *a.get_ref();
+        }
+        for (m, bits, (_, longest), family, slot) in [
+            (&raw.max_length_v4, 32, bounds.0, "v4", &mut b.max_length_v4),
+            (
+                &raw.max_length_v6,
+                128,
+                bounds.1,
+                "v6",
+                &mut b.max_length_v6,
+            ),
+        ] {
+            let Some(m) = m else { continue };
+            let n = *m.get_ref();
+            if n > bits {
+                self.err(
+                    m.span(),
+                    format!("{label}: blackhole.max_length_{family} /{n} exceeds /{bits}"),
+                );
+            } else if n < longest {
+                self.err(
+                    m.span(),
+                    format!(
+                        "{label}: blackhole.max_length_{family} /{n} is shorter than the longest \
+                         prefix any route may have (prefix_length_{family} maximum /{longest})"
+                    ),
+                );
+            } else {
+                *slot = n;
+            }
+        }
+        b
     }
 
     /// A peer's role; the `router` role of earlier versions gets a message saying what

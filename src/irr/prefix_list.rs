@@ -78,6 +78,23 @@ impl PrefixList {
         }
     }
 
+    /// True iff some entry's prefix covers `prefix` (equal or less specific) and the entry has no
+    /// origin or the origin `origin`, whatever the entry's length range: the space an entry
+    /// authorizes, as for a blackhole host route inside a registered /24 (RFC 7999 §3.2).
+    pub fn covers(&self, prefix: &IpNet, origin: Option<Asn>) -> bool {
+        let origin_ok = |r: &Range| r.origin.is_none() || r.origin == origin;
+        match prefix {
+            IpNet::V4(p) => self
+                .v4
+                .cover_values(p)
+                .any(|ranges| ranges.iter().any(origin_ok)),
+            IpNet::V6(p) => self
+                .v6
+                .cover_values(p)
+                .any(|ranges| ranges.iter().any(origin_ok)),
+        }
+    }
+
     /// Number of distinct entries.
     pub fn len(&self) -> usize {
         self.len
@@ -217,6 +234,25 @@ mod tests {
                 net("2001:db8::/32")
             ]
         );
+    }
+
+    #[test]
+    fn covers_ignores_the_length_range_but_not_the_origin() {
+        let mut l = PrefixList::new();
+        l.insert(net("203.0.113.0/24"), 24, 24, None);
+        l.insert(net("198.51.100.0/22"), 23, 24, Some(Asn(64501)));
+        l.insert(net("2001:db8::/32"), 32, 48, None);
+        assert!(l.covers(&net("203.0.113.7/32"), Some(Asn(64999))));
+        assert!(l.covers(&net("203.0.113.0/24"), None));
+        assert!(!l.covers(&net("203.0.112.0/23"), None), "less specific");
+        assert!(!l.covers(&net("203.0.114.1/32"), None));
+        assert!(l.covers(&net("198.51.101.9/32"), Some(Asn(64501))));
+        assert!(l.covers(&net("198.51.100.0/22"), Some(Asn(64501))));
+        assert!(!l.covers(&net("198.51.101.9/32"), Some(Asn(64502))));
+        assert!(!l.covers(&net("198.51.101.9/32"), None));
+        assert!(l.covers(&net("2001:db8:5::1/128"), None));
+        assert!(!l.covers(&net("2001:db9::1/128"), None));
+        assert!(!PrefixList::new().covers(&net("203.0.113.7/32"), None));
     }
 
     #[test]

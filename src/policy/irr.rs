@@ -1,11 +1,14 @@
 //! IRR checks: `irr-unregistered` (13) on import and `not-announceable` (101) on export.
 
-use super::Ctx;
+use super::{Blackhole, Ctx};
 use crate::rpki::RovState;
 use crate::types::{PathOrigin, Role, Route};
 
 /// `irr-unregistered`: (prefix, origin) is not covered by the neighbor's IRR prefix list. Runs
-/// only for neighbors with IRR data; optionally an RPKI-Valid route counts as registered.
+/// only for neighbors with IRR data; optionally an RPKI-Valid route counts as registered. For an
+/// authorized RFC 7999 blackhole route the question is whether its covering space is registered:
+/// an entry covering it whatever its length range (or, with `irr_roas_as_routes`, a ROA of its
+/// origin covering it whatever its maxLength).
 pub fn irr_unregistered(route: &Route, ctx: &Ctx<'_>) -> bool {
     let Some(list) = ctx.peer.irr.as_deref() else {
         return false;
@@ -13,19 +16,28 @@ pub fn irr_unregistered(route: &Route, ctx: &Ctx<'_>) -> bool {
     if ctx.peer.irr_roas_as_routes && ctx.rov == Some(RovState::Valid) {
         return false;
     }
+    let registered = |origin| match ctx.blackhole {
+        Blackhole::Authorized { roa } => {
+            (ctx.peer.irr_roas_as_routes && roa) || list.covers(&route.prefix, origin)
+        }
+        _ => list.permits(&route.prefix, origin),
+    };
     match route.attrs.as_path.origin() {
-        Some(PathOrigin::Asn(origin)) => !list.permits(&route.prefix, Some(origin)),
+        Some(PathOrigin::Asn(origin)) => !registered(Some(origin)),
         // An AS_SET origin cannot be matched against a route object.
         Some(PathOrigin::None) => true,
         // An empty path from eBGP has no origin to register.
-        None => !list.permits(&route.prefix, None),
+        None => !registered(None),
     }
 }
 
 /// `not-announceable`: toward a provider, peer or route server, the prefix must be in the
-/// operator's own + customer-cone list (`announce`, `announce_irr`).
+/// operator's own + customer-cone list (`announce`, `announce_irr`). A blackhole route the
+/// router sends inside that space passes whatever the entry's length range (its length is
+/// bounded by `export-bogon`).
 pub fn not_announceable(route: &Route, ctx: &Ctx<'_>) -> bool {
     matches!(ctx.peer.role, Role::Provider | Role::Peer | Role::Rs)
+        && !ctx.blackhole.is_authorized()
         && !ctx.local.announce.permits(&route.prefix, None)
 }
 
@@ -86,6 +98,7 @@ mod tests {
             rpki: &rpki,
             rov,
             aspa: None,
+            blackhole: Blackhole::Untagged,
         };
         assert!(!irr_unregistered(&r, &ctx(Some(RovState::Valid))));
         assert!(irr_unregistered(&r, &ctx(Some(RovState::NotFound))));

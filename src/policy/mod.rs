@@ -6,6 +6,7 @@
 //! Adding a check means adding one function in its family's file and one line to
 //! `IMPORT_CHECKS` or `EXPORT_CHECKS`.
 
+pub mod blackhole;
 pub mod bogon;
 pub mod communities;
 pub mod irr;
@@ -19,6 +20,7 @@ pub mod reason;
 pub mod rpki;
 pub mod snapshot;
 
+pub use blackhole::{Blackhole, BlackholePolicy};
 pub use bogon::Bogons;
 pub use max_prefix::{
     Action, BurstLimits, CountMode, LimitState, Limits, MaxPrefixState, Trip, TripKind,
@@ -66,6 +68,8 @@ pub struct PeerPolicy {
     pub irr: Option<Arc<PrefixList>>,
     /// RPKI-Valid routes count as registered for `irr-unregistered`.
     pub irr_roas_as_routes: bool,
+    /// RFC 7999 BLACKHOLE: whether this neighbor may ask for it, and how long its prefixes may be.
+    pub blackhole: BlackholePolicy,
 }
 
 impl PeerPolicy {
@@ -87,6 +91,7 @@ impl PeerPolicy {
             peerlock_allow: Vec::new(),
             irr: None,
             irr_roas_as_routes: false,
+            blackhole: BlackholePolicy::for_role(role),
         }
     }
 }
@@ -173,6 +178,8 @@ pub struct Ctx<'a> {
     pub rpki: &'a RpkiData,
     pub rov: Option<RovState>,
     pub aspa: Option<AspaState>,
+    /// The route's RFC 7999 BLACKHOLE state for this direction (`blackhole::classify`).
+    pub blackhole: Blackhole,
 }
 
 /// A check: `true` means the route fails it.
@@ -190,6 +197,11 @@ pub enum Scope {
 pub const IMPORT_CHECKS: &[(Reason, Check, Scope)] = &[
     (Reason::Malformed, path::malformed, Scope::Path),
     (Reason::BogonPrefix, prefix::bogon_prefix, Scope::Prefix),
+    (
+        Reason::BlackholeUnauthorized,
+        blackhole::blackhole_unauthorized,
+        Scope::Prefix,
+    ),
     (Reason::PrefixLength, prefix::prefix_length, Scope::Prefix),
     (Reason::BogonAsn, path::bogon_asn, Scope::Path),
     (Reason::AsSet, path::as_set, Scope::Path),
@@ -278,6 +290,7 @@ pub fn evaluate(
         rpki,
         rov: rov_state(route, local, rpki),
         aspa: aspa_state(direction, route, peer, rpki),
+        blackhole: blackhole::classify(direction, route, peer, local, rpki),
     };
     let mut v = run(checks_of(direction), None, route, &ctx);
     v.rov = ctx.rov;
@@ -313,14 +326,22 @@ pub fn evaluate_batch<'a>(
         rpki,
         rov: None,
         aspa,
+        blackhole: Blackhole::Untagged,
     };
     let path_failed = run(checks, Some(Scope::Path), &route, &path).failed;
+    // The tag is the path's: an UPDATE without BLACKHOLE skips the per-prefix classification.
+    let tagged = blackhole::is_tagged(&route);
     prefixes
         .map(|(prefix, path_id)| {
             route.prefix = *prefix;
             route.path_id = path_id;
             let ctx = Ctx {
                 rov: rov_state(&route, local, rpki),
+                blackhole: if tagged {
+                    blackhole::classify(direction, &route, peer, local, rpki)
+                } else {
+                    Blackhole::Untagged
+                },
                 ..path
             };
             let mut v = run(checks, Some(Scope::Prefix), &route, &ctx);
@@ -630,6 +651,7 @@ pub(crate) mod testutil {
                 rpki: &rpki,
                 rov: None,
                 aspa: None,
+                blackhole: blackhole::classify(Direction::In, r, p, l, &rpki),
             },
         )
     }

@@ -1,4 +1,6 @@
 //! Prefix checks: `bogon-prefix` (2), `prefix-length` (3) and, for export, `export-bogon` (106).
+//! An authorized RFC 7999 blackhole route may be longer than the bounds, up to the neighbor's
+//! `blackhole.max_length_v4`/`_v6` (see `blackhole`).
 
 use super::{path, Ctx};
 use crate::types::Route;
@@ -9,17 +11,23 @@ pub fn bogon_prefix(route: &Route, ctx: &Ctx<'_>) -> bool {
     ctx.local.bogons.is_bogon_prefix(&route.prefix)
 }
 
-/// `prefix-length`: outside the peer's bounds (IPv4 /8–/24, IPv6 /16–/48 by default).
+/// `prefix-length`: outside the peer's bounds (IPv4 /8–/24, IPv6 /16–/48 by default); an
+/// authorized blackhole route may be as long as `blackhole.max_length_v4`/`_v6`.
 pub fn prefix_length(route: &Route, ctx: &Ctx<'_>) -> bool {
-    let (lo, hi) = match route.prefix {
+    let (lo, mut hi) = match route.prefix {
         IpNet::V4(_) => ctx.peer.prefix_len_v4,
         IpNet::V6(_) => ctx.peer.prefix_len_v6,
     };
+    if ctx.blackhole.is_authorized() {
+        hi = hi.max(ctx.peer.blackhole.max_length(&route.prefix));
+    }
     let len = route.prefix.prefix_len();
     len < lo || len > hi
 }
 
-/// `export-bogon`: the router would send a bogon prefix or ASN, or a length out of bounds.
+/// `export-bogon`: the router would send a bogon prefix or ASN, or a length out of bounds (a
+/// blackhole route inside the announceable space may be as long as the neighbor's
+/// `blackhole.max_length_v4`/`_v6`).
 pub fn export_bogon(route: &Route, ctx: &Ctx<'_>) -> bool {
     bogon_prefix(route, ctx) || prefix_length(route, ctx) || path::bogon_asn(route, ctx)
 }

@@ -29,6 +29,12 @@ macro_rules! reasons {
                 self as u16
             }
 
+            /// The position of this reason in [`Reason::ALL`] (evaluation order), computed at
+            /// compile time: the bit of a [`ReasonSet`] and the slot of per-reason counters.
+            pub const fn index(self) -> usize {
+                match self { $(Reason::$variant => const { position(Reason::ALL, Reason::$variant, 0) },)* }
+            }
+
             /// The `--checks` family this reason belongs to.
             pub const fn family(self) -> &'static str {
                 match self { $(Reason::$variant => $family,)* }
@@ -56,6 +62,12 @@ reasons! {
     Malformed = 1, "malformed", "malformed";
     /// Special-purpose, documentation, multicast and other martian space.
     BogonPrefix = 2, "bogon-prefix", "bogon";
+    /// RFC 7999 BLACKHOLE (65535:666) from a neighbor that may not ask for it (not a customer or
+    /// RS client, or `blackhole.accept = false`), or for space it is not authorized for (not
+    /// covered by its IRR data or by a ROA of the route's origin). Numbered after the first
+    /// fifteen import reasons, evaluated right after `bogon-prefix`: it is the reason a
+    /// blackhole host route is refused, before the `prefix-length` it also breaks.
+    BlackholeUnauthorized = 16, "blackhole-unauthorized", "blackhole";
     /// Prefix length outside the peer's bounds (IPv4 /8–/24, IPv6 /16–/48 by default).
     PrefixLength = 3, "prefix-length", "prefix-length";
     /// Reserved, documentation or private ASN in the path.
@@ -96,7 +108,24 @@ reasons! {
     ExportBogon = 106, "export-bogon", "bogon";
 }
 
-/// The `--checks` family names, in the order DESIGN §7 lists them.
+/// Where `r` is in `list`, counted from `i` (`usize::MAX` if absent: never, for `Reason::ALL`).
+const fn position(list: &[Reason], r: Reason, i: usize) -> usize {
+    match list {
+        [first, rest @ ..] => {
+            if *first as u16 == r as u16 {
+                i
+            } else {
+                position(rest, r, i + 1)
+            }
+        }
+        [] => usize::MAX,
+    }
+}
+
+// A `ReasonSet` is one `u32`.
+const _: () = assert!(Reason::ALL.len() <= 32);
+
+/// The `--checks` family names, in the order DESIGN §7 lists them (`blackhole` added last).
 pub const FAMILIES: &[&str] = &[
     "malformed",
     "bogon",
@@ -109,6 +138,7 @@ pub const FAMILIES: &[&str] = &[
     "irr",
     "max-prefix",
     "communities",
+    "blackhole",
 ];
 
 impl fmt::Display for Reason {
@@ -130,19 +160,17 @@ impl<'de> serde::Deserialize<'de> for Reason {
     }
 }
 
-/// A set of reasons as a bit set (21 reasons; a set is one `u32`, so a stored verdict is small).
+/// A set of reasons as a bit set (22 reasons; a set is one `u32`, so a stored verdict is small).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ReasonSet(u32);
 
 impl ReasonSet {
     pub const EMPTY: ReasonSet = ReasonSet(0);
 
-    /// Bits 0–14 hold import reasons 1–15, bits 15–20 export reasons 101–106: the same order
-    /// as `Reason::ALL`, computed without a search (this runs for every check of every route).
+    /// Bit `i` holds the reason at `Reason::ALL[i]`: set order is evaluation order, and the
+    /// position is a constant (this runs for every check of every route).
     const fn bit(r: Reason) -> u32 {
-        let n = r.number() as u32;
-        let i = if n >= 101 { n - 101 + 15 } else { n - 1 };
-        1u32 << i
+        1u32 << r.index()
     }
     pub fn all() -> ReasonSet {
         let mut s = ReasonSet::EMPTY;
@@ -208,6 +236,7 @@ mod tests {
         let expect = [
             (1, "malformed"),
             (2, "bogon-prefix"),
+            (16, "blackhole-unauthorized"),
             (3, "prefix-length"),
             (4, "bogon-asn"),
             (5, "as-set"),
@@ -239,8 +268,23 @@ mod tests {
     #[test]
     fn bit_order_is_evaluation_order() {
         for (i, r) in Reason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i, "{r}");
             assert_eq!(ReasonSet::bit(*r), 1u32 << i, "{r}");
         }
+    }
+
+    #[test]
+    fn blackhole_unauthorized_comes_before_prefix_length_and_has_its_own_family() {
+        let at = |r| Reason::ALL.iter().position(|x| *x == r).unwrap();
+        assert_eq!(
+            at(Reason::BlackholeUnauthorized),
+            at(Reason::BogonPrefix) + 1
+        );
+        assert_eq!(at(Reason::PrefixLength), at(Reason::BogonPrefix) + 2);
+        let s = ReasonSet::from_families(["blackhole"]).unwrap();
+        assert!(s.contains(Reason::BlackholeUnauthorized));
+        assert!(!s.contains(Reason::PrefixLength));
+        assert_eq!(Reason::from_number(16), Some(Reason::BlackholeUnauthorized));
     }
 
     #[test]

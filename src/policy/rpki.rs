@@ -2,13 +2,16 @@
 //! `export-aspa-invalid` (104). The validation itself lives in `crate::rpki`; this file decides
 //! which procedure applies to which role and which path is verified.
 
-use super::{Ctx, PeerPolicy};
+use super::{Blackhole, Ctx, PeerPolicy};
 use crate::rpki::{AspaState, RovState, RpkiData};
 use crate::types::{Role, Route};
 
-/// `rpki-invalid`: RFC 6811 origin validation state Invalid.
+/// `rpki-invalid`: RFC 6811 origin validation state Invalid. Not for an authorized RFC 7999
+/// blackhole route that a VRP of its own origin covers: it is Invalid only because it is longer
+/// than that VRP's maxLength, which is what a blackhole host route is. A blackhole route that
+/// VRPs of other origins cover (a hijack) is still rejected.
 pub fn rpki_invalid(_route: &Route, ctx: &Ctx<'_>) -> bool {
-    ctx.rov == Some(RovState::Invalid)
+    ctx.rov == Some(RovState::Invalid) && ctx.blackhole != (Blackhole::Authorized { roa: true })
 }
 
 /// `aspa-invalid`: ASPA verification Invalid for the procedure of the neighbor's role.
@@ -16,7 +19,8 @@ pub fn aspa_invalid(_route: &Route, ctx: &Ctx<'_>) -> bool {
     ctx.aspa == Some(AspaState::Invalid)
 }
 
-/// `export-rpki-invalid`: the router's route is RPKI-Invalid.
+/// `export-rpki-invalid`: the router's route is RPKI-Invalid (an announceable blackhole route
+/// Invalid only for a maxLength passes, as on import).
 pub fn export_rpki_invalid(route: &Route, ctx: &Ctx<'_>) -> bool {
     rpki_invalid(route, ctx)
 }

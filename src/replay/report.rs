@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 pub const IMPORT_REASONS: &[Reason] = &[
     Reason::Malformed,
     Reason::BogonPrefix,
+    Reason::BlackholeUnauthorized,
     Reason::PrefixLength,
     Reason::BogonAsn,
     Reason::AsSet,
@@ -29,7 +30,7 @@ pub const IMPORT_REASONS: &[Reason] = &[
 
 /// Counts per reason, serialized as `{"malformed": N, …}` in evaluation order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ByReason([u64; 15]);
+pub struct ByReason([u64; IMPORT_REASONS.len()]);
 
 impl ByReason {
     pub fn add(&mut self, r: Reason) {
@@ -438,5 +439,25 @@ impl Report {
             }
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_reasons_are_every_import_reason_in_evaluation_order() {
+        let import: Vec<Reason> = Reason::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.number() < 101)
+            .collect();
+        assert_eq!(IMPORT_REASONS, import.as_slice());
+        let mut b = ByReason::default();
+        b.add(Reason::BlackholeUnauthorized);
+        assert_eq!(b.get(Reason::BlackholeUnauthorized), 1);
+        let json = serde_json::to_value(&b).unwrap();
+        assert_eq!(json["blackhole-unauthorized"], 1);
     }
 }

@@ -56,6 +56,17 @@ impl RpkiData {
         }
     }
 
+    /// Whether a VRP with ASN `origin` covers `prefix`, whatever its max length: the route is
+    /// then at worst Invalid for its length only (RFC 6811 §2's "covers" with the origin of
+    /// "matches"). Host bits of `prefix` are ignored.
+    pub fn covers_with_origin(&self, prefix: &IpNet, origin: Asn) -> bool {
+        let has = |span: &Span| self.span(span).iter().any(|e| e.asn == origin);
+        match prefix.trunc() {
+            IpNet::V4(p) => self.v4.cover_values(&p).any(has),
+            IpNet::V6(p) => self.v6.cover_values(&p).any(has),
+        }
+    }
+
     fn rov_spans<'a>(
         &'a self,
         covering: impl Iterator<Item = &'a Span>,
@@ -117,6 +128,29 @@ mod tests {
 
     fn origin(asn: u32) -> PathOrigin {
         PathOrigin::Asn(Asn(asn))
+    }
+
+    #[test]
+    fn covers_with_origin_leaves_max_length_aside() {
+        let d = data();
+        let covers = |p: &str, asn| d.covers_with_origin(&p.parse().unwrap(), Asn(asn));
+        // Invalid for its length only: the blackhole host route of a /24 ROA.
+        assert_eq!(
+            d.rov(&"192.0.2.1/32".parse().unwrap(), origin(64500)),
+            RovState::Invalid
+        );
+        assert!(covers("192.0.2.1/32", 64500));
+        assert!(!covers("192.0.2.1/32", 64999), "another origin's ROA");
+        assert!(covers("198.51.101.77/32", 64501), "the covering /22");
+        assert!(
+            !covers("198.51.101.77/32", 64502),
+            "AS64502 only for .100.0/24"
+        );
+        assert!(covers("198.51.100.77/32", 64502));
+        assert!(!covers("192.0.0.0/16", 64500), "less specific");
+        assert!(covers("2001:db8:1000::1/128", 64511));
+        assert!(covers("2001:db8:1000::1/128", 64510));
+        assert!(!covers("2001:db9::1/128", 64510));
     }
 
     #[test]
