@@ -5,7 +5,8 @@
 //!   table, but for the one the neighbor withdrew meanwhile, which goes once the neighbor's
 //!   End-of-RIB has passed; with BIRD 2 and with FRR as the router;
 //! - the neighbor crashing and coming back: bgpsieve keeps its routes at the router (the
-//!   router's session stays up) until its End-of-RIB, then removes the one it no longer sends.
+//!   router's session stays up) until its End-of-RIB, then removes the one it no longer sends;
+//!   the router crashing and coming back: the same toward the neighbor.
 
 mod common;
 
@@ -372,6 +373,36 @@ fn bgpsieve_restarting_removes_no_route_from_a_bird_router_or_the_neighbor() {
         "the router's session stayed up"
     );
     assert!(neighbor.established("sieve"));
+
+    // The router crashes and comes back (in recovery, `-R`) without one of its routes: the
+    // neighbor keeps the router's routes, its session with bgpsieve stays up, and the route the
+    // router no longer has goes after the router's End-of-RIB.
+    let neighbor_since = neighbor.since("sieve");
+    let socket = neighbor.socket.clone();
+    let at_neighbor = Sampler::start(move || bird_count(&socket, "sieve"));
+    std::thread::sleep(Duration::from_millis(500));
+    let mut r = router;
+    kill(&mut r.proc);
+    std::thread::sleep(Duration::from_secs(2));
+    let fewer =
+        bird_router_conf(&ip(3), 12303, &ip(11)).replace("  route 20.0.19.0/24 blackhole;\n", "");
+    let router = Bird::start_with(dir.path(), "router2", &fewer, &["-R"]);
+    wait_for(
+        T,
+        || {
+            router.established("sieve")
+                && bird_count(&neighbor.socket, "sieve") == Some(ROUTER_ROUTES - 1)
+                && bird_count(&router.socket, "sieve") == Some(NEIGHBOR_ROUTES)
+        },
+        || sieve.log_text(),
+    );
+    let seen = at_neighbor.finish();
+    check(seen, ROUTER_ROUTES - 1, "neighbor, router restarting");
+    assert_eq!(
+        neighbor.since("sieve"),
+        neighbor_since,
+        "the neighbor's session stayed up"
+    );
 }
 
 #[test]
