@@ -50,11 +50,9 @@ pub fn negotiate(local: &Open, remote: &Open) -> Option<GrSession> {
 /// graceful restart it carried: R when bgpsieve has just started (`restarting`), N, and every
 /// unicast family the OPEN offers with F. Without `gr` the OPEN carries none.
 pub fn with_own_capability(mut open: Open, gr: Option<GrLocal>, restarting: bool) -> Open {
-    open.capabilities.retain(|c| {
-        !matches!(c, Capability::GracefulRestart(_))
-            && c.code() != super::capability::code::GRACEFUL_RESTART
-            && c.code() != super::capability::code::LONG_LIVED_GRACEFUL_RESTART
-    });
+    use super::capability::code::{GRACEFUL_RESTART, LONG_LIVED_GRACEFUL_RESTART};
+    open.capabilities
+        .retain(|c| !matches!(c.code(), GRACEFUL_RESTART | LONG_LIVED_GRACEFUL_RESTART));
     if let Some(gr) = gr {
         let families = open
             .unicast_families()

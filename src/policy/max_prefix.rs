@@ -216,16 +216,24 @@ impl MaxPrefixState {
         burst: Option<BurstLimits>,
         held: PerAfi<[usize; 2]>,
     ) {
-        let mode = limits.as_ref().map_or(CountMode::Received, |l| l.count);
-        let pick = |[received, accepted]: [usize; 2]| match mode {
-            CountMode::Received => received,
-            CountMode::Accepted => accepted,
-        };
-        self.count = PerAfi::new(|afi| pick(held[afi]));
-        self.over = PerAfi::default();
-        self.warned = PerAfi::default();
         self.limits = limits;
         self.burst = burst;
+        self.recount(held);
+        self.over = PerAfi::default();
+        self.warned = PerAfi::default();
+    }
+
+    /// Counts the routes held (received, accepted per family) as the limits count them, the
+    /// limits unchanged.
+    pub fn recount(&mut self, held: PerAfi<[usize; 2]>) {
+        let mode = self.count_mode();
+        self.count = PerAfi::new(|afi| {
+            let [received, accepted] = held[afi];
+            match mode {
+                CountMode::Received => received,
+                CountMode::Accepted => accepted,
+            }
+        });
     }
 
     /// The count mode of the limits (what `set_limits` needs counted).

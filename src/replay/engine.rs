@@ -296,7 +296,7 @@ impl<'s> Engine<'s> {
         let setup = self.setup.peers.get(peer);
         let ps = self.peers.entry(peer).or_insert_with(|| new_peer(&setup));
         if up {
-            ps.table.session_up(ts);
+            ps.table.session_up(ts, false);
         } else {
             ps.table.session_down(self.known.get());
         }

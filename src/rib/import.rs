@@ -330,9 +330,28 @@ impl<V: Held> ImportTable<V> {
     }
 
     /// The session came up at `now`: the limits start over and the burst guard waits for the
-    /// initial table.
-    pub fn session_up(&mut self, now: u64) {
+    /// initial table. Routes still held (kept stale through a graceful restart, or the other
+    /// side's routes of an export table) count from the start, as `observe` counts them.
+    pub fn session_up(&mut self, now: u64, observe: bool) {
         self.limits.session_up(now);
+        if !self.routes.is_empty() {
+            let held = self.held(observe);
+            self.limits.recount(held);
+        }
+    }
+
+    /// The routes held per family, (received, accepted), as the limits count them.
+    fn held(&self, observe: bool) -> PerAfi<[usize; 2]> {
+        let counting = Counting::of(self.direction, observe);
+        let mut held = PerAfi::<[usize; 2]>::default();
+        for (n, r) in &self.routes {
+            if let Some(accepted) = counting.held(r.standing()) {
+                let [received, acc] = &mut held[n.afi()];
+                *received += 1;
+                *acc += usize::from(accepted);
+            }
+        }
+        held
     }
 
     /// End-of-RIB: the initial table is complete, burst counting starts.
@@ -348,15 +367,7 @@ impl<V: Held> ImportTable<V> {
         burst: Option<BurstLimits>,
         observe: bool,
     ) {
-        let counting = Counting::of(self.direction, observe);
-        let mut held = PerAfi::<[usize; 2]>::default();
-        for (n, r) in &self.routes {
-            if let Some(accepted) = counting.held(r.standing()) {
-                let [received, acc] = &mut held[n.afi()];
-                *received += 1;
-                *acc += usize::from(accepted);
-            }
-        }
+        let held = self.held(observe);
         self.limits.set_limits(limits, burst, held);
     }
 

@@ -352,8 +352,9 @@ impl Rib {
         p.flows[id.side.received()].end_of_rib.clear();
         if id.side == Side::Neighbor {
             // The neighbor's table starts over, and so does what it is sent.
-            p.flows.inbound.table.session_up(now);
-            p.flows.outbound.table.session_up(now);
+            let observe = p.policy.observe;
+            p.flows.inbound.table.session_up(now, observe);
+            p.flows.outbound.table.session_up(now, observe);
             self.incidents.session_up(&p.name, unix_now());
         }
         if let Some(ops) = self.ops.as_mut() {

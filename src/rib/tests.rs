@@ -1272,3 +1272,31 @@ fn ctl_clear_and_the_session_s_return_are_follow_ups_of_the_incident() {
     let reports = rib.incidents.take_changes().reports;
     assert_eq!(reports.len(), 4, "the first report and three follow-ups");
 }
+
+#[test]
+fn routes_kept_through_a_graceful_restart_still_count_toward_max_prefix() {
+    let mut rib = rib(None);
+    rib.pairs[0].flows.inbound.table.set_limits(
+        Some(crate::policy::Limits {
+            ipv4: Some(3),
+            ipv6: None,
+            warn_at: 100,
+            count: crate::policy::CountMode::Received,
+            action: Action::DropExcess,
+            restart_after: None,
+        }),
+        None,
+        false,
+    );
+    rib.handle(update(
+        N,
+        &["8.8.8.0/24", "8.8.4.0/24", "1.1.1.0/24"],
+        "20002 15169",
+        &[],
+    ));
+    down_graceful(&mut rib, N, 120, &[Afi::Ipv4]);
+    up_restarted(&mut rib, N, &[Afi::Ipv4]);
+    // Three routes are held (stale): a fourth is over the limit of 3.
+    let out = rib.handle(update(N, &["9.9.9.0/24"], "20002 15169", &[]));
+    assert_eq!(sent(&out, R), (vec![], vec![]), "the fourth is dropped");
+}
