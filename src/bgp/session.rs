@@ -394,6 +394,8 @@ struct Session<E> {
     last_retained: Option<Retained>,
     /// A router side whose neighbor restarts gracefully stays up until then for it to return.
     twin_grace_until: Option<Instant>,
+    /// bgpsieve is stopping: the session ends on purpose.
+    stopping: bool,
 }
 
 /// How often a run of failed connection attempts is logged at info: the first, then at most
@@ -648,12 +650,14 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
     /// closed connection without NOTIFICATION where only graceful restart was, Administrative
     /// Shutdown otherwise.
     async fn planned_stop(&mut self, message: String) {
+        self.stopping = true;
         let established = self.fsm.state() == super::fsm::State::Established;
         match graceful::planned_stop(self.negotiated.as_ref().filter(|_| established), &message) {
             PlannedStop::Notify(n) if established && self.cfg.graceful_restart.is_some() => {
                 self.event(Event::AutomaticStop(n)).await;
             }
             PlannedStop::Close => {
+                tracing::info!(peer = %self.cfg.name, side = %self.cfg.id.side, "closing the connection without a NOTIFICATION: the peer keeps the routes (graceful restart without RFC 8538)");
                 self.conn = None;
                 self.event(Event::TcpConnectionFails).await;
             }
@@ -744,7 +748,11 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
                 });
             }
             Action::SessionDown { reason } => {
-                tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, %reason, "session down");
+                if self.stopping {
+                    tracing::info!(peer = %self.cfg.name, side = %self.cfg.id.side, %reason, "session closed: bgpsieve is stopping");
+                } else {
+                    tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, %reason, "session down");
+                }
                 self.diag.down(crate::unix_now(), reason.to_string());
                 let retained = self
                     .negotiated
@@ -1039,6 +1047,7 @@ async fn run<E: From<FromSession> + Send + 'static>(
         sent_hard_reset: false,
         last_retained: None,
         twin_grace_until: None,
+        stopping: false,
     };
     s.diag.state(s.fsm.state(), crate::unix_now());
     if s.enabled {

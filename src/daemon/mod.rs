@@ -465,8 +465,12 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         });
     }
 
-    // The RIB thread: all route state.
+    // The RIB thread: all route state. Once the daemon stops it handles nothing more: the
+    // sessions' ends are for the peers (graceful restart keeps the routes there), and setting a
+    // full table aside as stale in a process about to exit would only delay the exit.
     let rib_sessions = sessions.clone();
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let rib_stopping = stopping.clone();
     let rib_thread = std::thread::Builder::new()
         .name("bgpsieve-rib".into())
         .spawn(move || {
@@ -474,6 +478,9 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
             // The most routes held since freed memory was last given back.
             let mut most_held = 0usize;
             while let Some(first) = rib_rx.blocking_recv() {
+                if rib_stopping.load(std::sync::atomic::Ordering::Acquire) {
+                    return;
+                }
                 // Take what is already queued (up to a bound), then send it all.
                 let mut orders: Vec<(SessionId, ToSession)> = Vec::new();
                 let mut stops = false;
@@ -546,7 +553,11 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
 
     wait_for_signal().await;
     notify::stopping();
-    tracing::info!("shutting down: administrative shutdown to every session");
+    stopping.store(true, std::sync::atomic::Ordering::Release);
+    tracing::info!(
+        graceful_restart = cfg.graceful_restart.enabled,
+        "shutting down: every session ends (with graceful restart, its peer keeps the routes)"
+    );
     for pair in &sessions {
         for side in Side::BOTH {
             let _ = pair[side].send(ToSession::Shutdown("bgpsieve is shutting down".into()));

@@ -810,21 +810,50 @@ fn run_model(seed: u64, steps: usize) {
     wire.apply(&rib, &o);
     let mut announced: PerSide<Announced> = PerSide::default();
     let mut up_now = PerSide::<bool>::default();
+    // What a side announced before it went down gracefully and has not sent again: kept,
+    // stale, on the other side until its End-of-RIB or its restart time.
+    let mut stale: PerSide<Announced> = PerSide::default();
     let mut observe = false;
     for step in 0..steps {
         let id = if rng.below(2) == 0 { N } else { R };
-        let out = match rng.below(20) {
+        let out = match rng.below(24) {
             // Sessions come and go; a side that goes down loses what its remote announced.
             0 | 1 => {
                 if up_now[id.side] {
                     up_now[id.side] = false;
                     announced[id.side].clear();
+                    stale[id.side].clear();
                     wire.reset(id);
                     down(&mut rib, id)
                 } else {
+                    // Back without graceful restart: its stale routes go at once (RFC 4724 §4.2).
                     up_now[id.side] = true;
+                    stale[id.side].clear();
                     up(&mut rib, id)
                 }
+            }
+            // Graceful restart: down keeping the routes, back (with F), End-of-RIB, or the
+            // restart time running out.
+            20 if up_now[id.side] => {
+                up_now[id.side] = false;
+                let mut kept = std::mem::take(&mut announced[id.side]);
+                kept.append(&mut stale[id.side]);
+                stale[id.side] = kept;
+                wire.reset(id);
+                down_graceful(&mut rib, id, 120, &[Afi::Ipv4, Afi::Ipv6])
+            }
+            20 => {
+                up_now[id.side] = true;
+                up_restarted(&mut rib, id, &[Afi::Ipv4, Afi::Ipv6])
+            }
+            21 if up_now[id.side] => {
+                stale[id.side].clear();
+                rib.handle(end_of_rib(id, Afi::Ipv4))
+            }
+            22 => {
+                stale = PerSide::default();
+                let now = rib.now + 1000;
+                tick_at(&mut rib, now)
             }
             2 => {
                 // A reload switching observe and enforce.
@@ -857,6 +886,7 @@ fn run_model(seed: u64, steps: usize) {
                     Side::Router => (&router_prefixes[..], &router_paths[..]),
                 };
                 let p = prefixes[rng.below(prefixes.len() as u64) as usize];
+                stale[id.side].remove(p);
                 if k % 3 == 0 {
                     announced[id.side].remove(p);
                     rib.handle(update(id, &[], "", &[p]))
@@ -887,17 +917,24 @@ fn run_model(seed: u64, steps: usize) {
             !["10.0.0.0/8", "9.9.9.0/25"].contains(&p) && !rov_invalid(p, path)
         };
         let export_ok = |p: &str, path: &str| p.starts_with("20.") && !rov_invalid(p, path);
+        // A side's routes reach the other side while it is up, or while they are kept stale.
+        let held = |side: Side| {
+            let mut all = stale[side].clone();
+            all.extend(announced[side].clone());
+            all
+        };
+        let alive = |side: Side| up_now[side] || !stale[side].is_empty();
         let to_router = model_expectation(
-            &announced.neighbor,
+            &held(Side::Neighbor),
             up_now.router,
-            up_now.neighbor,
+            alive(Side::Neighbor),
             observe,
             import_ok,
         );
         let to_neighbor = model_expectation(
-            &announced.router,
+            &held(Side::Router),
             up_now.neighbor,
-            up_now.router,
+            alive(Side::Router),
             observe,
             export_ok,
         );
