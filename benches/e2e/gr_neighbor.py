@@ -19,8 +19,9 @@ when a session comes up: the orchestrator raises it before it restarts bgpsieve,
 session carries the table minus the routes withdrawn "while bgpsieve was down".
 
 Events go to --events (JSON lines, CLOCK_MONOTONIC, comparable with the orchestrator's clock):
-listening, established (with the phase and the routes to send), sent (table written to the
-socket), closed (with the reason)."""
+listening, established (with the phase and the routes to send), sent_v4 (the IPv4 routes and the
+IPv4 End-of-RIB handed to the kernel), sent (the whole table and the IPv6 End-of-RIB), closed
+(with the reason)."""
 import argparse, json, os, random, signal, socket, struct, threading, time
 import bgp
 
@@ -133,11 +134,18 @@ json.dump({"total_v4": total[1], "total_v6": total[2], "sets": [
 os.rename(args.sets_out + ".tmp", args.sets_out)
 
 
+# The IPv4 End-of-RIB (an empty UPDATE) ends the IPv4 part of the stream; the IPv6 part follows.
+eor4 = next((k for k, m in enumerate(msgs) if data[m[0] + 18] == bgp.UPDATE and m[1] - m[0] == 23), len(msgs) - 1)
+
+
 def table(phase):
-    """The UPDATE stream with sets 1..phase left out, and how many routes it announces."""
+    """The UPDATE stream with sets 1..phase left out, as (IPv4 part up to and with its End-of-RIB,
+    the rest), and how many routes it announces."""
     skip = set().union(*sets[:phase]) if phase else set()
-    parts = [data[m[0]:m[1]] for k, m in enumerate(msgs) if k not in skip]
-    return b"".join(parts), sum(len(m[3]) for k, m in enumerate(msgs) if k not in skip)
+    keep = [k for k in range(len(msgs)) if k not in skip]
+    part = lambda ks: b"".join(data[msgs[k][0]:msgs[k][1]] for k in ks)
+    return (part(k for k in keep if k <= eor4), part(k for k in keep if k > eor4),
+            sum(len(msgs[k][3]) for k in keep))
 
 
 def read_phase():
@@ -178,7 +186,7 @@ def session(sock, n):
             if t == bgp.NOTIFICATION:
                 raise ConnectionError(f"NOTIFICATION {body[0]}/{body[1]} {body[2:].decode(errors='replace')}")
         phase = read_phase()
-        stream, routes = table(phase)
+        part4, rest, routes = table(phase)
         event("established", session=n, phase=phase, routes=routes, hold=hold)
         done = threading.Event()
 
@@ -193,8 +201,11 @@ def session(sock, n):
         threading.Thread(target=keepalives, daemon=True).start()
         t0 = time.monotonic()
         with lock:
-            sock.sendall(stream)
-        event("sent", session=n, phase=phase, routes=routes, bytes=len(stream),
+            sock.sendall(part4)
+        event("sent_v4", session=n, phase=phase, bytes=len(part4), seconds=round(time.monotonic() - t0, 3))
+        with lock:
+            sock.sendall(rest)
+        event("sent", session=n, phase=phase, routes=routes, bytes=len(part4) + len(rest),
               seconds=round(time.monotonic() - t0, 3))
         try:
             while True:

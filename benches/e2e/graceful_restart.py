@@ -38,9 +38,10 @@ from run import tree, status_kb, stop, HERE
 NEIGHBOR_AS, ROUTER_AS = 64601, 64700        # gen.py's paths start with 64601
 RESTART_TIME = 120
 FIELDS = ["date", "router", "router_version", "n", "n6", "withdraw", "round", "stop", "table_before",
-          "table_after", "status", "samples", "max_gap_s", "min_count", "below_after", "min_before_sent",
-          "first_drop_s", "exit_s", "start_s", "router_down_s", "reestablished_s", "sieve_router_up_s",
-          "neighbor_up_s", "neighbor_sent_s", "cleanup_s",
+          "table_after", "status", "samples", "max_gap_s", "min_count", "min_v4", "min_v6",
+          "min_before_eor_v4", "min_before_eor_v6", "exit_s", "start_s", "router_down_s", "reestablished_s",
+          "sieve_router_up_s", "neighbor_up_s", "eor_sent_v4_s", "eor_sent_v6_s", "first_drop_v4_s",
+          "first_drop_v6_s", "cleanup_s", "gr_end_s", "walk_count_before", "walk_count",
           "final_count", "withdrawn_gone", "kept_present", "sieve_rss_mb", "sieve_hwm_mb",
           "sieve_hwm_prev_mb", "router_rss_mb", "load_s", "commit", "rundir"]
 
@@ -103,12 +104,23 @@ protocol bgp sieve {{
         return "BIRD" in sh(["birdc", "-s", self.sock, "show", "status"], 5)
 
     def sample(self):
-        """(routes from bgpsieve in the tables, stale ones included; session Established?)"""
-        out = sh(["birdc", "-s", self.sock, "show", "route", "count", "protocol", "sieve"])
-        counts = re.findall(r"^(\d+) of \d+ routes for \d+ networks in table", out, re.M)
-        st = sh(["birdc", "-s", self.sock, "show", "protocols", "sieve"])
+        """{v4, v6: routes from bgpsieve in the tables, stale ones included; up: Established;
+        since: when the session came up (changes when it comes up again); gr: the router is
+        helping bgpsieve through a restart}. The channels' "Routes: N imported" counters, O(1):
+        they count stale routes too (checked against `show route count` at 100k, and at the end
+        of every round here); `show route count` walks the table, over a second at 1.2M."""
+        st = sh(["birdc", "-s", self.sock, "show", "protocols", "all", "sieve"])
         m = re.search(r"^sieve\s+BGP\s+\S+\s+up\s+(.*?)\s+Established", st, re.M)
-        return (sum(map(int, counts)) if counts else None), bool(m), (m.group(1) if m else None)
+        ch = dict(re.findall(r"Channel (ipv4|ipv6)\n(?:.*\n)*?\s+Routes:\s+(\d+) imported", st))
+        return {"v4": int(ch["ipv4"]) if "ipv4" in ch else None, "v6": int(ch["ipv6"]) if "ipv6" in ch else None,
+                "up": bool(m), "since": m.group(1) if m else None,
+                "gr": "Neighbor graceful restart active" in st}
+
+    def walk_count(self):
+        """Routes from bgpsieve in both tables, counted by walking them."""
+        out = sh(["birdc", "-s", self.sock, "show", "route", "count", "protocol", "sieve"], 120)
+        counts = re.findall(r"^(\d+) of \d+ routes for \d+ networks in table", out, re.M)
+        return sum(map(int, counts)) if counts else None
 
     def has(self, prefix):
         out = sh(["birdc", "-s", self.sock, "show", "route", prefix, "protocol", "sieve"])
@@ -172,19 +184,27 @@ router bgp {ROUTER_AS}
         return self.vtysh("show bgp summary json", 5).lstrip().startswith("{")
 
     def sample(self):
+        """As BirdRouter.sample, from `show bgp summary json` (pfxRcd counts stale routes); gr:
+        not read (None)."""
+        r = {"v4": None, "v6": None, "up": False, "since": None, "gr": None}
         try:
             v = json.loads(self.vtysh("show bgp summary json"))
         except ValueError:
-            return None, False, None
-        n, up, since = 0, True, None
-        for af in ("ipv4Unicast", "ipv6Unicast"):
+            return r
+        up = True
+        for af, k in (("ipv4Unicast", "v4"), ("ipv6Unicast", "v6")):
             p = v.get(af, {}).get("peers", {}).get(self.a["toward"])
             if p is None:
-                return None, False, None
-            n += p.get("pfxRcd", 0)
+                return r
+            r[k] = p.get("pfxRcd", 0)
             up = up and p.get("state") == "Established"
-            since = p.get("peerUptimeEstablishedEpoch")
-        return n, up, (since if up else None)
+            r["since"] = p.get("peerUptimeEstablishedEpoch") if up else None
+        r["up"] = up
+        return r
+
+    def walk_count(self):
+        """(pfxRcd is the count; no table walk.)"""
+        return None
 
     def has(self, prefix):
         af = "ipv6" if ":" in prefix else "ipv4"
@@ -245,8 +265,7 @@ router = {{ address = "{a['router']}", local_address = "{a['toward']}", port = {
 
 
 class Sampler:
-    """Samples router.sample() every `every` s on a thread; keeps (t, count, established, since:
-    what the router says about when the session came up, which changes when it comes up again)."""
+    """Samples router.sample() every `every` s on a thread; keeps each sample with its time."""
 
     def __init__(self, router, every, path):
         self.router, self.every, self.path = router, every, path
@@ -259,9 +278,10 @@ class Sampler:
         nxt = time.monotonic()
         while not self.stop_ev.is_set():
             t0 = time.monotonic()
-            n, up, since = self.router.sample()
+            s = self.router.sample()
             t1 = time.monotonic()
-            s = {"t": round(t0, 4), "dt": round(t1 - t0, 4), "count": n, "up": up, "since": since}
+            s.update(t=round(t0, 4), dt=round(t1 - t0, 4),
+                     count=s["v4"] + s["v6"] if s["v4"] is not None and s["v6"] is not None else None)
             self.samples.append(s)
             f.write(json.dumps(s) + "\n")
             nxt = max(nxt + self.every, t1)
@@ -309,7 +329,6 @@ def run_router(kind, args, data, meta, stamp):
     log(f"{kind}: run dir {rundir}")
     a = addresses(ROUTERS[kind].base)
     router = ROUTERS[kind](rundir, a)
-    full = meta["n"] + (meta.get("n6", 0) if args.v6 else 0)
     # copies: what ran, even if the repository is rebuilt meanwhile
     for f in ("gr_neighbor.py", "bgp.py"):
         shutil.copy(os.path.join(HERE, f), rundir)
@@ -361,20 +380,28 @@ def run_router(kind, args, data, meta, stamp):
                            "--events", f"{rundir}/neighbor-events.jsonl"] + (["--v6"] if args.v6 else []))
         wait("the neighbor's withdrawn sets", lambda: os.path.exists(f"{rundir}/sets.json"), 300, 0.5)
         sets = json.load(open(f"{rundir}/sets.json"))
-        w = [len(s["v4"]) + len(s["v6"]) for s in sets["sets"]]
+        w = [{"v4": len(s["v4"]), "v6": len(s["v6"])} for s in sets["sets"]]
+
+        def holds(t):
+            """The router holds exactly table t, Established, and is no longer helping a restart."""
+            s = router.sample()
+            return s["v4"] == t["v4"] and s["v6"] == t["v6"] and s["up"] and s["gr"] is not True
+
+        full = {"v4": meta["n"], "v6": meta.get("n6", 0) if args.v6 else 0}
         t0 = time.monotonic()
         sieve = start_sieve()
-        t_load = wait(f"the router to hold the table ({full} routes)",
-                      lambda: router.sample()[:2] == (full, True), args.timeout, 0.5)
+        t_load = wait(f"the router to hold the table ({full})", lambda: holds(full), args.timeout, 0.5)
         load_s = round(t_load - t0, 1)
-        log(f"{kind}: the router holds {full} routes, {load_s}s after bgpsieve started")
+        log(f"{kind}: the router holds {full}, {load_s}s after bgpsieve started")
         time.sleep(args.settle)
+        walk0 = router.walk_count()
         open(f"{rundir}/router-0.txt", "w").write(router.info())
         before = full
         for rnd, sig in enumerate(("SIGTERM", "SIGKILL"), 1):
-            after = before - w[rnd - 1]
-            row = dict(common, round=rnd, stop=sig, table_before=before, table_after=after,
-                       load_s=load_s, status="ok")
+            after = {f: before[f] - w[rnd - 1][f] for f in before}
+            tot = lambda t: t["v4"] + t["v6"]
+            row = dict(common, round=rnd, stop=sig, table_before=tot(before), table_after=tot(after),
+                       load_s=load_s, status="ok", walk_count_before=walk0 if walk0 is not None else "NA")
             rows.append(row)
             sampler = Sampler(router, args.poll, f"{rundir}/samples-{rnd}.jsonl")
             try:
@@ -396,48 +423,61 @@ def run_router(kind, args, data, meta, stamp):
                 time.sleep(args.gap)
                 t_start = time.monotonic()
                 sieve = start_sieve()
-                t_clean = wait(f"the router to hold {after} routes, Established",
-                               lambda: router.sample()[:2] == (after, True), args.timeout, 0.2)
+                wait(f"the router to hold {after}, Established, restart over", lambda: holds(after),
+                     args.timeout, 0.2)
                 time.sleep(args.settle)
             finally:
                 samples = sampler.finish()
             pids = tree(sieve.pid)
             row.update(sieve_rss_mb=mb(status_kb(pids, "VmRSS")), sieve_hwm_mb=mb(status_kb(pids, "VmHWM")),
                        router_rss_mb=mb(status_kb(tree(rp.pid), "VmRSS")))
+            walk0 = router.walk_count()
+            row["walk_count"] = walk0 if walk0 is not None else "NA"
             open(f"{rundir}/router-{rnd}.txt", "w").write(router.info())
-            # The samples: the fewest routes seen (never below the table minus the new set, or a
-            # route that did not change was removed), those before the neighbor had sent its whole
-            # table and End-of-RIB (all of the table: nothing may have gone yet), the first drop
-            # (the stale routes going: after the neighbor's End-of-RIB), the first sample at the
-            # table minus the set (stale routes cleared).
+            # The samples, per family: the fewest routes seen (never below the table minus the new
+            # set, or a route that did not change was removed); those taken before the neighbor had
+            # handed that family's End-of-RIB to the kernel (all of the table: nothing may have
+            # gone yet); the first drop (the stale routes going); the first sample at the table
+            # minus the set in both families (stale routes cleared).
             ok = [s for s in samples if s["count"] is not None]
             ts = [s["t"] for s in samples]
             rel = lambda t: round(t - t_sig, 2) if t is not None else "NA"
             since0 = next((s["since"] for s in samples if s["t"] < t_sig and s["since"]), None)
             ev = [e for e in events(f"{rundir}/neighbor-events.jsonl") if e["t"] > t_sig]
-            n_up = next((e["t"] for e in ev if e["event"] == "established"), None)
-            n_sent = next((e["t"] for e in ev if e["event"] == "sent"), None)
-            first_clean = next((s["t"] for s in ok if s["t"] > t_sig and s["count"] == after), None)
-            first_drop = next((s["t"] for s in ok if s["count"] < before), None)
-            pre = [s["count"] for s in ok if n_sent is None or s["t"] < n_sent]
+            evt = lambda kind_: next((e["t"] for e in ev if e["event"] == kind_), None)
+            n_up, sent = evt("established"), {"v4": evt("sent_v4"), "v6": evt("sent")}
+            first_clean = next((s["t"] for s in ok if s["t"] > t_sig and s["v4"] == after["v4"]
+                                and s["v6"] == after["v6"]), None)
             down = next((s["t"] for s in samples if s["t"] > t_sig and not s["up"]), None)
             reup = next((s["t"] for s in samples if s["t"] > t_sig and s["up"] and s["since"] != since0), None)
+            gr_on = next((s["t"] for s in samples if s["t"] > t_sig and s["gr"]), None)
+            gr_off = next((s["t"] for s in samples if gr_on and s["t"] > gr_on and s["gr"] is False), None)
             mn = min(s["count"] for s in ok) if ok else None
             row.update(
                 samples=len(samples), max_gap_s=round(max(y - x for x, y in zip(ts, ts[1:])), 3) if len(ts) > 1 else "NA",
-                min_count=mn if mn is not None else "NA", below_after=max(0, after - mn) if mn is not None else "NA",
-                min_before_sent=min(pre) if pre else "NA", first_drop_s=rel(first_drop),
+                min_count=mn if mn is not None else "NA",
                 exit_s=rel(t_exit), start_s=rel(t_start), router_down_s=rel(down), reestablished_s=rel(reup),
                 sieve_router_up_s=sieve_up(f"{rundir}/bgpsieve-{starts[0]}.log", t_sig_wall),
-                neighbor_up_s=rel(n_up), neighbor_sent_s=rel(n_sent), cleanup_s=rel(first_clean),
+                neighbor_up_s=rel(n_up), eor_sent_v4_s=rel(sent["v4"]), eor_sent_v6_s=rel(sent["v6"]),
+                cleanup_s=rel(first_clean), gr_end_s=rel(gr_off),
                 final_count=ok[-1]["count"] if ok else "NA")
             bad = []
-            if mn is None or mn < after:
-                bad.append(f"{after - mn if mn is not None else '?'} routes below the table minus the withdrawn set")
-            if pre and min(pre) < before:
-                bad.append(f"{before - min(pre)} routes gone before the neighbor had sent its End-of-RIB")
-            if row["final_count"] != after:
-                bad.append(f"final count {row['final_count']} != {after}")
+            for f in ("v4", "v6"):
+                fo = [s for s in ok if s[f] is not None]
+                mf = min(s[f] for s in fo) if fo else None
+                pre = [s[f] for s in fo if sent[f] is None or s["t"] < sent[f]]
+                drop = next((s["t"] for s in fo if s[f] < before[f]), None)
+                row.update({f"min_{f}": mf if mf is not None else "NA",
+                            f"min_before_eor_{f}": min(pre) if pre else "NA",
+                            f"first_drop_{f}_s": rel(drop)})
+                if mf is None or mf < after[f]:
+                    bad.append(f"{f}: {after[f] - mf if mf is not None else '?'} routes below the table minus the withdrawn set")
+                if pre and min(pre) < before[f]:
+                    bad.append(f"{f}: {before[f] - min(pre)} routes gone before the neighbor's End-of-RIB")
+            if row["final_count"] != tot(after):
+                bad.append(f"final count {row['final_count']} != {tot(after)}")
+            if walk0 is not None and walk0 != tot(after):
+                bad.append(f"routes in the router's tables {walk0} != {tot(after)}")
             # The withdrawn set, prefix by prefix (a sample), and the next set's, still announced.
             gone = sets["sets"][rnd - 1]
             probe = gone["v4"][:args.probe] + gone["v6"][:args.probe]
@@ -484,16 +524,19 @@ def run_router(kind, args, data, meta, stamp):
 
 
 def markdown(rows):
-    out = ["| router | stop | routes before → after | samples (max gap s) | fewest routes seen "
-           "| fewest before the neighbor's End-of-RIB | bgpsieve exited s | router session up again s "
-           "| neighbor's table + End-of-RIB sent s | first drop s | stale routes cleared s "
-           "| withdrawn gone (probed) | kept (probed) | bgpsieve RSS / peak MB | status |",
+    out = ["| router | stop | routes before → after | samples (largest gap s) | fewest routes seen "
+           "| fewest before the neighbor's End-of-RIB, IPv4 / IPv6 | bgpsieve exited s "
+           "| router session up again s | neighbor's End-of-RIB sent, IPv4 / IPv6 s "
+           "| first drop, IPv4 / IPv6 s | stale routes cleared s | withdrawn gone (probed) | kept (probed) "
+           "| bgpsieve RSS / peak MB | status |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         g = lambda k: r.get(k, "NA")
         out.append(f"| {g('router')} {g('router_version')} | {g('stop')} | {g('table_before')} → {g('table_after')} "
-                   f"| {g('samples')} ({g('max_gap_s')}) | {g('min_count')} | {g('min_before_sent')} "
-                   f"| {g('exit_s')} | {g('reestablished_s')} | {g('neighbor_sent_s')} | {g('first_drop_s')} | {g('cleanup_s')} "
+                   f"| {g('samples')} ({g('max_gap_s')}) | {g('min_count')} "
+                   f"| {g('min_before_eor_v4')} / {g('min_before_eor_v6')} | {g('exit_s')} "
+                   f"| {g('sieve_router_up_s')} | {g('eor_sent_v4_s')} / {g('eor_sent_v6_s')} "
+                   f"| {g('first_drop_v4_s')} / {g('first_drop_v6_s')} | {g('cleanup_s')} "
                    f"| {g('withdrawn_gone')} | {g('kept_present')} | {g('sieve_rss_mb')} / {g('sieve_hwm_mb')} "
                    f"| {g('status')} |")
     return "\n".join(out) + "\n"
