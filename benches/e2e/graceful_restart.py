@@ -164,10 +164,16 @@ router bgp {ROUTER_AS}
  neighbor {t} passive
  address-family ipv4 unicast
   neighbor {t} activate
+  neighbor {t} route-map NONE out
  exit-address-family
  address-family ipv6 unicast
   neighbor {t} activate
+  neighbor {t} route-map NONE out
  exit-address-family
+!
+! Like BIRD's "export none": without it bgpd sends the whole table back to bgpsieve, which
+! rejects it (not-announceable toward a provider), doubling both sides' work.
+route-map NONE deny 10
 """
         open(f"{self.dir}/frr.conf", "w").write(conf)
         os.makedirs(self.vty, exist_ok=True)
