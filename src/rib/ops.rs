@@ -222,9 +222,10 @@ impl Rib {
             });
             v.state = if p.is_up(Side::Neighbor) {
                 SessionState::Established
-            } else if p.shutdown.is_some() {
-                SessionState::Stopped
-            } else if p.flows.inbound.table.is_down(now) || p.flows.outbound.table.is_down(now) {
+            } else if p.shutdown.is_some()
+                || p.flows.inbound.table.is_down(now)
+                || p.flows.outbound.table.is_down(now)
+            {
                 SessionState::Stopped
             } else {
                 SessionState::Down
