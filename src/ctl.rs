@@ -103,6 +103,14 @@ pub enum CtlCommand {
         /// The peer's name (`name` in its [[peer]] table).
         name: String,
     },
+    /// Control one neighbor's pair of sessions: administrative shutdown (down), start (up),
+    /// route refresh (refresh in|out).
+    Neighbor {
+        /// The peer's name (`name` in its [[peer]] table).
+        name: String,
+        #[command(subcommand)]
+        action: NeighborAction,
+    },
     /// Leak incidents: the latest (the default), one as a report, its sharing marks and
     /// comment.
     #[command(visible_alias = "incidents")]
@@ -110,6 +118,44 @@ pub enum CtlCommand {
         #[command(subcommand)]
         action: Option<IncidentAction>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NeighborAction {
+    /// Take the pair administratively down: the neighbor is sent Cease/Administrative Shutdown
+    /// with MESSAGE (RFC 8203/9003; as a Hard Reset where RFC 8538 was negotiated, so it drops
+    /// the routes at once), the router side closes with the same message, and nothing starts
+    /// the pair again (connections are refused) until `up`.
+    Down {
+        /// The shutdown message for the neighbor's operator (at most 255 bytes, no line
+        /// breaks), e.g. "maintenance until 14:00 UTC, ticket 4711"; several words are joined
+        /// with spaces. Default: none.
+        #[arg(num_args = 0.., value_name = "MESSAGE")]
+        message: Vec<String>,
+    },
+    /// Start again a pair taken down with `down` or by its `shutdown` key (until bgpsieve
+    /// restarts or a reload changes the key).
+    Up,
+    /// Check the pair's stored routes again against the policy in force and send the
+    /// differences, without a session reset. `in`: the neighbor's routes (the router gets the
+    /// differences; the neighbor is sent a ROUTE-REFRESH where it negotiated route refresh).
+    /// `out`: the router's routes for this neighbor (the neighbor gets the differences, then its
+    /// whole table again; the router is sent a ROUTE-REFRESH where it negotiated route
+    /// refresh). Without a direction: both.
+    Refresh {
+        /// Which routes: `in` (from the neighbor) or `out` (toward it); both when absent.
+        #[arg(value_enum, value_name = "in|out")]
+        direction: Option<RefreshDirection>,
+    },
+}
+
+/// The routes `ctl neighbor NAME refresh` covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RefreshDirection {
+    /// The neighbor's routes (import).
+    In,
+    /// The routes toward the neighbor (export).
+    Out,
 }
 
 #[derive(Debug, Subcommand)]
@@ -380,6 +426,34 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
             vec![],
             Render::Message,
         ),
+        CtlCommand::Neighbor { name, action } => {
+            let (verb, q) = match action {
+                NeighborAction::Down { message } => {
+                    let message = message.join(" ");
+                    let q = if message.is_empty() {
+                        vec![]
+                    } else {
+                        vec![("message", message)]
+                    };
+                    ("down", q)
+                }
+                NeighborAction::Up => ("up", vec![]),
+                NeighborAction::Refresh { direction } => {
+                    let q = match direction {
+                        None => vec![],
+                        Some(RefreshDirection::In) => vec![("direction", "in".to_string())],
+                        Some(RefreshDirection::Out) => vec![("direction", "out".to_string())],
+                    };
+                    ("refresh", q)
+                }
+            };
+            (
+                true,
+                format!("/api/v1/peers/{}/{verb}", percent_encode_segment(&name)),
+                q,
+                Render::Message,
+            )
+        }
         CtlCommand::Incident {
             action: None | Some(IncidentAction::List),
         } => (false, "/api/v1/incidents".into(), vec![], Render::Incidents),
@@ -677,7 +751,7 @@ fn peers_table(peers: &[PeerView], now: i64) -> String {
             p.role.to_string(),
             p.asn.0.to_string(),
             p.address.to_string(),
-            p.state.as_str().to_string(),
+            state_word(p),
             opt(p.since.map(|s| humanize(now - s))),
             p.router.state.as_str().to_string(),
             p.routes_in.ipv4.to_string(),
@@ -692,6 +766,15 @@ fn peers_table(peers: &[PeerView], now: i64) -> String {
         ]);
     }
     t.render(true)
+}
+
+/// The STATE column of `ctl peers`: the neighbor session's state, `shutdown` while the pair is
+/// administratively down.
+fn state_word(p: &PeerView) -> String {
+    match p.shutdown {
+        Some(_) => "shutdown".to_string(),
+        None => p.state.as_str().to_string(),
+    }
 }
 
 fn peer_detail(p: &PeerView, now: i64) -> String {
@@ -713,6 +796,25 @@ fn peer_detail(p: &PeerView, now: i64) -> String {
             None => p.state.as_str().to_string(),
         },
     );
+    if let Some(s) = &p.shutdown {
+        kv(
+            "shutdown",
+            format!(
+                "{} since {} UTC, by {}",
+                if s.message.is_empty() {
+                    "no message".to_string()
+                } else {
+                    format!("{:?}", s.message)
+                },
+                utc(s.since),
+                if s.configured {
+                    "the configuration (`shutdown`)"
+                } else {
+                    "an operator (`ctl neighbor down`)"
+                }
+            ),
+        );
+    }
     session_lines(&mut kv, "", &p.session);
     let afis = |c: &crate::api::AfiCounts| format!("ipv4 {}, ipv6 {}", c.ipv4, c.ipv6);
     kv("received", afis(&p.routes_in));

@@ -13,7 +13,7 @@ use bgpsieve::api::{
 use bgpsieve::metrics::{Metrics, PeerLabel};
 use bgpsieve::policy::{Action, LocalPolicy, PeerPolicy, Reason};
 use bgpsieve::policy::{PolicySnapshot, SharedPolicy};
-use bgpsieve::rib::{IncidentOrder, OrderError};
+use bgpsieve::rib::{IncidentOrder, NeighborError, NeighborOrder, OrderError};
 use bgpsieve::rpki::{self, AspaState, LoadOptions, RovState};
 use bgpsieve::{Afi, Asn, Direction, Role};
 use serde_json::{json, Value};
@@ -283,6 +283,24 @@ fn start() -> Server {
                                 }
                             });
                         }
+                        // The daemon's answers to neighbor orders, saying what it was asked.
+                        Control::Neighbor {
+                            peer,
+                            order,
+                            answer,
+                        } => {
+                            let _ = answer.send(match (peer.as_str(), order) {
+                                ("customer-b", NeighborOrder::Refresh(_)) => {
+                                    Err(NeighborError::Conflict(format!(
+                                        "{peer} is administratively down: nothing to refresh"
+                                    )))
+                                }
+                                ("transit-a" | "customer-b", order) => {
+                                    Ok(format!("{peer}: {order:?}"))
+                                }
+                                (_, _) => Err(NeighborError::NotFound(peer.clone())),
+                            });
+                        }
                         // transit-a is held down, customer-b is not.
                         Control::Clear { peer, answer } => {
                             let _ = answer.send(if peer == "transit-a" {
@@ -360,7 +378,8 @@ fn peer_a_json(now: i64) -> Value {
             "address": "10.0.0.1", "local_address": "10.0.0.101", "state": "established",
             "since": now - UP_FOR, "routes_in": {"ipv4": 7, "ipv6": 1},
             "routes_out": {"ipv4": 990, "ipv6": 200}, "session": no_session()
-        }
+        },
+        "shutdown": null
     })
 }
 
@@ -379,7 +398,8 @@ fn peer_b_json(now: i64) -> Value {
             "address": "10.0.0.1", "local_address": "10.0.0.102", "state": "down",
             "since": null, "routes_in": {"ipv4": 0, "ipv6": 0},
             "routes_out": {"ipv4": 0, "ipv6": 0}, "session": no_session()
-        }
+        },
+        "shutdown": null
     })
 }
 
@@ -1188,4 +1208,102 @@ fn ctl_without_an_api_exits_2_naming_the_url() {
         )),
         "{err}"
     );
+}
+
+#[test]
+fn neighbor_down_up_and_refresh_over_http_and_ctl() {
+    let s = start();
+    assert_eq!(
+        post_json(
+            &s,
+            "/api/v1/peers/transit-a/down?message=maintenance%20until%2014%3A00"
+        ),
+        (
+            200,
+            json!({"message": "transit-a: Down { message: \"maintenance until 14:00\" }"})
+        )
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/peers/transit-a/down"),
+        (200, json!({"message": "transit-a: Down { message: \"\" }"}))
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/peers/transit-a/up"),
+        (200, json!({"message": "transit-a: Up"}))
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/peers/transit-a/refresh?direction=out"),
+        (200, json!({"message": "transit-a: Refresh(Out)"}))
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/peers/transit-a/refresh"),
+        (200, json!({"message": "transit-a: Refresh(Both)"}))
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/peers/customer-b/refresh?direction=in"),
+        (
+            409,
+            json!({"error": "customer-b is administratively down: nothing to refresh"})
+        )
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/peers/nobody/up"),
+        (404, json!({"error": "no peer named \"nobody\""}))
+    );
+    // Bad parameters never reach the daemon.
+    let long = "x".repeat(256);
+    assert_eq!(
+        post_json(&s, &format!("/api/v1/peers/transit-a/down?message={long}")),
+        (
+            400,
+            json!({"error": "message: the message is 256 bytes; a shutdown communication holds at most 255 (RFC 9003)"})
+        )
+    );
+    assert_eq!(
+        post_json(&s, "/api/v1/peers/transit-a/refresh?direction=sideways"),
+        (
+            400,
+            json!({"error": "direction: \"sideways\" is neither in nor out"})
+        )
+    );
+    assert_eq!(post_json(&s, "/api/v1/peers/transit-a/up?force=1").0, 400);
+    assert_eq!(get_json(&s, "/api/v1/peers/transit-a/down").0, 405);
+
+    // ctl: the words of the message joined; the answer printed; errors exit 1.
+    assert_eq!(
+        ok(ctl(
+            &s,
+            &[
+                "neighbor",
+                "transit-a",
+                "down",
+                "maintenance",
+                "until",
+                "14:00"
+            ]
+        )),
+        "transit-a: Down { message: \"maintenance until 14:00\" }\n"
+    );
+    assert_eq!(
+        ok(ctl(&s, &["neighbor", "transit-a", "up"])),
+        "transit-a: Up\n"
+    );
+    assert_eq!(
+        ok(ctl(&s, &["neighbor", "transit-a", "refresh", "in"])),
+        "transit-a: Refresh(In)\n"
+    );
+    assert_eq!(
+        ok(ctl(&s, &["-j", "neighbor", "transit-a", "refresh"])),
+        "{\n  \"message\": \"transit-a: Refresh(Both)\"\n}\n"
+    );
+    let (code, out, err) = ctl(&s, &["neighbor", "nobody", "down"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (1, "", "error: no peer named \"nobody\"\n")
+    );
+    let (code, _, err) = ctl(&s, &["neighbor", "customer-b", "refresh", "out"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("administratively down"), "{err}");
+    let (code, _, err) = ctl(&s, &["neighbor", "transit-a", "refresh", "sideways"]);
+    assert_eq!(code, 2, "a usage error: {err}");
 }

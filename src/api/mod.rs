@@ -21,7 +21,7 @@ pub use explain::{CheckView, ExplainView};
 pub use rejected::{PrefixMatch, RejectedPage, RejectedQuery, RejectedRoute, RejectedStore};
 pub use views::{
     AfiCounts, CacheStatus, CircuitBreakerStatus, FileStatus, LastTrip, LimitState, MaxPrefixView,
-    PeerView, RpkiStatus, SessionState,
+    PeerView, RpkiStatus, SessionState, ShutdownView,
 };
 
 use crate::metrics::Metrics;
@@ -55,6 +55,13 @@ pub enum Control {
     Clear {
         peer: String,
         answer: oneshot::Sender<Result<String, String>>,
+    },
+    /// An order for one pair (`bgpsieve ctl neighbor NAME down|up|refresh`): `Ok(what
+    /// happened)` or `Err(why not)`.
+    Neighbor {
+        peer: String,
+        order: crate::rib::NeighborOrder,
+        answer: oneshot::Sender<Result<String, crate::rib::NeighborError>>,
     },
     /// Mark or comment an incident: `Ok(summary)` or `Err(why not)`.
     Incident {
@@ -160,6 +167,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/peers/{name}", get(peer))
         .route("/api/v1/peers/{name}/clear", post(clear))
+        .route("/api/v1/peers/{name}/down", post(neighbor_down))
+        .route("/api/v1/peers/{name}/up", post(neighbor_up))
+        .route("/api/v1/peers/{name}/refresh", post(neighbor_refresh))
         .route("/api/v1/rejected", get(rejected))
         .route("/api/v1/explain", get(explain))
         .route("/api/v1/rpki", get(rpki))
@@ -548,6 +558,98 @@ async fn clear(
     let peer = named_peer(&s, name, q.as_deref())?.name;
     let make = |answer| Control::Clear { peer, answer };
     ask(&s, make, ApiError::Conflict).await
+}
+
+/// Parses the parameters of `POST /api/v1/peers/NAME/down`: `message`, the shutdown
+/// communication (optional; at most 255 bytes, RFC 9003).
+pub fn down_order(raw: Option<&str>) -> Result<crate::rib::NeighborOrder, ApiError> {
+    let p = Params::parse(raw, &["message"])?;
+    let message = p.get("message").unwrap_or_default().to_string();
+    crate::config::check_shutdown_message(&message)
+        .map_err(|e| ApiError::BadRequest(format!("message: {e}")))?;
+    Ok(crate::rib::NeighborOrder::Down { message })
+}
+
+/// Parses the parameters of `POST /api/v1/peers/NAME/refresh`: `direction` `in`, `out`, or
+/// absent for both.
+pub fn refresh_order(raw: Option<&str>) -> Result<crate::rib::NeighborOrder, ApiError> {
+    use crate::rib::Refresh;
+    let p = Params::parse(raw, &["direction"])?;
+    let what = match p.get("direction") {
+        None => Refresh::Both,
+        Some("in") => Refresh::In,
+        Some("out") => Refresh::Out,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "direction: {other:?} is neither in nor out"
+            )))
+        }
+    };
+    Ok(crate::rib::NeighborOrder::Refresh(what))
+}
+
+/// Hands an order for a pair to the daemon and waits for its answer.
+async fn order_neighbor(
+    s: &ApiState,
+    name: PeerName,
+    order: crate::rib::NeighborOrder,
+) -> Result<Json<MessageBody>, ApiError> {
+    let Path(peer) = name.map_err(|e| ApiError::BadRequest(format!("peer name: {e}")))?;
+    let (answer, rx) = oneshot::channel();
+    let exchange = async {
+        s.control
+            .send(Control::Neighbor {
+                peer,
+                order,
+                answer,
+            })
+            .await
+            .map_err(|_| ApiError::Internal("the daemon is not taking requests".into()))?;
+        rx.await
+            .map_err(|_| ApiError::Internal("the daemon dropped the request".into()))
+    };
+    match tokio::time::timeout(CONTROL_TIMEOUT, exchange).await {
+        Err(_) => Err(ApiError::Internal(format!(
+            "the daemon did not answer within {} s",
+            CONTROL_TIMEOUT.as_secs()
+        ))),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(Ok(message))) => Ok(Json(MessageBody { message })),
+        Ok(Ok(Err(e @ crate::rib::NeighborError::NotFound(_)))) => {
+            Err(ApiError::NotFound(e.to_string()))
+        }
+        Ok(Ok(Err(e))) => Err(ApiError::Conflict(e.to_string())),
+    }
+}
+
+/// `POST /api/v1/peers/NAME/down?message=…` (`bgpsieve ctl neighbor NAME down [MESSAGE]`).
+async fn neighbor_down(
+    State(s): State<ApiState>,
+    name: PeerName,
+    RawQuery(q): RawQuery,
+) -> Result<Json<MessageBody>, ApiError> {
+    let order = down_order(q.as_deref())?;
+    order_neighbor(&s, name, order).await
+}
+
+/// `POST /api/v1/peers/NAME/up` (`bgpsieve ctl neighbor NAME up`).
+async fn neighbor_up(
+    State(s): State<ApiState>,
+    name: PeerName,
+    RawQuery(q): RawQuery,
+) -> Result<Json<MessageBody>, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    order_neighbor(&s, name, crate::rib::NeighborOrder::Up).await
+}
+
+/// `POST /api/v1/peers/NAME/refresh?direction=in|out` (`bgpsieve ctl neighbor NAME refresh`).
+async fn neighbor_refresh(
+    State(s): State<ApiState>,
+    name: PeerName,
+    RawQuery(q): RawQuery,
+) -> Result<Json<MessageBody>, ApiError> {
+    let order = refresh_order(q.as_deref())?;
+    order_neighbor(&s, name, order).await
 }
 
 #[cfg(test)]

@@ -65,6 +65,10 @@ pub struct SessionConfig {
     pub gtsm: bool,
     /// Graceful restart (RFC 4724) as bgpsieve advertises it; `None`: off.
     pub graceful_restart: Option<GrLocal>,
+    /// Starts administratively down (the pair's `shutdown` key) with this shutdown message:
+    /// no connection until `ToSession::AdminUp`. Read once, when the task starts; afterwards
+    /// only `AdminDown`/`AdminUp` change it (a `Reconfigure` keeps the state it finds).
+    pub admin_down: Option<String>,
 }
 
 impl SessionConfig {
@@ -101,8 +105,20 @@ pub enum ToSession {
         notification: Notification,
         restart_after: Option<std::time::Duration>,
     },
-    /// Start a session that was stopped (`bgpsieve ctl clear`).
+    /// Start a session that was stopped (`bgpsieve ctl clear`); not while administratively
+    /// down.
     Start,
+    /// Administrative shutdown by the operator (`bgpsieve ctl neighbor NAME down`, or the
+    /// `shutdown` key): Cease/Administrative Shutdown with this RFC 8203/9003 message (a Hard
+    /// Reset where RFC 8538 N was negotiated, so the peer drops the routes at once), then no
+    /// restart of any kind and every connection refused with the same NOTIFICATION until
+    /// `AdminUp`. A neighbor side's router side closes with the same message.
+    AdminDown(String),
+    /// The end of an administrative shutdown: the session starts again.
+    AdminUp,
+    /// Ask the remote for its routes of these families again (RFC 2918 ROUTE-REFRESH), where
+    /// route refresh was negotiated on the current session; nothing otherwise.
+    RouteRefresh(Vec<Afi>),
     /// New session parameters (a configuration reload): the session ends with Cease/6 (Other
     /// Configuration Change, RFC 4486) and starts again with them.
     Reconfigure(Box<SessionConfig>),
@@ -396,6 +412,8 @@ struct Session<E> {
     twin_grace_until: Option<Instant>,
     /// bgpsieve is stopping: the session ends on purpose.
     stopping: bool,
+    /// Administratively down with this shutdown message: nothing starts the session.
+    admin_down: Option<String>,
 }
 
 /// How often a run of failed connection attempts is logged at info: the first, then at most
@@ -506,7 +524,11 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
                 self.twin_open = None;
             }
             self.held_open = None;
-            let notification = lost_notification(self.last_down.as_ref());
+            // An administrative shutdown reaches the router with the operator's own message.
+            let notification = match &self.admin_down {
+                Some(m) => Notification::admin_shutdown(m),
+                None => lost_notification(self.last_down.as_ref()),
+            };
             self.tell_twin(TwinEvent::Lost {
                 notification,
                 graceful,
@@ -643,6 +665,69 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
             shutdown_message: None,
         })
         .await;
+    }
+
+    /// May the session start (again)? Not a router side whose neighbor is not connected, nor an
+    /// administratively down session.
+    fn may_start(&self) -> bool {
+        self.enabled && self.admin_down.is_none()
+    }
+
+    /// Administrative shutdown (`ToSession::AdminDown`): Cease/2 with `message` where there
+    /// is a session (the FSM's ManualStop; sent as Hard Reset where N was negotiated), no
+    /// restart, and a router side kept waiting for a gracefully restarting neighbor told to go.
+    async fn admin_down(&mut self, message: String) {
+        tracing::warn!(peer = %self.cfg.name, side = %self.cfg.id.side, message = %message, "administratively down");
+        self.admin_down = Some(message.clone());
+        self.restart_at = None;
+        if let Some(p) = self.pending.take() {
+            p.abort();
+        }
+        self.event(Event::ManualStop {
+            shutdown_message: Some(message.clone()),
+        })
+        .await;
+        if !self.cfg.follows_twin && !self.told_connected {
+            // No connection now, but the router side may still be up for a neighbor that was
+            // restarting gracefully: it goes now, with the message.
+            self.tell_twin(TwinEvent::Lost {
+                notification: Notification::admin_shutdown(&message),
+                graceful: None,
+            });
+        }
+    }
+
+    /// The end of an administrative shutdown: the session starts (a router side once its
+    /// neighbor is connected).
+    async fn admin_up(&mut self) {
+        if self.admin_down.take().is_none() {
+            return;
+        }
+        tracing::info!(peer = %self.cfg.name, side = %self.cfg.id.side, "administratively up: starting");
+        self.restart_at = None;
+        if self.may_start() && self.fsm.state() == super::fsm::State::Idle {
+            self.event(Event::ManualStart).await;
+        }
+    }
+
+    /// Sends a ROUTE-REFRESH (RFC 2918) for each of `afis` the session negotiated, when route
+    /// refresh was negotiated.
+    fn ask_route_refresh(&mut self, afis: &[Afi]) {
+        let Some(neg) = &self.negotiated else {
+            return;
+        };
+        if !neg.route_refresh {
+            return;
+        }
+        let asked: Vec<Afi> = afis
+            .iter()
+            .copied()
+            .filter(|a| neg.families.contains(a))
+            .collect();
+        for afi in &asked {
+            self.send(codec::RouteRefresh::request(*afi).encode());
+        }
+        tracing::info!(peer = %self.cfg.name, side = %self.cfg.id.side, families = ?asked, "ROUTE-REFRESH sent");
     }
 
     /// Ends the session for a planned stop of bgpsieve (SIGTERM), so that a peer helping with
@@ -875,6 +960,11 @@ impl<E: From<FromSession> + Send + 'static> Session<E> {
                 tracing::warn!(peer = %self.cfg.name, "cannot set GTSM: {e}");
             }
         }
+        if let Some(message) = &self.admin_down {
+            tracing::info!(peer = %self.cfg.name, side = %self.cfg.id.side, "connection refused: administratively down");
+            tokio::spawn(refuse(stream, Notification::admin_shutdown(message)));
+            return;
+        }
         if !self.enabled {
             // A router side runs only while the neighbor side has a connection.
             tracing::debug!(peer = %self.cfg.name, "router connection refused: the neighbor side is not connected");
@@ -1018,6 +1108,7 @@ async fn run<E: From<FromSession> + Send + 'static>(
         graceful::with_own_capability(cfg.local_open.clone(), cfg.graceful_restart, true);
     let fsm = Fsm::new(cfg.fsm.clone(), first_open, cfg.expect.clone());
     let enabled = !cfg.follows_twin;
+    let admin_down = cfg.admin_down.clone();
     let mut s = Session {
         cfg,
         fsm,
@@ -1048,10 +1139,13 @@ async fn run<E: From<FromSession> + Send + 'static>(
         last_retained: None,
         twin_grace_until: None,
         stopping: false,
+        admin_down,
     };
     s.diag.state(s.fsm.state(), crate::unix_now());
-    if s.enabled {
+    if s.may_start() {
         s.event(Event::ManualStart).await;
+    } else if let Some(m) = &s.admin_down {
+        tracing::info!(peer = %s.cfg.name, side = %s.cfg.id.side, message = %m, "administratively down (configured)");
     }
     loop {
         let next = s
@@ -1078,10 +1172,13 @@ async fn run<E: From<FromSession> + Send + 'static>(
                 }
                 Some(ToSession::Start) => {
                     s.restart_at = None;
-                    if s.enabled {
+                    if s.may_start() {
                         s.event(Event::ManualStart).await;
                     }
                 }
+                Some(ToSession::AdminDown(message)) => s.admin_down(message).await,
+                Some(ToSession::AdminUp) => s.admin_up().await,
+                Some(ToSession::RouteRefresh(afis)) => s.ask_route_refresh(&afis),
                 Some(ToSession::Reconfigure(cfg)) => {
                     tracing::info!(peer = %s.cfg.name, side = %s.cfg.id.side, "session parameters changed: restarting the session");
                     s.event(Event::AutomaticStop(Notification::other_configuration_change())).await;
@@ -1090,7 +1187,7 @@ async fn run<E: From<FromSession> + Send + 'static>(
                     let open = s.own(s.cfg.local_open.clone());
                     s.fsm = Fsm::new(s.cfg.fsm.clone(), open, s.cfg.expect.clone());
                     s.restart_at = None;
-                    if s.enabled {
+                    if s.may_start() {
                         s.event(Event::ManualStart).await;
                     }
                 }
@@ -1185,7 +1282,7 @@ async fn run<E: From<FromSession> + Send + 'static>(
             _ = tokio::time::sleep_until(restart_at.unwrap_or(sleep_until)), if restart_at.is_some() => {
                 s.restart_at = None;
                 tracing::info!(peer = %s.cfg.name, "restarting after max-prefix teardown");
-                if s.enabled {
+                if s.may_start() {
                     s.event(Event::ManualStart).await;
                 }
             }

@@ -455,6 +455,29 @@ pub struct PeerConfig {
     /// RFC 7999 BLACKHOLE (`blackhole = { … }`). Default: accepted from a customer or an RS
     /// client inside its authorized space, up to /32 and /128.
     pub blackhole: BlackholePolicy,
+    /// Administratively down (`shutdown = true` or `"message"`): the pair starts down and
+    /// stays down until `bgpsieve ctl neighbor NAME up` or a reload that clears the key; the
+    /// text is the RFC 8203/9003 shutdown communication sent to the neighbor (empty: none).
+    pub shutdown: Option<String>,
+}
+
+/// The most bytes of a shutdown communication (RFC 9003 §2: up to 255 octets of UTF-8).
+pub const MAX_SHUTDOWN_MESSAGE: usize = 255;
+
+/// Whether `message` can go whole in an Administrative Shutdown NOTIFICATION: at most
+/// [`MAX_SHUTDOWN_MESSAGE`] bytes, no control characters (they would garble the peer's logs).
+pub fn check_shutdown_message(message: &str) -> Result<(), String> {
+    if message.len() > MAX_SHUTDOWN_MESSAGE {
+        return Err(format!(
+            "the message is {} bytes; a shutdown communication holds at most {MAX_SHUTDOWN_MESSAGE} \
+             (RFC 9003)",
+            message.len()
+        ));
+    }
+    if message.chars().any(char::is_control) {
+        return Err("the message holds a control character (a line break, a tab…)".into());
+    }
+    Ok(())
 }
 
 impl PeerConfig {

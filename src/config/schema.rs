@@ -145,6 +145,7 @@ pub(super) struct RawPeer {
     pub peerlock_allow: Vec<Spanned<IntOrString>>,
     pub irr_roas_as_routes: Option<bool>,
     pub blackhole: Option<Spanned<RawBlackhole>>,
+    pub shutdown: Option<Spanned<Shutdown>>,
 }
 
 /// `blackhole = { accept = true, max_length_v4 = 32, max_length_v6 = 128 }`: RFC 7999.
@@ -204,6 +205,31 @@ pub(super) struct RawBurstGuard {
     pub more_specifics_per_min: Option<Spanned<u32>>,
     pub action: Option<MaxPrefixAction>,
     pub restart_after: Option<Spanned<String>>,
+}
+
+/// `shutdown = true`, `false` or `"a message"` (RFC 8203/9003 shutdown communication).
+pub(super) enum Shutdown {
+    Flag(bool),
+    Message(String),
+}
+
+impl<'de> Deserialize<'de> for Shutdown {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Shutdown;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or a shutdown message (\"maintenance until 14:00 UTC\")")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Shutdown, E> {
+                Ok(Shutdown::Flag(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Shutdown, E> {
+                Ok(Shutdown::Message(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// ASNs may be written as integers (`64500`) or strings (`"AS64500"`, `"1.10"`, and ranges

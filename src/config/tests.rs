@@ -287,6 +287,7 @@ fn minimal_config_takes_every_documented_default() {
                 max_length_v4: 32,
                 max_length_v6: 128,
             },
+            shutdown: None,
         }]
     );
     assert_eq!(c.peers[0].max_prefix(Direction::In).limit(Afi::Ipv4), None);
@@ -1094,6 +1095,47 @@ fn blackhole_errors_are_located() {
         e.starts_with(
             "t.toml:12:30: unknown field `max_len`, expected one of `accept`, \
              `max_length_v4`, `max_length_v6`"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn shutdown_is_a_flag_or_a_message() {
+    let shutdown_of = |extra: &str| {
+        parse_str(&with_peer(extra), "t.toml").unwrap().config.peers[0]
+            .shutdown
+            .clone()
+    };
+    assert_eq!(shutdown_of(""), None);
+    assert_eq!(shutdown_of("shutdown = false\n"), None);
+    assert_eq!(shutdown_of("shutdown = true\n"), Some(String::new()));
+    assert_eq!(
+        shutdown_of("shutdown = \"maintenance until 14:00 UTC\"\n"),
+        Some("maintenance until 14:00 UTC".into())
+    );
+    // 255 bytes fit a shutdown communication (RFC 9003).
+    let longest = format!("shutdown = \"{}\"\n", "é".repeat(127) + "x");
+    assert_eq!(shutdown_of(&longest).map(|m| m.len()), Some(255));
+}
+
+#[test]
+fn shutdown_errors_are_located() {
+    let long = format!("shutdown = \"{}\"\n", "x".repeat(256));
+    assert_eq!(
+        error(&with_peer(&long)),
+        "t.toml:12:12: peer \"a\": shutdown: the message is 256 bytes; a shutdown \
+         communication holds at most 255 (RFC 9003)"
+    );
+    assert_eq!(
+        error(&with_peer("shutdown = \"line\\nbreak\"\n")),
+        "t.toml:12:12: peer \"a\": shutdown: the message holds a control character (a line \
+         break, a tab…)"
+    );
+    let e = error(&with_peer("shutdown = 1\n"));
+    assert!(
+        e.starts_with(
+            "t.toml:12:12: invalid type: integer `1`, expected true, false or a shutdown message"
         ),
         "{e}"
     );

@@ -2,7 +2,9 @@
 //! collected with the byte offset of the value it is about; nothing stops at the first one.
 
 use super::error::{line_col, ConfigError, ConfigErrors};
-use super::schema::{IntOrString, OneOrMany, RawBlackhole, RawConfig, RawMaxPrefix, RawPeer};
+use super::schema::{
+    IntOrString, OneOrMany, RawBlackhole, RawConfig, RawMaxPrefix, RawPeer, Shutdown,
+};
 use super::{
     duration::parse_duration, ApiConfig, AsnRange, BogonsConfig, BurstGuardConfig, Config,
     GlobalConfig, IncidentsConfig, LoadedConfig, MaxPrefixConfig, NextHops, PeerConfig,
@@ -693,7 +695,24 @@ impl Validator<'_> {
             peerlock_allow,
             irr_roas_as_routes: p.irr_roas_as_routes.unwrap_or(false),
             blackhole,
+            shutdown: self.shutdown(p.shutdown.as_ref(), &label),
         })
+    }
+
+    /// `shutdown = true | false | "message"`: a message fits a NOTIFICATION's shutdown
+    /// communication (RFC 9003: at most 255 bytes of UTF-8).
+    fn shutdown(&mut self, s: Option<&Spanned<Shutdown>>, label: &str) -> Option<String> {
+        let s = s?;
+        match s.get_ref() {
+            Shutdown::Flag(false) => None,
+            Shutdown::Flag(true) => Some(String::new()),
+            Shutdown::Message(m) => {
+                if let Err(e) = super::check_shutdown_message(m) {
+                    self.err(s.span(), format!("{label}: shutdown: {e}"));
+                }
+                Some(m.clone())
+            }
+        }
     }
 
     /// `blackhole = { accept, max_length_v4, max_length_v6 }`: `accept` only for the roles that

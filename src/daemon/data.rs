@@ -489,6 +489,10 @@ impl DataTask {
                         // sender tells the API so).
                         let _ = rib.send(RibEvent::Clear { peer, answer }).await;
                     }
+                    Some(crate::api::Control::Neighbor { peer, order, answer }) => {
+                        // The RIB holds the pairs' administrative state and routes.
+                        let _ = rib.send(RibEvent::Neighbor { peer, order, answer }).await;
+                    }
                     Some(crate::api::Control::Incident { order, answer }) => {
                         // The RIB holds the incidents.
                         let _ = rib.send(RibEvent::Incident { order, answer }).await;
@@ -656,6 +660,22 @@ impl DataTask {
                 local,
                 peers,
             });
+            if rib.send(event).await.is_err() {
+                return Err("the RIB is gone".into());
+            }
+        }
+        for (i, shutdown) in &plan.shutdown {
+            // The `shutdown` key changed: the pair goes down or up (the RIB logs it).
+            let Some(p) = new.peers.get(*i) else { continue };
+            let (answer, _) = tokio::sync::oneshot::channel();
+            let order = crate::rib::NeighborOrder::Configured {
+                shutdown: shutdown.clone(),
+            };
+            let event = RibEvent::Neighbor {
+                peer: p.name.clone(),
+                order,
+                answer,
+            };
             if rib.send(event).await.is_err() {
                 return Err("the RIB is gone".into());
             }

@@ -85,6 +85,12 @@ fn rib_pairs(cfg: &Config) -> Result<Vec<Pair>, DaemonError> {
             let policy = setup::peer_policy(p).map_err(|e| DaemonError::Data(e.to_string()))?;
             let mut pair = Pair::new(p.name.clone(), p.role, p.asn, router.asn, policy);
             pair.next_hop = p.next_hop;
+            pair.shutdown_configured = p.shutdown.clone();
+            pair.shutdown = p.shutdown.clone().map(|message| crate::rib::Shutdown {
+                message,
+                since: crate::unix_now(),
+                configured: true,
+            });
             pair.router_address = router.address;
             pair.router_local_address = router.local_address;
             let observe = pair.policy.observe;
@@ -159,6 +165,7 @@ pub(super) fn session_configs(
             md5: p.md5_password.clone(),
             gtsm: p.ttl_security,
             graceful_restart: cfg.graceful_restart.local(),
+            admin_down: p.shutdown.clone(),
         },
         router: SessionConfig {
             id: SessionId::new(i, Side::Router),
@@ -179,6 +186,8 @@ pub(super) fn session_configs(
             md5: r.md5_password.clone(),
             gtsm: r.ttl_security,
             graceful_restart: cfg.graceful_restart.local(),
+            // The router side follows its neighbor side, administrative shutdown included.
+            admin_down: None,
         },
     }
 }
@@ -517,6 +526,14 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                                 ));
                             }
                             Output::Start { to } => orders.push((to, ToSession::Start)),
+                            Output::AdminDown { to, message } => {
+                                stops = true;
+                                orders.push((to, ToSession::AdminDown(message)));
+                            }
+                            Output::AdminUp { to } => orders.push((to, ToSession::AdminUp)),
+                            Output::RouteRefresh { to, afis } => {
+                                orders.push((to, ToSession::RouteRefresh(afis)));
+                            }
                         }
                     }
                     taken += 1;

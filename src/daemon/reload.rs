@@ -20,6 +20,9 @@ pub(super) struct ReloadPlan {
     pub rpki_files: bool,
     /// Changes this reload does not apply (they need a restart), in words, for the log.
     pub not_applied: Vec<String>,
+    /// Peers whose `shutdown` key changed, with its new value: the pair goes administratively
+    /// down (`Some(message)`) or up (`None`); nothing else of it restarts.
+    pub shutdown: Vec<(usize, Option<String>)>,
 }
 
 /// Why a reload is refused as a whole.
@@ -104,7 +107,15 @@ pub(super) fn plan(old: &Config, new: &Config) -> Result<ReloadPlan, RefuseReloa
         if router {
             plan.restart.push(SessionId::new(i, Side::Router));
         }
-        if neighbor || router || o != n {
+        if o.shutdown != n.shutdown {
+            plan.shutdown.push((i, n.shutdown.clone()));
+        }
+        // The `shutdown` key alone is no policy change.
+        let policy_of = |p: &PeerConfig| PeerConfig {
+            shutdown: None,
+            ..p.clone()
+        };
+        if neighbor || router || policy_of(o) != policy_of(n) {
             plan.policy.push(i);
         }
     }
@@ -225,6 +236,33 @@ router = { address = "127.0.0.3", local_address = "127.0.0.14" }
         let id = BASE.replace("192.0.2.1", "192.0.2.9");
         let p = plan(&cfg(BASE), &cfg(&id)).unwrap();
         assert_eq!(p.not_applied.len(), 1);
+    }
+
+    #[test]
+    fn the_shutdown_key_takes_only_its_pair_down_or_up() {
+        let down = BASE.replace(
+            "address = \"127.0.0.2\"",
+            "address = \"127.0.0.2\"\nshutdown = \"maintenance\"",
+        );
+        let p = plan(&cfg(BASE), &cfg(&down)).unwrap();
+        assert_eq!(p.shutdown, vec![(0, Some("maintenance".to_string()))]);
+        assert!(
+            p.restart.is_empty() && p.policy.is_empty() && !p.local,
+            "{p:?}"
+        );
+        let p = plan(&cfg(&down), &cfg(BASE)).unwrap();
+        assert_eq!(p.shutdown, vec![(0, None)]);
+        assert!(p.restart.is_empty() && p.policy.is_empty(), "{p:?}");
+        // A new message is a change; the same key is none.
+        let other = down.replace("maintenance", "fibre cut");
+        let p = plan(&cfg(&down), &cfg(&other)).unwrap();
+        assert_eq!(p.shutdown, vec![(0, Some("fibre cut".to_string()))]);
+        assert_eq!(plan(&cfg(&down), &cfg(&down)), Ok(ReloadPlan::default()));
+        // With a session key changed as well, the session restarts too.
+        let both = down.replace("asn = 64501", "asn = 64503");
+        let p = plan(&cfg(BASE), &cfg(&both)).unwrap();
+        assert_eq!(p.shutdown.len(), 1);
+        assert_eq!(p.restart.len(), 2);
     }
 
     #[test]

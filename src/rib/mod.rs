@@ -30,6 +30,7 @@ use crate::unix_now;
 use std::sync::Arc;
 
 mod adj_in;
+mod control;
 mod flow;
 mod graceful;
 pub mod import;
@@ -44,6 +45,7 @@ mod tests;
 pub mod views;
 
 pub use adj_in::AdjRibIn;
+pub use control::{NeighborError, NeighborOrder, Refresh, Shutdown};
 pub use import::{ImportTable, KnownIndex};
 pub use incident::{
     check_comment, yes_no, Changes as IncidentChanges, Comment, FollowUp, Impact, Incident,
@@ -92,6 +94,13 @@ pub enum RibEvent {
         peer: String,
         answer: tokio::sync::oneshot::Sender<Result<String, String>>,
     },
+    /// An operator's order for one pair (`bgpsieve ctl neighbor NAME down|up|refresh`), or a
+    /// reload that changed its `shutdown` key. The answer says what happened, or why not.
+    Neighbor {
+        peer: String,
+        order: NeighborOrder,
+        answer: tokio::sync::oneshot::Sender<Result<String, NeighborError>>,
+    },
     /// An operator marks or comments an incident (`bgpsieve ctl incident mark|comment`).
     Incident {
         order: IncidentOrder,
@@ -119,6 +128,12 @@ pub enum Output {
     },
     /// Start a session an operator cleared.
     Start { to: SessionId },
+    /// Take a session administratively down with this shutdown message, until `AdminUp`.
+    AdminDown { to: SessionId, message: String },
+    /// End a session's administrative shutdown: it starts again.
+    AdminUp { to: SessionId },
+    /// Ask a session's remote for its routes of these families again (ROUTE-REFRESH).
+    RouteRefresh { to: SessionId, afis: Vec<Afi> },
 }
 
 /// How many routes go in one `Output::Routes` when a whole table moves (a session came up or
@@ -217,6 +232,19 @@ impl Rib {
                 let _ = answer.send(result);
                 out
             }
+            RibEvent::Neighbor {
+                peer,
+                order,
+                answer,
+            } => {
+                let (result, out) = self.neighbor(&peer, order, unix_now());
+                match &result {
+                    Ok(m) => tracing::info!(peer, "{m}"),
+                    Err(e) => tracing::warn!(peer, "neighbor order refused: {e}"),
+                }
+                let _ = answer.send(result);
+                out
+            }
             RibEvent::Incident { order, answer } => {
                 let result = self.incidents.order(order, unix_now());
                 match &result {
@@ -296,6 +324,14 @@ impl Rib {
         else {
             return (Err(format!("no peer named {name:?}")), Vec::new());
         };
+        if p.shutdown.is_some() {
+            return (
+                Err(format!(
+                    "{name} is administratively down: `bgpsieve ctl neighbor {name} up` starts it"
+                )),
+                Vec::new(),
+            );
+        }
         let held = |f: &Flow| f.table.down_until().is_some();
         if !held(&p.flows.inbound) && !held(&p.flows.outbound) {
             return (

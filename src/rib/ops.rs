@@ -215,9 +215,17 @@ impl Rib {
                     .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
                 router,
             );
+            v.shutdown = p.shutdown.as_ref().map(|s| super::views::ShutdownView {
+                message: s.message.clone(),
+                since: s.since,
+                configured: s.configured,
+            });
             v.state = if p.is_up(Side::Neighbor) {
                 SessionState::Established
-            } else if p.flows.inbound.table.is_down(now) || p.flows.outbound.table.is_down(now) {
+            } else if p.shutdown.is_some()
+                || p.flows.inbound.table.is_down(now)
+                || p.flows.outbound.table.is_down(now)
+            {
                 SessionState::Stopped
             } else {
                 SessionState::Down

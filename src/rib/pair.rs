@@ -59,6 +59,10 @@ pub struct Pair {
     pub diag: PerSide<crate::bgp::diag::DiagHandle>,
     /// End-of-RIB owed to each side: it goes once the other side's has come (DESIGN §1).
     pub eor_owed: PerSide<Option<super::graceful::Owed>>,
+    /// Administratively down (`bgpsieve ctl neighbor NAME down`, or the `shutdown` key).
+    pub shutdown: Option<super::control::Shutdown>,
+    /// The configuration's `shutdown` key (its message) while it is set.
+    pub shutdown_configured: Option<String>,
 }
 
 impl Pair {
@@ -77,6 +81,8 @@ impl Pair {
             flows: PerDirection::new(Flow::new),
             diag: PerSide::default(),
             eor_owed: PerSide::default(),
+            shutdown: None,
+            shutdown_configured: None,
         }
     }
 

@@ -176,7 +176,7 @@ impl Ranges {
 }
 
 /// A route to check again: pair, flow, route.
-type Touched = (usize, Direction, Nlri);
+pub(super) type Touched = (usize, Direction, Nlri);
 
 // `self.pairs[i]` takes ids from the RIB's own tables (see the note on `impl Rib` in flow.rs).
 #[allow(clippy::indexing_slicing)]
@@ -300,7 +300,7 @@ impl Rib {
 
     /// Routes of flow `d` (of pair `only`, or of all) for prefixes equal to or more specific
     /// than one of `bases` (every route for `None`).
-    fn routes_under(
+    pub(super) fn routes_under(
         &self,
         d: Direction,
         bases: Option<&[IpNet]>,
@@ -347,7 +347,7 @@ impl Rib {
 
     /// Checks the given routes again; `observe_before[i]` is the mode pair `i`'s routes were
     /// passed under until now. Each receiving side gets what changes.
-    fn recheck(
+    pub(super) fn recheck(
         &mut self,
         mut touched: Vec<Touched>,
         observe_before: &[bool],

@@ -179,7 +179,10 @@ impl Wire {
                 Output::Stop {
                     to, notification, ..
                 } => self.stops.push((*to, notification.clone())),
-                Output::Start { .. } => {}
+                Output::Start { .. }
+                | Output::AdminDown { .. }
+                | Output::AdminUp { .. }
+                | Output::RouteRefresh { .. } => {}
             }
         }
     }
@@ -1336,4 +1339,210 @@ fn routes_kept_through_a_graceful_restart_still_count_toward_max_prefix() {
     // Three routes are held (stale): a fourth is over the limit of 3.
     let out = rib.handle(update(N, &["9.9.9.0/24"], "20002 15169", &[]));
     assert_eq!(sent(&out, R), (vec![], vec![]), "the fourth is dropped");
+}
+
+// ---- operator control: ctl neighbor NAME down|up|refresh ----
+
+/// The sessions asked for a ROUTE-REFRESH in `out`, with their families.
+fn refreshes(out: &[Output]) -> Vec<(SessionId, Vec<Afi>)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::RouteRefresh { to, afis } => Some((*to, afis.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn down_takes_the_neighbor_side_down_with_the_message_until_up() {
+    let mut rib = rib(None);
+    let order = |message: &str| NeighborOrder::Down {
+        message: message.into(),
+    };
+    let (answer, out) = rib.neighbor("n", order("maintenance"), 1_000);
+    let answer = answer.unwrap();
+    assert!(answer.contains("administratively down"), "{answer}");
+    assert!(answer.contains("\"maintenance\""), "{answer}");
+    assert!(
+        matches!(&out[..], [Output::AdminDown { to, message }] if *to == N && message == "maintenance"),
+        "{out:?}"
+    );
+    assert_eq!(
+        rib.pairs[0].shutdown,
+        Some(Shutdown {
+            message: "maintenance".into(),
+            since: 1_000,
+            configured: false
+        })
+    );
+    // The same order again changes nothing; another message is what refused connections get.
+    let (answer, out) = rib.neighbor("n", order("maintenance"), 1_001);
+    assert!(answer.unwrap().contains("already"));
+    assert!(out.is_empty());
+    let (_, out) = rib.neighbor("n", order("fibre cut"), 1_002);
+    assert!(matches!(&out[..], [Output::AdminDown { message, .. }] if message == "fibre cut"));
+    assert_eq!(rib.pairs[0].shutdown.as_ref().unwrap().since, 1_000);
+    // Neither a clear nor a refresh applies while it is down.
+    let (cleared, out) = rib.clear("n");
+    assert!(cleared.unwrap_err().contains("administratively down"));
+    assert!(out.is_empty());
+    let (refreshed, _) = rib.neighbor("n", NeighborOrder::Refresh(Refresh::Both), 1_003);
+    assert!(matches!(refreshed, Err(NeighborError::Conflict(_))));
+    // The session goes down (it reports it); the views show why.
+    down(&mut rib, N);
+    let v = &views(&mut rib)[0];
+    assert_eq!(v.state, super::views::SessionState::Stopped);
+    let shown = v.shutdown.as_ref().unwrap();
+    assert_eq!(
+        (shown.message.as_str(), shown.since, shown.configured),
+        ("fibre cut", 1_000, false)
+    );
+    // Up starts it again; up again says there is nothing to do.
+    let (answer, out) = rib.neighbor("n", NeighborOrder::Up, 1_004);
+    assert!(answer.unwrap().contains("starts again"));
+    assert!(
+        matches!(&out[..], [Output::AdminUp { to }] if *to == N),
+        "{out:?}"
+    );
+    assert_eq!(rib.pairs[0].shutdown, None);
+    let (answer, out) = rib.neighbor("n", NeighborOrder::Up, 1_005);
+    assert!(answer.unwrap().contains("not administratively down"));
+    assert!(out.is_empty());
+    assert!(views(&mut rib)[0].shutdown.is_none());
+}
+
+#[test]
+fn an_order_for_an_unknown_peer_is_not_found() {
+    let mut rib = rib(None);
+    for order in [
+        NeighborOrder::Up,
+        NeighborOrder::Down {
+            message: String::new(),
+        },
+        NeighborOrder::Refresh(Refresh::In),
+    ] {
+        let (answer, out) = rib.neighbor("nobody", order, 0);
+        assert_eq!(answer, Err(NeighborError::NotFound("nobody".into())));
+        assert_eq!(answer.unwrap_err().to_string(), "no peer named \"nobody\"");
+        assert!(out.is_empty());
+    }
+}
+
+#[test]
+fn the_shutdown_key_takes_the_pair_down_and_its_removal_brings_it_up() {
+    let mut rib = rib(None);
+    let configured = |m: Option<&str>| NeighborOrder::Configured {
+        shutdown: m.map(str::to_string),
+    };
+    let (answer, out) = rib.neighbor("n", configured(Some("")), 10);
+    assert!(answer.unwrap().contains("a reload that clears `shutdown`"));
+    assert!(matches!(&out[..], [Output::AdminDown { message, .. }] if message.is_empty()));
+    assert!(rib.pairs[0].shutdown.as_ref().unwrap().configured);
+    // An operator's up holds until a restart; the answer says so.
+    let (answer, out) = rib.neighbor("n", NeighborOrder::Up, 11);
+    assert!(answer
+        .unwrap()
+        .contains("down again when bgpsieve restarts"));
+    assert_eq!(out.len(), 1);
+    // Taken down again by the operator, the key's removal brings it up.
+    let _ = rib.neighbor(
+        "n",
+        NeighborOrder::Down {
+            message: "x".into(),
+        },
+        12,
+    );
+    let (_, out) = rib.neighbor("n", configured(None), 13);
+    assert!(matches!(&out[..], [Output::AdminUp { .. }]), "{out:?}");
+    assert_eq!(rib.pairs[0].shutdown_configured, None);
+    // Removing it from a pair that is up does nothing.
+    let (answer, out) = rib.neighbor("n", configured(None), 14);
+    assert!(answer.unwrap().contains("not administratively down"));
+    assert!(out.is_empty());
+}
+
+#[test]
+fn refresh_in_checks_the_stored_routes_again_and_asks_the_neighbor() {
+    let mut rib = rib(None);
+    let mut wire = Wire::default();
+    let out = rib.handle(update(N, &["8.8.8.0/24", "9.9.9.0/25"], "20002 15169", &[]));
+    wire.apply(&rib, &out);
+    assert_eq!(wire.side(R).prefixes(), strings(&["8.8.8.0/24"]));
+    // A policy the stored routes were not checked with yet: /25 allowed (only the /25
+    // changes).
+    rib.pairs[0].policy.prefix_len_v4 = (8, 25);
+    let (answer, out) = rib.neighbor("n", NeighborOrder::Refresh(Refresh::In), 0);
+    let answer = answer.unwrap();
+    wire.apply(&rib, &out);
+    assert_eq!(
+        wire.side(R).prefixes(),
+        strings(&["8.8.8.0/24", "9.9.9.0/25"]),
+        "the router gets what now passes"
+    );
+    assert_eq!(
+        sent(&out, N),
+        (vec![], vec![]),
+        "nothing goes to the neighbor"
+    );
+    assert_eq!(refreshes(&out), vec![(N, vec![Afi::Ipv4, Afi::Ipv6])]);
+    assert!(
+        answer.contains("2 stored routes from the neighbor checked again, 1 changed"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("ROUTE-REFRESH sent to the neighbor (ipv4, ipv6)"),
+        "{answer}"
+    );
+    // Without route refresh negotiated, only the re-check.
+    rib.pairs[0]
+        .sessions
+        .neighbor
+        .as_mut()
+        .unwrap()
+        .route_refresh = false;
+    let (answer, out) = rib.neighbor("n", NeighborOrder::Refresh(Refresh::In), 0);
+    assert!(refreshes(&out).is_empty());
+    assert!(answer.unwrap().contains("did not negotiate route refresh"));
+}
+
+#[test]
+fn refresh_out_sends_the_neighbor_its_table_again_and_asks_the_router() {
+    let mut rib = rib(None);
+    let out = rib.handle(update(R, &["20.1.0.0/24", "20.2.0.0/24"], "20001", &[]));
+    assert_eq!(sent(&out, N).0.len(), 2);
+    let (answer, out) = rib.neighbor("n", NeighborOrder::Refresh(Refresh::Out), 0);
+    let answer = answer.unwrap();
+    let (mut again, withdrawn) = sent(&out, N);
+    again.sort();
+    assert_eq!(again, strings(&["20.1.0.0/24", "20.2.0.0/24"]));
+    assert!(withdrawn.is_empty());
+    assert_eq!(sent(&out, R), (vec![], vec![]), "the router gets nothing");
+    assert_eq!(refreshes(&out), vec![(R, vec![Afi::Ipv4, Afi::Ipv6])]);
+    assert!(
+        answer.contains("the neighbor is sent its 2 routes again"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("ROUTE-REFRESH sent to the router"),
+        "{answer}"
+    );
+    // A route the export policy no longer allows is withdrawn first.
+    let mut local = rib.local.clone();
+    let mut announce = crate::irr::PrefixList::new();
+    announce.insert("20.1.0.0/16".parse().unwrap(), 16, 24, None);
+    local.announce = Arc::new(announce);
+    rib.local = local;
+    rib.pairs[0].role = Role::Provider;
+    rib.pairs[0].policy.role = Role::Provider;
+    let (_, out) = rib.neighbor("n", NeighborOrder::Refresh(Refresh::Out), 0);
+    let (again, withdrawn) = sent(&out, N);
+    assert_eq!(withdrawn, strings(&["20.2.0.0/24"]));
+    assert_eq!(again, strings(&["20.1.0.0/24"]));
+    // Both directions without a direction; nothing while the neighbor is down.
+    let (_, out) = rib.neighbor("n", NeighborOrder::Refresh(Refresh::Both), 0);
+    assert_eq!(refreshes(&out).len(), 2);
+    down(&mut rib, N);
+    let (answer, out) = rib.neighbor("n", NeighborOrder::Refresh(Refresh::Out), 0);
+    assert!(matches!(answer, Err(NeighborError::Conflict(m)) if m.contains("not established")));
+    assert!(out.is_empty());
 }

@@ -18,7 +18,8 @@ pub enum SessionState {
     /// Not Established: connecting, or waiting to reconnect.
     #[default]
     Down,
-    /// Held down on purpose (a max-prefix teardown without restart, or shut by config).
+    /// Held down on purpose: a max-prefix teardown without restart, or an administrative
+    /// shutdown (`shutdown` of the [`PeerView`] says which).
     Stopped,
 }
 
@@ -149,6 +150,21 @@ pub struct PeerView {
     #[serde(default)]
     pub session: crate::bgp::diag::SessionDiag,
     pub router: RouterView,
+    /// The administrative shutdown in force (`bgpsieve ctl neighbor NAME down`, or the
+    /// `shutdown` key); `null` when there is none.
+    #[serde(default)]
+    pub shutdown: Option<ShutdownView>,
+}
+
+/// An administrative shutdown in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShutdownView {
+    /// The shutdown communication sent to the neighbor (RFC 8203/9003; empty: none).
+    pub message: String,
+    /// Unix seconds since when.
+    pub since: i64,
+    /// Set by the configuration's `shutdown` key (else by `bgpsieve ctl neighbor NAME down`).
+    pub configured: bool,
 }
 
 impl PeerView {
@@ -175,6 +191,7 @@ impl PeerView {
             max_prefix: MaxPrefixView::default(),
             session: crate::bgp::diag::SessionDiag::default(),
             router,
+            shutdown: None,
         }
     }
 }

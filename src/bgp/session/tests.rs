@@ -46,6 +46,7 @@ fn session_config(remote: SocketAddr, hold_time: u16) -> SessionConfig {
         checks: None,
         md5: None,
         gtsm: false,
+        admin_down: None,
     }
 }
 
@@ -210,4 +211,129 @@ fn failed_connections_are_logged_first_then_once_a_minute_or_when_the_error_chan
         Some(1),
         "after a success, at once"
     );
+}
+
+/// Reads whole messages from `stream` for up to `for_how_long`, until it closes.
+async fn read_frames(stream: &mut TcpStream, for_how_long: Duration) -> Vec<Frame> {
+    let deadline = Instant::now() + for_how_long;
+    let mut buf = Vec::new();
+    let mut dec = Decoder::new();
+    let mut frames = Vec::new();
+    loop {
+        while let Ok(Some(f)) = dec.decode(&mut buf) {
+            frames.push(f);
+        }
+        match tokio::time::timeout_at(deadline, stream.read_buf(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return frames,
+        }
+    }
+}
+
+/// The NOTIFICATION among `frames`.
+fn notification_in(frames: &[Frame]) -> Option<Notification> {
+    frames
+        .iter()
+        .find(|f| f.kind == MessageType::Notification)
+        .and_then(|f| Notification::decode(&f.body).ok())
+}
+
+#[tokio::test]
+async fn an_administrative_shutdown_holds_until_up_and_a_route_refresh_goes_out() {
+    use crate::bgp::notification::ShutdownMessage;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (rib_tx, mut rib_rx) = mpsc::channel(64);
+    let mut cfg = session_config(addr, 3);
+    cfg.fsm.idle_hold = Duration::from_millis(100);
+    cfg.fsm.connect_retry = Duration::from_millis(200);
+    let (cmd, task) = spawn(cfg, rib_tx);
+    let mut stream = establish(&listener, 3).await;
+    assert!(matches!(rib_rx.recv().await, Some(FromSession::Up { .. })));
+
+    // A ROUTE-REFRESH for IPv4 (RFC 2918), route refresh being negotiated.
+    cmd.send(ToSession::RouteRefresh(vec![Afi::Ipv4])).unwrap();
+    let frames = read_frames(&mut stream, Duration::from_millis(500)).await;
+    let rr = frames
+        .iter()
+        .find(|f| f.kind == MessageType::RouteRefresh)
+        .expect("a ROUTE-REFRESH");
+    assert_eq!(
+        codec::RouteRefresh::decode(&rr.body).unwrap(),
+        codec::RouteRefresh::request(Afi::Ipv4)
+    );
+
+    // Down: Cease/Administrative Shutdown with the message, then the connection closes.
+    cmd.send(ToSession::AdminDown("maintenance".into()))
+        .unwrap();
+    let frames = read_frames(&mut stream, Duration::from_secs(2)).await;
+    let n = notification_in(&frames).expect("a NOTIFICATION");
+    assert_eq!((n.code, n.subcode), (6, 2), "{n}");
+    assert_eq!(
+        n.shutdown_message(),
+        Some(ShutdownMessage::Text("maintenance"))
+    );
+    match rib_rx.recv().await {
+        Some(FromSession::Down {
+            reason: DownReason::NotificationSent(sent),
+            ..
+        }) => assert_eq!(sent, n),
+        other => panic!("{other:?}"),
+    }
+    // No reconnection, whatever the timers; a connection from the peer is refused with the
+    // same NOTIFICATION.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), listener.accept())
+            .await
+            .is_err(),
+        "an administratively down session must not connect"
+    );
+    let other = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let theirs = TcpStream::connect(other.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (mut ours, _) = other.accept().await.unwrap();
+    cmd.send(ToSession::Incoming(theirs)).unwrap();
+    let frames = read_frames(&mut ours, Duration::from_secs(2)).await;
+    let refused = notification_in(&frames).expect("the refusal's NOTIFICATION");
+    assert_eq!(refused, n);
+    // A clear (max-prefix) does not start it either; up does.
+    cmd.send(ToSession::Start).unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), listener.accept())
+            .await
+            .is_err(),
+        "a clear must not end an administrative shutdown"
+    );
+    cmd.send(ToSession::AdminUp).unwrap();
+    let mut again = tokio::time::timeout(Duration::from_secs(3), establish(&listener, 3))
+        .await
+        .expect("up connects again");
+    assert!(matches!(rib_rx.recv().await, Some(FromSession::Up { .. })));
+    cmd.send(ToSession::Shutdown("test over".into())).unwrap();
+    let _ = read_frames(&mut again, Duration::from_millis(300)).await;
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_configured_down_never_connects() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (rib_tx, _rib_rx) = mpsc::channel::<FromSession>(64);
+    let mut cfg = session_config(addr, 3);
+    cfg.fsm.idle_hold = Duration::from_millis(100);
+    cfg.admin_down = Some(String::new());
+    let (cmd, task) = spawn(cfg, rib_tx);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), listener.accept())
+            .await
+            .is_err(),
+        "a session configured down must not connect"
+    );
+    cmd.send(ToSession::AdminUp).unwrap();
+    let _stream = tokio::time::timeout(Duration::from_secs(3), establish(&listener, 3))
+        .await
+        .expect("up connects");
+    cmd.send(ToSession::Shutdown("test over".into())).unwrap();
+    task.await.unwrap();
 }
