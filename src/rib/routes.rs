@@ -17,8 +17,8 @@
 //! - a peer's view is one pass over one flow of that pair (its counts are over the whole flow,
 //!   so they match `bgpsieve_routes_current` and the peer view); a route that matches is kept
 //!   only while it is among the first `limit` in prefix order (a bounded heap, no copy of the
-//!   table: a full table of 1M routes is a pass of ~10-20 ms, and at most `limit` shared
-//!   attribute sets are held). `to-router` and `out` make the receiving side's attributes for
+//!   table: 13 ms for 1M IPv4 routes with a limit of 10000 on the project's 2-core VM, and at
+//!   most `limit` shared attribute sets are held). `to-router` and `out` make the receiving side's attributes for
 //!   the routes returned only.
 //! - exact: a lookup per flow of every pair; longest match: for every flow, a lookup per
 //!   candidate length from the prefix's down (at most 33 or 129), then the routes of the longest
