@@ -11,6 +11,7 @@ use crate::api::{
 use clap::Subcommand;
 
 mod incident;
+mod routes;
 use serde::de::DeserializeOwned;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -71,6 +72,55 @@ pub enum CtlCommand {
         /// Skip this many of the newest matches (for paging).
         #[arg(long, value_name = "N")]
         offset: Option<usize>,
+    },
+    /// One peer's routes: what the neighbor sent (in), what the router was sent (to-router),
+    /// what the router sent (from-router) or what the neighbor was sent (out).
+    ///
+    /// `in` and `from-router` show every route as it came, before policy, with every failing
+    /// check and whether it was passed on; `to-router` and `out` show the routes passed on, with
+    /// the attributes the other side got. The counts are over the whole view.
+    Routes {
+        /// The peer's name (`name` in its [[peer]] table).
+        name: String,
+        /// Which routes (default in).
+        #[arg(value_enum, default_value_t = RoutesView::In)]
+        view: RoutesView,
+        /// Only routes some check rejected.
+        #[arg(long, conflicts_with = "accepted")]
+        rejected: bool,
+        /// Only routes every check accepted.
+        #[arg(long)]
+        accepted: bool,
+        /// Only routes of this address family.
+        #[arg(long, value_enum, value_name = "ipv4|ipv6")]
+        family: Option<Family>,
+        /// Show at most this many routes, the first in prefix order (1-10000; default 1000).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Every attribute of each route, a block per route.
+        #[arg(short = 'd', long)]
+        detail: bool,
+    },
+    /// The routes of every peer for a prefix or an address: by default those of the longest
+    /// prefix held that covers it.
+    ///
+    /// Both directions: routes the neighbors sent (FROM neighbor) and routes the router sent
+    /// for them (FROM router), each with its verdict and whether it was passed on.
+    Route {
+        /// A prefix (192.0.2.0/24) or an address (192.0.2.1).
+        prefix: String,
+        /// Only routes for exactly this prefix.
+        #[arg(long, conflicts_with = "longer")]
+        exact: bool,
+        /// The prefix and every more-specific of it.
+        #[arg(long)]
+        longer: bool,
+        /// Show at most this many routes, the first in prefix order (1-10000; default 1000).
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Every attribute of each route, a block per route.
+        #[arg(short = 'd', long)]
+        detail: bool,
     },
     /// Every import check's outcome for a hypothetical route from a peer.
     ///
@@ -196,6 +246,40 @@ pub enum IncidentAction {
         #[arg(required = true, num_args = 1.., value_name = "TEXT")]
         text: Vec<String>,
     },
+}
+
+/// The routes `ctl routes` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoutesView {
+    /// Sent by the neighbor, before policy, with every check's verdict.
+    In,
+    /// Sent to the router: the neighbor's routes that pass, as the router got them.
+    ToRouter,
+    /// Sent by the router for this neighbor, before export policy, with every check's verdict.
+    FromRouter,
+    /// Sent to the neighbor: the router's routes that pass, as the neighbor got them.
+    Out,
+}
+
+impl RoutesView {
+    /// The API's name of the view.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoutesView::In => "in",
+            RoutesView::ToRouter => "to-router",
+            RoutesView::FromRouter => "from-router",
+            RoutesView::Out => "out",
+        }
+    }
+}
+
+/// An address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Family {
+    /// IPv4 unicast.
+    Ipv4,
+    /// IPv6 unicast.
+    Ipv6,
 }
 
 /// A mark's value.
@@ -400,6 +484,61 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
             add("offset", offset.map(|n| n.to_string()));
             (false, "/api/v1/rejected".into(), q, Render::Rejected)
         }
+        CtlCommand::Routes {
+            name,
+            view,
+            rejected,
+            accepted,
+            family,
+            limit,
+            detail,
+        } => {
+            let mut q = vec![("view", view.as_str().to_string())];
+            if rejected {
+                q.push(("status", "rejected".into()));
+            } else if accepted {
+                q.push(("status", "accepted".into()));
+            }
+            if let Some(f) = family {
+                let f = match f {
+                    Family::Ipv4 => "ipv4",
+                    Family::Ipv6 => "ipv6",
+                };
+                q.push(("afi", f.into()));
+            }
+            if let Some(n) = limit {
+                q.push(("limit", n.to_string()));
+            }
+            (
+                false,
+                format!("/api/v1/peers/{}/routes", percent_encode_segment(&name)),
+                q,
+                Render::PeerRoutes { detail },
+            )
+        }
+        CtlCommand::Route {
+            prefix,
+            exact,
+            longer,
+            limit,
+            detail,
+        } => {
+            let how = match (exact, longer) {
+                (true, _) => "exact",
+                (_, true) => "longer",
+                _ => "longest",
+            };
+            let mut q = vec![("prefix", prefix), ("match", how.to_string())];
+            if let Some(n) = limit {
+                q.push(("limit", n.to_string()));
+            }
+            (
+                false,
+                "/api/v1/routes".into(),
+                q,
+                Render::PrefixRoutes { detail },
+            )
+        }
         CtlCommand::Explain {
             prefix,
             path,
@@ -512,6 +651,14 @@ pub fn run(args: CtlArgs) -> Result<(), CtlError> {
             Render::Peer => peer_detail(&parse::<PeerView>(&body, &path)?, now),
             Render::Rejected => rejected_table(&parse::<RejectedPage>(&body, &path)?),
             Render::Explain => explain_table(&parse::<ExplainView>(&body, &path)?),
+            Render::PeerRoutes { detail } => routes::peer(
+                &parse::<crate::api::routes::PeerRoutesBody>(&body, &path)?,
+                detail,
+            ),
+            Render::PrefixRoutes { detail } => routes::prefix_routes(
+                &parse::<crate::api::routes::PrefixRoutesBody>(&body, &path)?,
+                detail,
+            ),
             Render::Rpki => rpki_text(&parse::<RpkiStatus>(&body, &path)?),
             Render::Incidents => incident::table(&parse::<IncidentsRows>(&body, &path)?.incidents),
             Render::Incident => {
@@ -544,6 +691,8 @@ enum Render {
     Explain,
     Rpki,
     Message,
+    PeerRoutes { detail: bool },
+    PrefixRoutes { detail: bool },
 }
 
 /// A peer name as one URL path segment.

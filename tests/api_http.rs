@@ -301,6 +301,9 @@ fn start() -> Server {
                                 (_, _) => Err(NeighborError::NotFound(peer.clone())),
                             });
                         }
+                        Control::Routes { query, answer } => {
+                            let _ = answer.send(routes_answer(&query));
+                        }
                         // transit-a is held down, customer-b is not.
                         Control::Clear { peer, answer } => {
                             let _ = answer.send(if peer == "transit-a" {
@@ -1306,4 +1309,161 @@ fn neighbor_down_up_and_refresh_over_http_and_ctl() {
     assert!(err.contains("administratively down"), "{err}");
     let (code, _, err) = ctl(&s, &["neighbor", "transit-a", "refresh", "sideways"]);
     assert_eq!(code, 2, "a usage error: {err}");
+}
+
+// ---- route views: the RIB's answers as the daemon would hand them over ----
+
+use bgpsieve::rib::routes::{
+    FlowCounts, Found, PeerQuery, PrefixQuery, QueryError, RouteMatch, RouteQuery, Row, Status,
+    View,
+};
+
+/// A route of transit-a, rejected as RPKI invalid.
+fn invalid_row(view: View) -> Row {
+    let attrs = bgpsieve::types::Attrs {
+        origin: bgpsieve::types::Origin::Igp,
+        as_path: bgpsieve::types::AsPath::parse("2914 64500").unwrap(),
+        next_hop: Some("198.51.100.1".parse().unwrap()),
+        med: Some(10),
+        communities: vec![(2914 << 16) | 410],
+        large_communities: vec![[2914, 1, 2]],
+        ..Default::default()
+    };
+    let mut verdict = bgpsieve::policy::Verdict {
+        rov: Some(RovState::Invalid),
+        ..Default::default()
+    };
+    verdict.reject(Reason::RpkiInvalid);
+    Row {
+        peer: "transit-a".into(),
+        view,
+        nlri: bgpsieve::bgp::update::Nlri::new("192.0.2.0/24".parse().unwrap()),
+        attrs: Arc::new(bgpsieve::bgp::update::PathAttributes {
+            attrs: Arc::new(attrs),
+            other: vec![],
+        }),
+        verdict,
+        passed: false,
+    }
+}
+
+/// The stand-in RIB: transit-a's rejected routes in view `in` (limit 5) are one route of the
+/// three held; the longest match of 192.0.2.1 is that route; nobody else exists.
+fn routes_answer(q: &RouteQuery) -> Result<Found, QueryError> {
+    let expected = PeerQuery {
+        peer: "transit-a".into(),
+        view: View::In,
+        status: Some(Status::Rejected),
+        afi: None,
+        limit: 5,
+    };
+    match q {
+        RouteQuery::Peer(p) if *p == expected => Ok(Found {
+            counts: Some(bgpsieve::types::PerAfi {
+                ipv4: FlowCounts {
+                    held: 3,
+                    accepted: 2,
+                    rejected: 1,
+                    passed: 2,
+                },
+                ipv6: FlowCounts::default(),
+            }),
+            matched: 1,
+            matched_prefix: None,
+            rows: vec![invalid_row(View::In)],
+        }),
+        RouteQuery::Peer(p) => Err(QueryError::NoPeer(p.peer.clone())),
+        RouteQuery::Prefix(PrefixQuery {
+            how: RouteMatch::Longest,
+            limit: 1000,
+            ..
+        }) => Ok(Found {
+            counts: None,
+            matched: 2,
+            matched_prefix: Some("192.0.2.0/24".parse().unwrap()),
+            rows: vec![invalid_row(View::In)],
+        }),
+        RouteQuery::Prefix(_) => Ok(Found::default()),
+    }
+}
+
+fn invalid_route_json() -> Value {
+    json!({
+        "peer": "transit-a", "view": "in", "prefix": "192.0.2.0/24", "as_path": "2914 64500",
+        "origin": "igp", "next_hop": "198.51.100.1", "med": 10,
+        "communities": ["2914:410"], "large_communities": ["2914:1:2"],
+        "accepted": false, "reasons": ["rpki-invalid"], "rpki": "invalid", "passed": false
+    })
+}
+
+#[test]
+fn route_views_of_a_peer_and_of_a_prefix() {
+    let s = start();
+    let (status, body) = get_json(&s, "/api/v1/peers/transit-a/routes?status=rejected&limit=5");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "peer": "transit-a", "view": "in",
+            "counts": {
+                "ipv4": {"held": 3, "accepted": 2, "rejected": 1, "passed": 2},
+                "ipv6": {"held": 0, "accepted": 0, "rejected": 0, "passed": 0}
+            },
+            "matched": 1, "limit": 5, "truncated": false,
+            "routes": [invalid_route_json()]
+        })
+    );
+    let (status, body) = get_json(&s, "/api/v1/routes?prefix=192.0.2.1");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({
+            "prefix": "192.0.2.1/32", "match": "longest", "matched_prefix": "192.0.2.0/24",
+            "matched": 2, "limit": 1000, "truncated": true,
+            "routes": [invalid_route_json()]
+        })
+    );
+    let (status, body) = get_json(&s, "/api/v1/peers/nobody/routes");
+    assert_eq!(
+        (status, body),
+        (404, json!({"error": "no peer named \"nobody\""}))
+    );
+    let (status, body) = get_json(&s, "/api/v1/peers/transit-a/routes?view=sideways");
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"],
+        "view: \"sideways\" is not one of in, to-router, from-router, out"
+    );
+    let (status, _) = get_json(&s, "/api/v1/routes");
+    assert_eq!(status, 400, "a prefix is required");
+
+    assert_eq!(
+        ok(ctl(
+            &s,
+            &["routes", "transit-a", "--rejected", "--limit", "5"]
+        )),
+        "\
+transit-a, in: routes the neighbor sent, before policy
+PREFIX        NEXT HOP      AS PATH     VERDICT                 TO ROUTER
+192.0.2.0/24  198.51.100.1  2914 64500  rejected: rpki-invalid  no
+ipv4: 3 held, 2 accepted, 1 rejected, 2 passed to the router
+ipv6: 0 held, 0 accepted, 0 rejected, 0 passed to the router
+1 matching routes
+"
+    );
+    assert_eq!(
+        ok(ctl(&s, &["route", "192.0.2.1"])),
+        "\
+192.0.2.1/32: longest match 192.0.2.0/24
+PREFIX        PEER       FROM      NEXT HOP      AS PATH     VERDICT                 PASSED
+192.0.2.0/24  transit-a  neighbor  198.51.100.1  2914 64500  rejected: rpki-invalid  no
+1 of 2 matching routes shown (the first 1000 in prefix order; --limit up to 10000 for more)
+"
+    );
+    let json_out = ok(ctl(
+        &s,
+        &["-j", "routes", "transit-a", "--rejected", "--limit", "5"],
+    ));
+    let v: Value = serde_json::from_str(&json_out).unwrap();
+    assert_eq!(v["routes"][0], invalid_route_json());
 }

@@ -85,3 +85,101 @@ fn help_output_names_the_default_config_and_every_subcommand() {
         assert!(help.contains(DEFAULT_CONFIG), "{help}");
     }
 }
+
+#[test]
+fn ctl_routes_and_route_take_a_view_filters_and_a_match() {
+    use bgpsieve::ctl::{CtlCommand, Family, RoutesView};
+    let ctl = |args: &[&str]| {
+        let mut all = vec!["bgpsieve", "ctl"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).map(|c| c.command) {
+            Ok(Command::Ctl(c)) => Ok(c.command),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.kind()),
+        }
+    };
+    match ctl(&["routes", "transit-a"]).unwrap() {
+        CtlCommand::Routes {
+            name,
+            view,
+            rejected,
+            accepted,
+            family,
+            limit,
+            detail,
+        } => assert_eq!(
+            (
+                name.as_str(),
+                view,
+                rejected,
+                accepted,
+                family,
+                limit,
+                detail
+            ),
+            ("transit-a", RoutesView::In, false, false, None, None, false),
+            "view in by default"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match ctl(&[
+        "routes",
+        "transit-a",
+        "from-router",
+        "--rejected",
+        "--family",
+        "ipv6",
+        "--limit",
+        "5",
+        "-d",
+    ])
+    .unwrap()
+    {
+        CtlCommand::Routes {
+            view,
+            rejected,
+            family,
+            limit,
+            detail,
+            ..
+        } => assert_eq!(
+            (view, rejected, family, limit, detail),
+            (
+                RoutesView::FromRouter,
+                true,
+                Some(Family::Ipv6),
+                Some(5),
+                true
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    for (arg, want) in [
+        ("in", RoutesView::In),
+        ("to-router", RoutesView::ToRouter),
+        ("from-router", RoutesView::FromRouter),
+        ("out", RoutesView::Out),
+    ] {
+        assert!(matches!(
+            ctl(&["routes", "x", arg]).unwrap(),
+            CtlCommand::Routes { view, .. } if view == want
+        ));
+        assert_eq!(want.as_str(), arg);
+    }
+    assert!(ctl(&["routes", "x", "sideways"]).is_err());
+    assert!(ctl(&["routes", "x", "--rejected", "--accepted"]).is_err());
+    match ctl(&["route", "192.0.2.0/24", "--longer"]).unwrap() {
+        CtlCommand::Route {
+            prefix,
+            exact,
+            longer,
+            ..
+        } => assert_eq!(
+            (prefix.as_str(), exact, longer),
+            ("192.0.2.0/24", false, true)
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(ctl(&["route", "192.0.2.0/24", "--longer", "--exact"]).is_err());
+    assert!(ctl(&["route"]).is_err(), "a prefix is required");
+}

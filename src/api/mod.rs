@@ -12,6 +12,7 @@
 //! without a framework of our own; HTTP/1 only.
 
 pub mod explain;
+pub mod routes;
 /// The rejected-route store and the views live with the RIB, which fills them; the API serves
 /// them.
 pub use crate::rib::{rejected, views};
@@ -67,6 +68,11 @@ pub enum Control {
     Incident {
         order: crate::rib::IncidentOrder,
         answer: oneshot::Sender<Result<String, crate::rib::OrderError>>,
+    },
+    /// A route query for the RIB thread (`GET /api/v1/peers/NAME/routes`, `/api/v1/routes`).
+    Routes {
+        query: crate::rib::routes::RouteQuery,
+        answer: oneshot::Sender<Result<crate::rib::routes::Found, crate::rib::routes::QueryError>>,
     },
 }
 
@@ -170,6 +176,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/peers/{name}/down", post(neighbor_down))
         .route("/api/v1/peers/{name}/up", post(neighbor_up))
         .route("/api/v1/peers/{name}/refresh", post(neighbor_refresh))
+        .route("/api/v1/peers/{name}/routes", get(routes::peer_routes))
+        .route("/api/v1/routes", get(routes::prefix_routes))
         .route("/api/v1/rejected", get(rejected))
         .route("/api/v1/explain", get(explain))
         .route("/api/v1/rpki", get(rpki))

@@ -497,6 +497,10 @@ impl DataTask {
                         // The RIB holds the incidents.
                         let _ = rib.send(RibEvent::Incident { order, answer }).await;
                     }
+                    Some(crate::api::Control::Routes { query, answer }) => {
+                        // The RIB holds the routes.
+                        let _ = rib.send(RibEvent::Routes { query, answer }).await;
+                    }
                     Some(crate::api::Control::RpkiAccept(answer)) => {
                         match self.feed.accept_held() {
                             Some(u) => {

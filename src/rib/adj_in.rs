@@ -148,6 +148,61 @@ impl<V> AdjRibIn<V> {
         self.iter().map(|(n, _)| n)
     }
 
+    /// Calls `f` for every route for exactly `p` (one without a path id, and any with one).
+    /// A lookup, and a pass over the routes with path ids (none on most sessions).
+    pub fn for_each_at(&self, p: &IpNet, mut f: impl FnMut(Nlri, &V)) {
+        let plain = Nlri::new(*p);
+        if let Some(v) = self.get(&plain) {
+            f(plain, v);
+        }
+        for (n, v) in self.paths.iter().filter(|(n, _)| n.prefix == *p) {
+            f(*n, v);
+        }
+    }
+
+    /// Calls `f` for every route for `p` or a more-specific of it. IPv4: only the part of the
+    /// table under `p` is read; IPv6 and routes with path ids: a pass over them.
+    pub fn for_each_within(&self, p: &IpNet, mut f: impl FnMut(Nlri, &V)) {
+        match p {
+            IpNet::V4(p4) => self
+                .v4
+                .for_each_within(p4, |k, v| f(Nlri::new(IpNet::V4(k)), v)),
+            IpNet::V6(p6) => {
+                for (k, v) in self.v6.iter().filter(|(k, _)| p6.contains(*k)) {
+                    f(Nlri::new(IpNet::V6(*k)), v);
+                }
+            }
+        }
+        for (n, v) in self.paths.iter().filter(|(n, _)| p.contains(&n.prefix)) {
+            f(*n, v);
+        }
+    }
+
+    /// The length of the longest prefix held that covers `p` (`p` itself included): a lookup
+    /// per candidate length from `p`'s down (at most 33 or 129), and a pass over the routes
+    /// with path ids.
+    pub fn longest_match(&self, p: &IpNet) -> Option<u8> {
+        let with_id = self
+            .paths
+            .keys()
+            .filter(|n| n.prefix.contains(p))
+            .map(|n| n.prefix.prefix_len())
+            .max();
+        let floor = with_id.map_or(0, |l| l.saturating_add(1));
+        let plain = (floor..=p.prefix_len()).rev().find(|len| {
+            let candidate = match p {
+                IpNet::V4(a) => {
+                    Ipv4Net::new(a.network(), *len).map(|n| self.v4.get(&n.trunc()).is_some())
+                }
+                IpNet::V6(a) => {
+                    Ipv6Net::new(a.network(), *len).map(|n| self.v6.contains_key(&n.trunc()))
+                }
+            };
+            candidate.unwrap_or(false)
+        });
+        plain.or(with_id)
+    }
+
     /// Hash maps never shrink by themselves: one at under a quarter of its capacity is
     /// rebuilt at its size (the IPv4 table gives memory back as it empties).
     fn shrink_if_sparse(&mut self) {

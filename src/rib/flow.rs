@@ -133,7 +133,13 @@ impl Rib {
     /// those tags itself. Toward the neighbor: the router's attributes, with the next hop of
     /// the family set to the router's link address (`next_hop`) and OTC set on egress to a
     /// customer, peer or RS-client.
-    fn outgoing_attrs(&self, i: usize, d: Direction, r: &InRoute, afi: Afi) -> Arc<PathAttributes> {
+    pub(super) fn outgoing_attrs(
+        &self,
+        i: usize,
+        d: Direction,
+        r: &InRoute,
+        afi: Afi,
+    ) -> Arc<PathAttributes> {
         let p = &self.pairs[i];
         // Copied on the first change only.
         let mut a: Option<PathAttributes> = None;

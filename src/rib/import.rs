@@ -414,6 +414,11 @@ impl<V: Held> ImportTable<V> {
         self.routes.get(n)
     }
 
+    /// The routes held, read only (for lookups by prefix: the route views).
+    pub fn routes(&self) -> &AdjRibIn<V> {
+        &self.routes
+    }
+
     pub fn len(&self) -> usize {
         self.routes.len()
     }

@@ -39,6 +39,7 @@ mod ops;
 mod pair;
 mod reevaluate;
 pub mod rejected;
+pub mod routes;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -105,6 +106,12 @@ pub enum RibEvent {
     Incident {
         order: IncidentOrder,
         answer: tokio::sync::oneshot::Sender<Result<String, OrderError>>,
+    },
+    /// An operator asks for routes (`bgpsieve ctl routes|route`): a bounded query, answered
+    /// with owned results (see [`routes`]).
+    Routes {
+        query: routes::RouteQuery,
+        answer: tokio::sync::oneshot::Sender<Result<routes::Found, routes::QueryError>>,
     },
 }
 
@@ -194,7 +201,9 @@ impl Rib {
 
     /// Handles one event of the RIB thread.
     pub fn handle_event(&mut self, ev: RibEvent) -> Vec<Output> {
-        if let (false, Some(ops)) = (matches!(ev, RibEvent::Tick), self.ops.as_mut()) {
+        // A tick or a route query changes nothing the views show.
+        let quiet = matches!(ev, RibEvent::Tick | RibEvent::Routes { .. });
+        if let (false, Some(ops)) = (quiet, self.ops.as_mut()) {
             ops.dirty = true;
         }
         match ev {
@@ -251,6 +260,17 @@ impl Rib {
                     Ok(m) => tracing::info!("{m}"),
                     Err(e) => tracing::warn!("incident order refused: {e}"),
                 }
+                let _ = answer.send(result);
+                Vec::new()
+            }
+            RibEvent::Routes { query, answer } => {
+                let started = std::time::Instant::now();
+                let result = self.query_routes(&query);
+                tracing::debug!(
+                    ?query,
+                    ms = started.elapsed().as_millis() as u64,
+                    "route query answered"
+                );
                 let _ = answer.send(result);
                 Vec::new()
             }

@@ -238,6 +238,37 @@ impl<V> V4Table<V> {
         }
     }
 
+    /// Calls `f` for every prefix held that is `p` or a more-specific of it, in address order.
+    /// Only the groups under `p` are read: one for a /16 or longer, with a binary search to
+    /// the first key; 2^(16-len) slots for a shorter `p`.
+    pub fn for_each_within(&self, p: &Ipv4Net, mut f: impl FnMut(Ipv4Net, &V)) {
+        let first = (u32::from(p.network()) >> 16) as usize;
+        let last = (u32::from(p.broadcast()) >> 16) as usize;
+        let len = u32::from(p.prefix_len());
+        // Within a group keys are (low 16 bits, length): those under `p` lie between its first
+        // and last address's low bits (all of the group's when `p` is shorter than a /16).
+        let (lo, hi) = if len >= 16 {
+            (
+                (u32::from(p.network()) & 0xffff) << 8,
+                (u32::from(p.broadcast()) & 0xffff) << 8 | 0xff,
+            )
+        } else {
+            (0, u32::MAX)
+        };
+        for slot in first..=last {
+            let Some(g) = self.group(slot) else {
+                continue;
+            };
+            let start = g.keys.partition_point(|k| *k < lo);
+            let keys = g.keys.iter().skip(start).take_while(|k| **k <= hi);
+            for (k, v) in keys.zip(g.values.iter().skip(start)) {
+                if k & 0xff >= len {
+                    f(v4_prefix(slot, *k), v);
+                }
+            }
+        }
+    }
+
     /// Bytes held (the slot array, the groups and their vectors' capacity).
     #[cfg(test)]
     pub fn heap_bytes(&self) -> usize {
@@ -330,6 +361,55 @@ mod tests {
         }
         assert!(t.is_empty());
         assert!(t.slots.is_empty(), "an emptied table gives its memory back");
+    }
+
+    #[test]
+    fn within_finds_exactly_the_prefix_and_its_more_specifics_in_address_order() {
+        let mut t: V4Table<u32> = V4Table::default();
+        let all = [
+            "0.0.0.0/0",
+            "10.0.0.0/8",
+            "10.0.0.0/16",
+            "10.0.0.0/24",
+            "10.0.1.0/24",
+            "10.0.1.128/25",
+            "10.1.0.0/16",
+            "10.1.255.0/24",
+            "10.2.0.0/24",
+            "11.0.0.0/24",
+            "9.255.255.0/24",
+        ];
+        for (i, s) in all.iter().enumerate() {
+            t.insert(s.parse().unwrap(), i as u32);
+        }
+        let within = |p: &str| {
+            let mut v = Vec::new();
+            t.for_each_within(&p.parse().unwrap(), |n, _| v.push(n.to_string()));
+            v
+        };
+        assert_eq!(within("10.0.1.0/24"), ["10.0.1.0/24", "10.0.1.128/25"]);
+        assert_eq!(
+            within("10.0.0.0/23"),
+            ["10.0.0.0/24", "10.0.1.0/24", "10.0.1.128/25"],
+            "not the /16 that covers it"
+        );
+        assert_eq!(
+            within("10.0.0.0/15"),
+            [
+                "10.0.0.0/16",
+                "10.0.0.0/24",
+                "10.0.1.0/24",
+                "10.0.1.128/25",
+                "10.1.0.0/16",
+                "10.1.255.0/24"
+            ]
+        );
+        assert_eq!(within("10.0.0.0/8").len(), 8);
+        assert_eq!(within("0.0.0.0/0").len(), all.len());
+        assert!(within("12.0.0.0/8").is_empty());
+        assert!(V4Table::<u32>::default().is_empty());
+        let empty: V4Table<u32> = V4Table::default();
+        empty.for_each_within(&"0.0.0.0/0".parse().unwrap(), |_, _| panic!("empty"));
     }
 
     #[test]

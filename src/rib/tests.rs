@@ -1546,3 +1546,381 @@ fn refresh_out_sends_the_neighbor_its_table_again_and_asks_the_router() {
     assert!(matches!(answer, Err(NeighborError::Conflict(m)) if m.contains("not established")));
     assert!(out.is_empty());
 }
+
+/// Route views (`ctl routes`, `ctl route`): the RIB's bounded queries.
+mod route_views {
+    use super::*;
+    use crate::rib::routes::{
+        FlowCounts, Found, PeerQuery, PrefixQuery, QueryError, RouteMatch, RouteQuery, Status, View,
+    };
+
+    fn peer_query(rib: &Rib, peer: &str, view: View, status: Option<Status>) -> Found {
+        let q = PeerQuery {
+            peer: peer.into(),
+            view,
+            status,
+            afi: None,
+            limit: 1000,
+        };
+        rib.query_routes(&RouteQuery::Peer(q)).unwrap()
+    }
+
+    fn prefix_query(rib: &Rib, prefix: &str, how: RouteMatch, limit: usize) -> Found {
+        let q = PrefixQuery {
+            prefix: prefix.parse().unwrap(),
+            how,
+            limit,
+        };
+        rib.query_routes(&RouteQuery::Prefix(q)).unwrap()
+    }
+
+    /// (prefix, verdict codes, passed) of each row, in order.
+    fn rows(f: &Found) -> Vec<(String, String, bool)> {
+        f.rows
+            .iter()
+            .map(|r| {
+                let codes: Vec<&str> = r.verdict.reasons().map(|x| x.code()).collect();
+                (r.nlri.prefix.to_string(), codes.join(","), r.passed)
+            })
+            .collect()
+    }
+
+    fn row(prefix: &str, reasons: &str, passed: bool) -> (String, String, bool) {
+        (prefix.to_string(), reasons.to_string(), passed)
+    }
+
+    /// `bgpsieve_routes_current{peer="n",direction=D,afi="ipv4"}` as `/metrics` shows it.
+    fn routes_current(rib: &mut Rib, direction: &str) -> u64 {
+        views(rib);
+        let text = rib.ops.as_ref().unwrap().metrics.render();
+        let key = format!(
+            "bgpsieve_routes_current{{afi=\"ipv4\",direction=\"{direction}\",peer=\"n\"}} "
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{key} not in\n{text}"))
+    }
+
+    /// A customer pair with both sides up: the neighbor sent one acceptable route and two bad
+    /// ones, the router one it may export and one it may not.
+    fn loaded(observe: bool) -> Rib {
+        let mut rib = rib(None);
+        rib.pairs[0].policy.observe = observe;
+        rib.handle(update(
+            N,
+            &["8.8.8.0/24", "10.0.0.0/24", "9.9.9.0/25"],
+            "20002 15169",
+            &[],
+        ));
+        let a = attrs("20001 15169", |a| {
+            a.next_hop = Some("10.0.0.1".parse().unwrap());
+            a.med = Some(7);
+        });
+        rib.handle(update_with(R, &["20.1.0.0/24", "10.1.0.0/24"], a, &[]));
+        rib
+    }
+
+    #[test]
+    fn the_four_views_show_what_each_side_sent_and_was_sent() {
+        let mut rib = loaded(false);
+        let inbound = peer_query(&rib, "n", View::In, None);
+        assert_eq!(
+            rows(&inbound),
+            [
+                row("8.8.8.0/24", "", true),
+                row("9.9.9.0/25", "prefix-length", false),
+                row("10.0.0.0/24", "bogon-prefix", false),
+            ],
+            "pre-policy, in prefix order, every route with its verdict"
+        );
+        let four = |held, accepted, passed| FlowCounts {
+            held,
+            accepted,
+            rejected: held - accepted,
+            passed,
+        };
+        assert_eq!(inbound.counts.unwrap().ipv4, four(3, 1, 1));
+        assert_eq!(inbound.counts.unwrap().ipv6, FlowCounts::default());
+        let rejected = peer_query(&rib, "n", View::In, Some(Status::Rejected));
+        assert_eq!(rejected.rows.len(), 2);
+        assert_eq!(rejected.matched, 2);
+        assert_eq!(rejected.counts, inbound.counts, "counts are unfiltered");
+        let accepted = peer_query(&rib, "n", View::In, Some(Status::Accepted));
+        assert_eq!(rows(&accepted), [row("8.8.8.0/24", "", true)]);
+        let v6 = PeerQuery {
+            peer: "n".into(),
+            view: View::In,
+            status: None,
+            afi: Some(Afi::Ipv6),
+            limit: 10,
+        };
+        assert_eq!(rib.query_routes(&RouteQuery::Peer(v6)).unwrap().matched, 0);
+
+        // What the router was sent: the accepted route, with the neighbor's attributes.
+        let to_router = peer_query(&rib, "n", View::ToRouter, None);
+        assert_eq!(rows(&to_router), [row("8.8.8.0/24", "", true)]);
+        let a = &to_router.rows[0].attrs.attrs;
+        assert_eq!(a.next_hop, Some("192.0.2.21".parse().unwrap()));
+        assert_eq!(a.as_path.to_string(), "20002 15169");
+
+        // What the router sent, with the export verdicts, and what the neighbor got of it.
+        let from_router = peer_query(&rib, "n", View::FromRouter, None);
+        assert_eq!(
+            rows(&from_router),
+            [
+                row("10.1.0.0/24", "export-bogon", false),
+                row("20.1.0.0/24", "", true),
+            ]
+        );
+        assert_eq!(
+            from_router.rows[1].attrs.attrs.next_hop,
+            Some("10.0.0.1".parse().unwrap()),
+            "as the router sent it"
+        );
+        let out = peer_query(&rib, "n", View::Out, None);
+        assert_eq!(rows(&out), [row("20.1.0.0/24", "", true)]);
+        let a = &out.rows[0].attrs.attrs;
+        assert_eq!(a.next_hop, Some("198.51.100.3".parse().unwrap()));
+        assert_eq!(a.otc, Some(Asn(LOCAL)), "OTC on egress to a customer");
+        assert_eq!(a.med, Some(7));
+
+        // The counts are the metric's and the peer view's.
+        let in_counts = inbound.counts.unwrap().ipv4;
+        let out_counts = out.counts.unwrap().ipv4;
+        assert_eq!(routes_current(&mut rib, "in"), in_counts.accepted);
+        assert_eq!(routes_current(&mut rib, "out"), out_counts.passed);
+        let v = &views(&mut rib)[0];
+        assert_eq!(v.routes_in.ipv4, in_counts.held);
+        assert_eq!(v.accepted_in.ipv4, in_counts.accepted);
+        assert_eq!(v.routes_out.ipv4, out_counts.passed);
+        assert_eq!(v.router.routes_in.ipv4, out_counts.held);
+        assert_eq!(v.router.routes_out.ipv4, in_counts.passed);
+
+        let q = RouteQuery::Peer(PeerQuery {
+            peer: "nobody".into(),
+            view: View::In,
+            status: None,
+            afi: None,
+            limit: 10,
+        });
+        assert_eq!(
+            rib.query_routes(&q).unwrap_err(),
+            QueryError::NoPeer("nobody".into())
+        );
+    }
+
+    #[test]
+    fn in_observe_mode_rejected_routes_are_passed_on_tagged() {
+        let mut rib = loaded(true);
+        let inbound = peer_query(&rib, "n", View::In, None);
+        assert_eq!(
+            rows(&inbound),
+            [
+                row("8.8.8.0/24", "", true),
+                row("9.9.9.0/25", "prefix-length", true),
+                row("10.0.0.0/24", "bogon-prefix", true),
+            ]
+        );
+        let c = inbound.counts.unwrap().ipv4;
+        assert_eq!((c.held, c.accepted, c.rejected, c.passed), (3, 1, 2, 3));
+        assert_eq!(
+            routes_current(&mut rib, "in"),
+            1,
+            "the metric counts accepted routes, observe or not"
+        );
+        let to_router = peer_query(&rib, "n", View::ToRouter, None);
+        assert_eq!(to_router.rows.len(), 3);
+        let tag = |n: usize| {
+            let lc = &to_router.rows[n].attrs.attrs.large_communities;
+            lc.iter()
+                .filter(|c| c[0] == LOCAL && c[1] == community::REJECT_REASON)
+                .map(|c| c[2])
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tag(0), Vec::<u32>::new());
+        assert_eq!(tag(1), [u32::from(Reason::PrefixLength.number())]);
+        assert_eq!(tag(2), [u32::from(Reason::BogonPrefix.number())]);
+        // The router side going down: nothing is passed to it any more.
+        down(&mut rib, R);
+        let inbound = peer_query(&rib, "n", View::In, None);
+        assert!(inbound.rows.iter().all(|r| !r.passed));
+        assert_eq!(inbound.counts.unwrap().ipv4.passed, 0);
+        assert!(peer_query(&rib, "n", View::ToRouter, None).rows.is_empty());
+    }
+
+    /// Two pairs, `n` and `m`, with overlapping routes from their neighbors, and a route from
+    /// `n`'s router.
+    fn two_pairs() -> Rib {
+        let mut m = pair(Role::Customer);
+        m.name = "m".into();
+        let mut rib = rib_of(vec![pair(Role::Customer), m]);
+        let n1 = SessionId::new(1, Side::Neighbor);
+        for id in [R, N, SessionId::new(1, Side::Router), n1] {
+            up(&mut rib, id);
+        }
+        rib.handle(update(N, &["8.8.0.0/16", "8.8.8.0/24"], "20002 15169", &[]));
+        rib.handle(update(
+            n1,
+            &["8.8.8.0/24", "8.8.8.128/25", "10.8.0.0/24"],
+            "20002 15169",
+            &[],
+        ));
+        let a6 = attrs("20002", |a| {
+            a.next_hop = Some("2001:db8:ff::1".parse().unwrap())
+        });
+        rib.handle(update_with(
+            n1,
+            &["2001:db8::/32", "2001:db8:1::/48"],
+            a6,
+            &[],
+        ));
+        rib.handle(update(R, &["20.1.0.0/24"], "20001", &[]));
+        rib
+    }
+
+    /// (prefix, peer, view) of each row.
+    fn who(f: &Found) -> Vec<(String, String, View)> {
+        f.rows
+            .iter()
+            .map(|r| (r.nlri.prefix.to_string(), r.peer.clone(), r.view))
+            .collect()
+    }
+
+    fn at(prefix: &str, peer: &str, view: View) -> (String, String, View) {
+        (prefix.into(), peer.into(), view)
+    }
+
+    #[test]
+    fn a_prefix_is_found_exactly_by_longest_match_and_with_its_more_specifics() {
+        let rib = two_pairs();
+        let exact = prefix_query(&rib, "8.8.8.0/24", RouteMatch::Exact, 100);
+        assert_eq!(
+            who(&exact),
+            [
+                at("8.8.8.0/24", "n", View::In),
+                at("8.8.8.0/24", "m", View::In)
+            ]
+        );
+        assert!(exact.rows.iter().all(|r| r.verdict.accepted() && r.passed));
+        assert!(prefix_query(&rib, "8.8.8.0/23", RouteMatch::Exact, 100)
+            .rows
+            .is_empty());
+
+        let longest = |p: &str| {
+            let f = prefix_query(&rib, p, RouteMatch::Longest, 100);
+            (f.matched_prefix.map(|p| p.to_string()), who(&f))
+        };
+        assert_eq!(
+            longest("8.8.8.1/32"),
+            (
+                Some("8.8.8.0/24".into()),
+                vec![
+                    at("8.8.8.0/24", "n", View::In),
+                    at("8.8.8.0/24", "m", View::In)
+                ]
+            )
+        );
+        assert_eq!(
+            longest("8.8.8.200/32"),
+            (
+                Some("8.8.8.128/25".into()),
+                vec![at("8.8.8.128/25", "m", View::In)]
+            )
+        );
+        assert_eq!(
+            longest("8.8.9.0/24"),
+            (
+                Some("8.8.0.0/16".into()),
+                vec![at("8.8.0.0/16", "n", View::In)]
+            )
+        );
+        assert_eq!(
+            longest("20.1.0.7/32"),
+            (
+                Some("20.1.0.0/24".into()),
+                vec![at("20.1.0.0/24", "n", View::FromRouter)]
+            ),
+            "the router's routes too"
+        );
+        assert_eq!(
+            longest("2001:db8:1:2::1/128"),
+            (
+                Some("2001:db8:1::/48".into()),
+                vec![at("2001:db8:1::/48", "m", View::In)]
+            )
+        );
+        assert_eq!(longest("9.9.9.9/32"), (None, vec![]));
+
+        let longer = prefix_query(&rib, "8.8.0.0/16", RouteMatch::Longer, 100);
+        assert_eq!(
+            who(&longer),
+            [
+                at("8.8.0.0/16", "n", View::In),
+                at("8.8.8.0/24", "n", View::In),
+                at("8.8.8.0/24", "m", View::In),
+                at("8.8.8.128/25", "m", View::In),
+            ]
+        );
+        assert_eq!(longer.matched, 4);
+        let v6 = prefix_query(&rib, "2001::/16", RouteMatch::Longer, 100);
+        assert_eq!(
+            who(&v6),
+            [
+                at("2001:db8::/32", "m", View::In),
+                at("2001:db8:1::/48", "m", View::In)
+            ]
+        );
+
+        // Cut at the limit: the first in prefix order, and how many matched.
+        let cut = prefix_query(&rib, "8.0.0.0/7", RouteMatch::Longer, 2);
+        assert_eq!(cut.matched, 4);
+        assert_eq!(
+            who(&cut),
+            [
+                at("8.8.0.0/16", "n", View::In),
+                at("8.8.8.0/24", "n", View::In)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_large_view_is_cut_at_the_limit_in_prefix_order_with_its_full_counts() {
+        let mut rib = rib(None);
+        let v4: Vec<String> = (0..300)
+            .map(|i| format!("8.{}.{}.0/24", i / 256, i % 256))
+            .collect();
+        let v4: Vec<&str> = v4.iter().map(String::as_str).collect();
+        rib.handle(update(N, &v4, "20002 15169", &[]));
+        // IPv6 routes are held in a hash map: the cut must still take the first in order.
+        let v6: Vec<String> = (0..50)
+            .rev()
+            .map(|i| format!("2001:db8:{i:x}::/48"))
+            .collect();
+        let v6: Vec<&str> = v6.iter().map(String::as_str).collect();
+        let a6 = attrs("20002", |a| {
+            a.next_hop = Some("2001:db8:ff::1".parse().unwrap())
+        });
+        rib.handle(update_with(N, &v6, a6, &[]));
+        let q = |afi, limit| PeerQuery {
+            peer: "n".into(),
+            view: View::In,
+            status: None,
+            afi,
+            limit,
+        };
+        let f = rib.query_routes(&RouteQuery::Peer(q(None, 10))).unwrap();
+        assert_eq!(f.matched, 350);
+        assert_eq!(f.rows.len(), 10);
+        let c = f.counts.unwrap();
+        assert_eq!((c.ipv4.held, c.ipv6.held), (300, 50), "over the whole flow");
+        assert_eq!(f.rows[0].nlri.prefix.to_string(), "8.0.0.0/24");
+        assert_eq!(f.rows[9].nlri.prefix.to_string(), "8.0.9.0/24");
+        let f = rib
+            .query_routes(&RouteQuery::Peer(q(Some(Afi::Ipv6), 3)))
+            .unwrap();
+        assert_eq!(f.matched, 50);
+        let got: Vec<String> = f.rows.iter().map(|r| r.nlri.prefix.to_string()).collect();
+        assert_eq!(got, ["2001:db8::/48", "2001:db8:1::/48", "2001:db8:2::/48"]);
+    }
+}
