@@ -326,26 +326,10 @@ async fn order_incident(
     s: &ApiState,
     order: crate::rib::IncidentOrder,
 ) -> Result<Json<MessageBody>, ApiError> {
-    let (answer, rx) = oneshot::channel();
-    let exchange = async {
-        s.control
-            .send(Control::Incident { order, answer })
-            .await
-            .map_err(|_| ApiError::Internal("the daemon is not taking requests".into()))?;
-        rx.await
-            .map_err(|_| ApiError::Internal("the daemon dropped the request".into()))
-    };
-    match tokio::time::timeout(CONTROL_TIMEOUT, exchange).await {
-        Err(_) => Err(ApiError::Internal(format!(
-            "the daemon did not answer within {} s",
-            CONTROL_TIMEOUT.as_secs()
-        ))),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(Ok(message))) => Ok(Json(MessageBody { message })),
-        Ok(Ok(Err(e @ crate::rib::OrderError::NotFound(_)))) => {
-            Err(ApiError::NotFound(e.to_string()))
-        }
-        Ok(Ok(Err(e))) => Err(ApiError::BadRequest(e.to_string())),
+    match exchange(s, |answer| Control::Incident { order, answer }).await? {
+        Ok(message) => Ok(Json(MessageBody { message })),
+        Err(e @ crate::rib::OrderError::NotFound(_)) => Err(ApiError::NotFound(e.to_string())),
+        Err(e) => Err(ApiError::BadRequest(e.to_string())),
     }
 }
 
@@ -516,11 +500,12 @@ async fn rpki(
     Ok(Json(status.with_ages(crate::unix_now())))
 }
 
-async fn ask(
+/// Hands the daemon an order made with the sender of its answer, and waits for the answer (at
+/// most [`CONTROL_TIMEOUT`]).
+pub(crate) async fn exchange<T>(
     s: &ApiState,
-    make: impl FnOnce(oneshot::Sender<Result<String, String>>) -> Control,
-    refused: fn(String) -> ApiError,
-) -> Result<Json<MessageBody>, ApiError> {
+    make: impl FnOnce(oneshot::Sender<T>) -> Control,
+) -> Result<T, ApiError> {
     let (tx, rx) = oneshot::channel();
     let answer = async {
         s.control
@@ -530,14 +515,24 @@ async fn ask(
         rx.await
             .map_err(|_| ApiError::Internal("the daemon dropped the request".into()))
     };
-    match tokio::time::timeout(CONTROL_TIMEOUT, answer).await {
-        Err(_) => Err(ApiError::Internal(format!(
-            "the daemon did not answer within {} s",
-            CONTROL_TIMEOUT.as_secs()
-        ))),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(Ok(message))) => Ok(Json(MessageBody { message })),
-        Ok(Ok(Err(e))) => Err(refused(e)),
+    tokio::time::timeout(CONTROL_TIMEOUT, answer)
+        .await
+        .map_err(|_| {
+            ApiError::Internal(format!(
+                "the daemon did not answer within {} s",
+                CONTROL_TIMEOUT.as_secs()
+            ))
+        })?
+}
+
+async fn ask(
+    s: &ApiState,
+    make: impl FnOnce(oneshot::Sender<Result<String, String>>) -> Control,
+    refused: fn(String) -> ApiError,
+) -> Result<Json<MessageBody>, ApiError> {
+    match exchange(s, make).await? {
+        Ok(message) => Ok(Json(MessageBody { message })),
+        Err(e) => Err(refused(e)),
     }
 }
 
@@ -603,30 +598,15 @@ async fn order_neighbor(
     order: crate::rib::NeighborOrder,
 ) -> Result<Json<MessageBody>, ApiError> {
     let Path(peer) = name.map_err(|e| ApiError::BadRequest(format!("peer name: {e}")))?;
-    let (answer, rx) = oneshot::channel();
-    let exchange = async {
-        s.control
-            .send(Control::Neighbor {
-                peer,
-                order,
-                answer,
-            })
-            .await
-            .map_err(|_| ApiError::Internal("the daemon is not taking requests".into()))?;
-        rx.await
-            .map_err(|_| ApiError::Internal("the daemon dropped the request".into()))
+    let make = |answer| Control::Neighbor {
+        peer,
+        order,
+        answer,
     };
-    match tokio::time::timeout(CONTROL_TIMEOUT, exchange).await {
-        Err(_) => Err(ApiError::Internal(format!(
-            "the daemon did not answer within {} s",
-            CONTROL_TIMEOUT.as_secs()
-        ))),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(Ok(message))) => Ok(Json(MessageBody { message })),
-        Ok(Ok(Err(e @ crate::rib::NeighborError::NotFound(_)))) => {
-            Err(ApiError::NotFound(e.to_string()))
-        }
-        Ok(Ok(Err(e))) => Err(ApiError::Conflict(e.to_string())),
+    match exchange(s, make).await? {
+        Ok(message) => Ok(Json(MessageBody { message })),
+        Err(e @ crate::rib::NeighborError::NotFound(_)) => Err(ApiError::NotFound(e.to_string())),
+        Err(e) => Err(ApiError::Conflict(e.to_string())),
     }
 }
 

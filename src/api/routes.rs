@@ -4,7 +4,7 @@
 //! [`crate::rib::routes`] for the views and what a query costs); the rows become JSON here, off
 //! the RIB thread.
 
-use super::{explain::parse_prefix, ApiError, ApiState, Control, Params, CONTROL_TIMEOUT};
+use super::{explain::parse_prefix, ApiError, ApiState, Control, Params};
 use crate::policy::Reason;
 use crate::rib::routes::{
     FlowCounts, Found, PeerQuery, PrefixQuery, QueryError, RouteMatch, RouteQuery, Row, Status,
@@ -17,7 +17,6 @@ use axum::Json;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
-use tokio::sync::oneshot;
 
 /// One route as the views show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,23 +215,9 @@ pub fn prefix_query(raw: Option<&str>) -> Result<PrefixQuery, ApiError> {
 
 /// Hands a query to the RIB thread (through the daemon) and waits for its answer.
 async fn ask(s: &ApiState, query: RouteQuery) -> Result<Found, ApiError> {
-    let (answer, rx) = oneshot::channel();
-    let exchange = async {
-        s.control
-            .send(Control::Routes { query, answer })
-            .await
-            .map_err(|_| ApiError::Internal("the daemon is not taking requests".into()))?;
-        rx.await
-            .map_err(|_| ApiError::Internal("the daemon dropped the request".into()))
-    };
-    match tokio::time::timeout(CONTROL_TIMEOUT, exchange).await {
-        Err(_) => Err(ApiError::Internal(format!(
-            "the daemon did not answer within {} s",
-            CONTROL_TIMEOUT.as_secs()
-        ))),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(Ok(found))) => Ok(found),
-        Ok(Ok(Err(e @ QueryError::NoPeer(_)))) => Err(ApiError::NotFound(e.to_string())),
+    match super::exchange(s, |answer| Control::Routes { query, answer }).await? {
+        Ok(found) => Ok(found),
+        Err(e @ QueryError::NoPeer(_)) => Err(ApiError::NotFound(e.to_string())),
     }
 }
 
