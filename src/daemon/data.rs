@@ -15,6 +15,7 @@ use crate::rpki::feed::{FeedConfig, Outcome, RpkiFeed, RtrChange, Update};
 use crate::rpki::rtr::{self, RtrCache, RtrClientConfig, RtrEvent, RtrHandle};
 use crate::rpki::{load_files, LoadError, LoadOptions, RpkiData};
 use crate::setup;
+use crate::types::SessionId;
 use crate::unix_now;
 use ipnet::IpNet;
 use std::path::PathBuf;
@@ -103,14 +104,14 @@ struct IrrFiles {
 }
 
 impl IrrFiles {
-    fn new(cfg: &Config) -> IrrFiles {
+    /// The files of `cfg`, each peer's by its pair slot.
+    fn new(cfg: &Config, slots: &super::reload::Slots) -> IrrFiles {
         let mut f = IrrFiles {
             peers: cfg
                 .peers
                 .iter()
-                .enumerate()
-                .filter(|(_, p)| !p.irr.is_empty())
-                .map(|(i, p)| (i, p.irr.clone()))
+                .filter(|p| !p.irr.is_empty())
+                .filter_map(|p| Some((slots.of(&p.name)?, p.irr.clone())))
                 .collect(),
             announce_static: cfg.global.announce_list(),
             announce: cfg.global.announce_irr.clone(),
@@ -333,6 +334,8 @@ pub(super) struct ReloadCtx {
     pub path: PathBuf,
     pub config: Config,
     pub sessions: super::Sessions,
+    /// Which pair slot each configured peer lives in.
+    pub slots: super::reload::Slots,
 }
 
 fn feed_config(cfg: &RpkiConfig) -> FeedConfig {
@@ -426,7 +429,7 @@ impl DataTask {
             initial,
             feed,
             files,
-            irr: IrrFiles::new(config),
+            irr: IrrFiles::new(config, &super::reload::Slots::new(config)),
             rtr,
             started,
         })
@@ -610,7 +613,21 @@ impl DataTask {
             tracing::warn!("{w}");
         }
         let new = loaded.config;
-        let plan = super::reload::plan(&ctx.config, &new).map_err(|e| e.to_string())?;
+        let plan = super::reload::plan(&ctx.config, &new);
+        if !plan.added.is_empty() || !plan.removed.is_empty() {
+            let added: Vec<&str> = plan
+                .added
+                .iter()
+                .filter_map(|&i| Some(new.peers.get(i)?.name.as_str()))
+                .collect();
+            return Err(super::reload::RefuseReload::PairsChanged {
+                added: added.join(","),
+                removed: plan.removed.join(","),
+            }
+            .to_string());
+        }
+        // The plan names peers by their position in the new file; everything else by slot.
+        let slot = |i: usize| ctx.slots.of_new(&new, i);
         for w in &plan.not_applied {
             tracing::warn!("{w}");
         }
@@ -622,9 +639,11 @@ impl DataTask {
         };
         let mut peers = Vec::new();
         for &i in &plan.policy {
-            let Some(p) = new.peers.get(i) else { continue };
+            let (Some(p), Some(pair)) = (new.peers.get(i), slot(i)) else {
+                continue;
+            };
             peers.push(crate::rib::PairReconfig {
-                pair: i,
+                pair,
                 policy: setup::peer_policy(p).map_err(|e| e.to_string())?,
                 local_asn: p.router.as_ref().map(|r| r.asn),
                 next_hop: p.next_hop,
@@ -685,18 +704,18 @@ impl DataTask {
             }
         }
         for id in &plan.restart {
-            let peer = new.peers.get(id.pair);
-            if let Some((p, r)) = peer.and_then(|p| Some((p, p.router.as_ref()?))) {
-                let sc = super::session_configs(&new, id.pair, (p, r), shared).into_side(id.side);
+            let peer = new.peers.get(id.pair).zip(slot(id.pair));
+            if let Some((p, r, s)) = peer.and_then(|(p, s)| Some((p, p.router.as_ref()?, s))) {
+                let sc = super::session_configs(&new, s, (p, r), shared).into_side(id.side);
                 let order = crate::bgp::session::ToSession::Reconfigure(Box::new(sc));
-                super::send_to(&ctx.sessions, *id, order);
+                super::send_to(&ctx.sessions, SessionId::new(s, id.side), order);
             }
         }
         if plan.rpki_files {
             self.files = Files::new(&new.rpki);
             self.feed.set_config(feed_config(&new.rpki));
         }
-        self.irr = IrrFiles::new(&new);
+        self.irr = IrrFiles::new(&new, &ctx.slots);
         ctx.config = new;
         Ok(summary)
     }

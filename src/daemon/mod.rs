@@ -434,6 +434,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         path,
         config: cfg.clone(),
         sessions: sessions.clone(),
+        slots: reload::Slots::new(&cfg),
     });
     let data_task = tokio::spawn(data.run(shared, rib_tx.clone(), reload, data_ops));
     let ticker = {
