@@ -333,9 +333,15 @@ fn modified_unix(path: &std::path::Path) -> Option<i64> {
 pub(super) struct ReloadCtx {
     pub path: PathBuf,
     pub config: Config,
-    pub sessions: super::Sessions,
+    /// The session channels and the listeners' table.
+    pub wiring: super::SharedWiring,
     /// Which pair slot each configured peer lives in.
     pub slots: super::reload::Slots,
+    /// The listening sockets, for the TCP-MD5 keys of added and removed pairs.
+    pub listeners: Vec<(std::net::SocketAddr, Arc<tokio::net::TcpListener>)>,
+    /// The session tasks, awaited when the daemon stops.
+    pub handles: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 fn feed_config(cfg: &RpkiConfig) -> FeedConfig {
@@ -614,24 +620,21 @@ impl DataTask {
         }
         let new = loaded.config;
         let plan = super::reload::plan(&ctx.config, &new);
-        if !plan.added.is_empty() || !plan.removed.is_empty() {
-            let added: Vec<&str> = plan
-                .added
-                .iter()
-                .filter_map(|&i| Some(new.peers.get(i)?.name.as_str()))
-                .collect();
-            return Err(super::reload::RefuseReload::PairsChanged {
-                added: added.join(","),
-                removed: plan.removed.join(","),
-            }
-            .to_string());
-        }
-        // The plan names peers by their position in the new file; everything else by slot.
-        let slot = |i: usize| ctx.slots.of_new(&new, i);
         for w in &plan.not_applied {
             tracing::warn!("{w}");
         }
         // Everything that can fail comes first: a bad IRR file refuses the whole reload.
+        let mut added_pairs = Vec::new();
+        for &i in &plan.added {
+            let Some(p) = new.peers.get(i) else { continue };
+            added_pairs.push((i, super::rib_pair(p).map_err(|e| e.to_string())?));
+        }
+        // Pairs come and go first (slots retired and appended); the plan names peers by their
+        // position in the new file, everything else by slot.
+        let pairs_changed = !plan.added.is_empty() || !plan.removed.is_empty();
+        let mut slots = ctx.slots.clone();
+        let (retired, appended) = slots.apply(&plan, &new);
+        let slot = |i: usize| slots.of_new(&new, i);
         let local = if plan.local {
             Some(setup::local_policy(&new).map_err(|e| e.to_string())?)
         } else {
@@ -652,8 +655,16 @@ impl DataTask {
                 limits_out: setup::limits(&p.max_prefix_out),
             });
         }
+        if pairs_changed {
+            ctx.slots = slots.clone();
+            let gone = (retired.as_slice(), plan.removed.as_slice());
+            self.change_pairs(ctx, &new, shared, rib, gone, &appended, added_pairs)
+                .await?;
+        }
         let summary = format!(
-            "{} peer(s) with new policy, {} session(s) restarted{}{}",
+            "{} pair(s) added, {} removed, {} peer(s) with new policy, {} session(s) restarted{}{}",
+            appended.len(),
+            retired.len(),
             plan.policy.len(),
             plan.restart.len(),
             if plan.local {
@@ -708,7 +719,7 @@ impl DataTask {
             if let Some((p, r, s)) = peer.and_then(|(p, s)| Some((p, p.router.as_ref()?, s))) {
                 let sc = super::session_configs(&new, s, (p, r), shared).into_side(id.side);
                 let order = crate::bgp::session::ToSession::Reconfigure(Box::new(sc));
-                super::send_to(&ctx.sessions, SessionId::new(s, id.side), order);
+                ctx.wiring.send_to(SessionId::new(s, id.side), order);
             }
         }
         if plan.rpki_files {
@@ -718,6 +729,91 @@ impl DataTask {
         self.irr = IrrFiles::new(&new, &ctx.slots);
         ctx.config = new;
         Ok(summary)
+    }
+
+    /// Removes the pairs in the `retired` slots (their sessions close with Cease/3 Peer
+    /// De-configured, the RIB drops their routes, their series and views go) and starts the
+    /// `appended` ones ((slot, index in `new`), with their RIB pairs in `added`): listener
+    /// table and TCP-MD5 keys, metrics series, policy, sessions. No other pair is touched.
+    #[allow(clippy::too_many_arguments)]
+    async fn change_pairs(
+        &mut self,
+        ctx: &mut ReloadCtx,
+        new: &Config,
+        shared: &Arc<SharedPolicy>,
+        rib: &mpsc::Sender<RibEvent>,
+        (retired, removed): (&[usize], &[String]),
+        appended: &[(usize, usize)],
+        added: Vec<(usize, crate::rib::Pair)>,
+    ) -> Result<(), String> {
+        for &slot in retired {
+            for side in crate::types::Side::BOTH {
+                let order = crate::bgp::session::ToSession::Deconfigure;
+                ctx.wiring.send_to(SessionId::new(slot, side), order);
+            }
+        }
+        ctx.wiring
+            .change(|w| w.table.retain(|(_, _, id)| !retired.contains(&id.pair)));
+        // Each new pair: its metrics series, its diagnostics, its RIB pair, its policy.
+        let mut rib_pairs = Vec::new();
+        let mut policies = Vec::new();
+        let mut starts = Vec::new();
+        for ((slot, i), (_, mut pair)) in appended.iter().zip(added) {
+            let Some(p) = new.peers.get(*i) else { continue };
+            let label = crate::metrics::PeerLabel {
+                name: p.name.clone(),
+            };
+            let at = ctx.metrics.add_peer(&label);
+            if at != *slot {
+                return Err(format!(
+                    "pair {}: slot {slot} but metrics slot {at}",
+                    p.name
+                ));
+            }
+            let diag = crate::types::PerSide::new(|side| {
+                crate::bgp::diag::DiagHandle::with_metrics(
+                    ctx.metrics.clone(),
+                    SessionId::new(*slot, side),
+                )
+            });
+            pair.diag = diag.clone();
+            policies.push(pair.policy.clone());
+            rib_pairs.push(pair);
+            starts.push((*slot, p, diag));
+        }
+        let generation = self.publish(shared, |next| next.peers.extend(policies));
+        let event = RibEvent::Pairs(crate::rib::PairsChange {
+            added: rib_pairs,
+            removed: retired.to_vec(),
+        });
+        if rib.send(event).await.is_err() {
+            return Err("the RIB is gone".into());
+        }
+        // The RIB takes the new generation (nothing to re-check: no other policy changed).
+        let event = RibEvent::Reconfigure(crate::rib::Reconfigure {
+            generation,
+            local: None,
+            peers: Vec::new(),
+        });
+        if rib.send(event).await.is_err() {
+            return Err("the RIB is gone".into());
+        }
+        let added: Vec<usize> = appended.iter().map(|(_, i)| *i).collect();
+        super::set_listener_keys(&ctx.listeners, (&ctx.config, removed), (new, &added));
+        for (slot, p, diag) in starts {
+            let (channels, tasks) =
+                super::spawn_pair(new, slot, p, shared, rib, &diag).map_err(|e| e.to_string())?;
+            ctx.handles
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(tasks);
+            ctx.wiring.change(|w| {
+                w.sessions.push(channels);
+                w.table.extend(super::pair_table(slot, p));
+            });
+            tracing::info!(peer = %p.name, slot, "pair added by a reload: sessions started");
+        }
+        Ok(())
     }
 
     /// Loads the IRR files and puts what changed in force; a bad file keeps the lists in

@@ -35,13 +35,6 @@ pub(super) struct ReloadPlan {
     pub removed: Vec<String>,
 }
 
-/// Why a reload is refused as a whole (the running configuration stays).
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub(super) enum RefuseReload {
-    #[error("peer(s) added ({added}) or removed ({removed}): not yet applied live, restart bgpsieve to apply")]
-    PairsChanged { added: String, removed: String },
-}
-
 /// Which pair slot each peer lives in. A pair's slot is its id everywhere in the daemon
 /// (`SessionId.pair`, its session channels, its RIB pair, its policy in the snapshot, its
 /// metrics handles) and never changes while the daemon runs: the order of the `[[peer]]`
@@ -89,6 +82,7 @@ impl Slots {
     }
 
     /// Every slot, retired ones included.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.0.len()
     }
