@@ -32,7 +32,7 @@ pub const CAUSES: &[&str] = &["rpki", "policy"];
 /// `source` label values of `bgpsieve_data_reload_errors_total`.
 pub const RELOAD_SOURCES: &[&str] = &["rpki-files", "irr-files", "config"];
 
-/// One configured peer, as the metrics know it; its index in the list is the peer index the
+/// One configured peer, as the metrics know it; its index in the list is the pair slot the
 /// methods take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerLabel {
@@ -633,6 +633,44 @@ mod tests {
             "unexpected {prefix:?} in:\n{}",
             all.join("\n")
         );
+    }
+
+    #[test]
+    fn a_peer_added_or_removed_by_a_reload_gets_or_loses_its_series() {
+        let m = two_peers();
+        let slot = m.add_peer(&PeerLabel {
+            name: "ix-c".into(),
+        });
+        assert_eq!((slot, m.peer_count()), (2, 3));
+        has(&m, r#"bgpsieve_peer_up{peer="ix-c"} 0"#);
+        m.peer_up(2, true);
+        has(&m, r#"bgpsieve_peer_up{peer="ix-c"} 1"#);
+        m.rejected(0, Direction::Out, Reason::Malformed);
+        m.remove_peer(0);
+        for family in [
+            "bgpsieve_peer_up",
+            "bgpsieve_router_up",
+            "bgpsieve_routes_received_total",
+            "bgpsieve_routes_rejected_total",
+            "bgpsieve_routes_current",
+            "bgpsieve_max_prefix_trips_total",
+            "bgpsieve_session_state",
+            "bgpsieve_session_flaps_total",
+        ] {
+            let removed = format!("{family}{{");
+            assert!(
+                !lines(&m)
+                    .iter()
+                    .any(|l| l.starts_with(&removed) && l.contains(r#"peer="transit-a""#)),
+                "{family} of transit-a left"
+            );
+        }
+        // Its slot is not reused; a call for it changes nothing, the others go on.
+        m.peer_up(0, true);
+        lacks(&m, r#"bgpsieve_peer_up{peer="transit-a"}"#);
+        has(&m, r#"bgpsieve_peer_up{peer="customer-b"} 0"#);
+        has(&m, r#"bgpsieve_peer_up{peer="ix-c"} 1"#);
+        assert_eq!(m.add_peer(&PeerLabel { name: "d".into() }), 3);
     }
 
     #[test]

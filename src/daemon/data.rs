@@ -602,10 +602,10 @@ impl DataTask {
         }
     }
 
-    /// Reads the configuration file again and applies what it changes: policies and limits
-    /// (routes checked again, sessions kept), session parameters (that session restarts), the
-    /// RPKI file lists. An invalid file, or a change only a restart can apply to the peer list,
-    /// is refused whole and the running configuration stays.
+    /// Reads the configuration file again and applies what it changes: pairs added and
+    /// removed, policies and limits (routes checked again, sessions kept), session parameters
+    /// (that session restarts), the RPKI file lists. An invalid file (or a policy file that
+    /// does not load) is refused whole and the running configuration stays.
     async fn reload_config(
         &mut self,
         ctx: &mut ReloadCtx,
@@ -662,11 +662,18 @@ impl DataTask {
                 .await?;
         }
         let summary = format!(
-            "{} pair(s) added, {} removed, {} peer(s) with new policy, {} session(s) restarted{}{}",
-            appended.len(),
-            retired.len(),
+            "{} peer(s) with new policy, {} session(s) restarted{}{}{}",
             plan.policy.len(),
             plan.restart.len(),
+            if pairs_changed {
+                format!(
+                    ", {} pair(s) added, {} removed",
+                    appended.len(),
+                    retired.len()
+                )
+            } else {
+                String::new()
+            },
             if plan.local {
                 ", local policy changed"
             } else {

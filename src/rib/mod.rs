@@ -200,8 +200,8 @@ fn report_incident(incident: &Incident) {
     tracing::warn!(target: "bgpsieve::incident", "leak incident {}", incident.to_json());
 }
 
-// `self.pairs[id]`: pair ids are positions in the configured peer table, which bgpsieve hands to
-// its own session tasks; none comes from the wire, and `handle` drops an event whose id it does
+// `self.pairs[id]`: pair ids are slots (the configured peer table at start, then appended by
+// reloads, never removed), which bgpsieve hands to its own session tasks; none comes from the wire, and `handle` drops an event whose id it does
 // not know.
 #[allow(clippy::indexing_slicing)]
 impl Rib {
