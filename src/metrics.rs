@@ -12,13 +12,13 @@
 //! `/proc/self` for the process metrics when rendering.
 
 use crate::policy::Reason;
-use crate::types::{Afi, Direction, PerAfi, PerDirection};
+use crate::types::{Afi, Direction, PerAfi, PerDirection, Side};
 use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 /// Buckets of `bgpsieve_update_processing_seconds`: 10 µs … 1 s, about three per decade (an
 /// UPDATE with one prefix takes tens of µs; a full table's worth of re-checks takes up to 1 s).
@@ -32,7 +32,7 @@ pub const CAUSES: &[&str] = &["rpki", "policy"];
 /// `source` label values of `bgpsieve_data_reload_errors_total`.
 pub const RELOAD_SOURCES: &[&str] = &["rpki-files", "irr-files", "config"];
 
-/// One configured peer, as the metrics know it; its index in the list is the peer index the
+/// One configured peer, as the metrics know it; its index in the list is the pair slot the
 /// methods take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerLabel {
@@ -73,10 +73,99 @@ struct PeerHandles {
     flaps: crate::types::PerSide<IntCounter>,
 }
 
+/// The metric families with a `peer` label, to create and remove one peer's series.
+struct PeerVecs {
+    peer_up: IntGaugeVec,
+    router_up: IntGaugeVec,
+    received: IntCounterVec,
+    rejected: IntCounterVec,
+    current: IntGaugeVec,
+    trips: IntCounterVec,
+    session_state: IntGaugeVec,
+    session_flaps: IntCounterVec,
+}
+
+impl PeerVecs {
+    /// The handles of peer `name`'s series, created at zero.
+    fn handles(&self, name: &str) -> PeerHandles {
+        let per_dir = |d: Direction| {
+            Reason::ALL
+                .iter()
+                .map(|r| {
+                    let cell = OnceLock::new();
+                    if reason_applies(*r, d) {
+                        let _ = cell.set(self.rejected.with_label_values(&[
+                            name,
+                            d.as_str(),
+                            r.code(),
+                        ]));
+                    }
+                    cell
+                })
+                .collect::<Vec<_>>()
+        };
+        PeerHandles {
+            name: name.to_string(),
+            up: self.peer_up.with_label_values(&[name]),
+            router_up: self.router_up.with_label_values(&[name]),
+            received: PerAfi::new(|a| self.received.with_label_values(&[name, a.as_str()])),
+            rejected: PerDirection::new(per_dir),
+            current: PerDirection::new(|d| {
+                PerAfi::new(|a| {
+                    self.current
+                        .with_label_values(&[name, d.as_str(), a.as_str()])
+                })
+            }),
+            trips: PerDirection::new(|d| self.trips.with_label_values(&[name, d.as_str()])),
+            state: crate::types::PerSide::new(|side| {
+                let g = self.session_state.with_label_values(&[name, side.as_str()]);
+                g.set(1);
+                g
+            }),
+            flaps: crate::types::PerSide::new(|side| {
+                self.session_flaps.with_label_values(&[name, side.as_str()])
+            }),
+        }
+    }
+
+    /// Removes every series of peer `name` (a series never created is no error).
+    fn remove(&self, name: &str) {
+        let _ = self.peer_up.remove_label_values(&[name]);
+        let _ = self.router_up.remove_label_values(&[name]);
+        for a in [Afi::Ipv4, Afi::Ipv6] {
+            let _ = self.received.remove_label_values(&[name, a.as_str()]);
+        }
+        for d in [Direction::In, Direction::Out] {
+            let _ = self.trips.remove_label_values(&[name, d.as_str()]);
+            for a in [Afi::Ipv4, Afi::Ipv6] {
+                let _ = self
+                    .current
+                    .remove_label_values(&[name, d.as_str(), a.as_str()]);
+            }
+            for r in Reason::ALL {
+                let _ = self
+                    .rejected
+                    .remove_label_values(&[name, d.as_str(), r.code()]);
+            }
+        }
+        for side in Side::BOTH {
+            let _ = self
+                .session_state
+                .remove_label_values(&[name, side.as_str()]);
+            let _ = self
+                .session_flaps
+                .remove_label_values(&[name, side.as_str()]);
+        }
+    }
+}
+
 /// Every bgpsieve metric, in one registry.
 pub struct Metrics {
     registry: Registry,
-    peers: Vec<PeerHandles>,
+    /// By pair slot; `None` for a pair removed by a reload. Written only by a reload that adds
+    /// or removes pairs.
+    peers: RwLock<Vec<Option<Arc<PeerHandles>>>>,
+    vecs: PeerVecs,
     rejected_vec: IntCounterVec,
     update_seconds: Histogram,
     vrps: PerAfi<IntGauge>,
@@ -94,7 +183,7 @@ pub struct Metrics {
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics")
-            .field("peers", &self.peers.len())
+            .field("peers", &self.peer_count())
             .finish_non_exhaustive()
     }
 }
@@ -253,45 +342,20 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
 
-        let mut handles = Vec::with_capacity(peers.len());
-        for p in peers {
-            let name = p.name.as_str();
-            let per_dir = |d: Direction| {
-                Reason::ALL
-                    .iter()
-                    .map(|r| {
-                        let cell = OnceLock::new();
-                        if reason_applies(*r, d) {
-                            let _ = cell.set(rejected_vec.with_label_values(&[
-                                name,
-                                d.as_str(),
-                                r.code(),
-                            ]));
-                        }
-                        cell
-                    })
-                    .collect::<Vec<_>>()
-            };
-            handles.push(PeerHandles {
-                name: name.to_string(),
-                up: peer_up.with_label_values(&[name]),
-                router_up: router_up.with_label_values(&[name]),
-                received: PerAfi::new(|a| received.with_label_values(&[name, a.as_str()])),
-                rejected: PerDirection::new(per_dir),
-                current: PerDirection::new(|d| {
-                    PerAfi::new(|a| current.with_label_values(&[name, d.as_str(), a.as_str()]))
-                }),
-                trips: PerDirection::new(|d| trips.with_label_values(&[name, d.as_str()])),
-                state: crate::types::PerSide::new(|side| {
-                    let g = session_state.with_label_values(&[name, side.as_str()]);
-                    g.set(1);
-                    g
-                }),
-                flaps: crate::types::PerSide::new(|side| {
-                    session_flaps.with_label_values(&[name, side.as_str()])
-                }),
-            });
-        }
+        let vecs = PeerVecs {
+            peer_up: peer_up.clone(),
+            router_up: router_up.clone(),
+            received: received.clone(),
+            rejected: rejected_vec.clone(),
+            current: current.clone(),
+            trips: trips.clone(),
+            session_state: session_state.clone(),
+            session_flaps: session_flaps.clone(),
+        };
+        let handles = peers
+            .iter()
+            .map(|p| Some(Arc::new(vecs.handles(&p.name))))
+            .collect();
         let vrps = PerAfi::new(|a| vrps_vec.with_label_values(&[a.as_str()]));
         for cause in CAUSES {
             reevaluations.with_label_values(&[cause]);
@@ -331,7 +395,8 @@ impl Metrics {
 
         Ok(Metrics {
             registry,
-            peers: handles,
+            peers: RwLock::new(handles),
+            vecs,
             rejected_vec,
             update_seconds,
             vrps,
@@ -349,13 +414,41 @@ impl Metrics {
 
     /// The number of peers the metrics were made for.
     pub fn peer_count(&self) -> usize {
-        self.peers.len()
+        self.peers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// A pair added by a reload, in the next slot: its series are created at zero.
+    pub fn add_peer(&self, peer: &PeerLabel) -> usize {
+        let handles = Arc::new(self.vecs.handles(&peer.name));
+        let mut peers = self.peers.write().unwrap_or_else(PoisonError::into_inner);
+        peers.push(Some(handles));
+        peers.len() - 1
+    }
+
+    /// A pair removed by a reload: its series leave `/metrics` (its slot is not reused).
+    pub fn remove_peer(&self, peer: usize) {
+        let gone = self
+            .peers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(peer)
+            .and_then(Option::take);
+        if let Some(p) = gone {
+            self.vecs.remove(&p.name);
+        }
     }
 
     // Peer indexes come from the daemon's own peer list; one out of range is ignored rather
     // than allowed to panic the caller.
-    fn peer(&self, peer: usize) -> Option<&PeerHandles> {
-        self.peers.get(peer)
+    fn peer(&self, peer: usize) -> Option<Arc<PeerHandles>> {
+        self.peers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(peer)?
+            .clone()
     }
 
     /// The session with `peer` went Established (`true`) or left it.
@@ -540,6 +633,44 @@ mod tests {
             "unexpected {prefix:?} in:\n{}",
             all.join("\n")
         );
+    }
+
+    #[test]
+    fn a_peer_added_or_removed_by_a_reload_gets_or_loses_its_series() {
+        let m = two_peers();
+        let slot = m.add_peer(&PeerLabel {
+            name: "ix-c".into(),
+        });
+        assert_eq!((slot, m.peer_count()), (2, 3));
+        has(&m, r#"bgpsieve_peer_up{peer="ix-c"} 0"#);
+        m.peer_up(2, true);
+        has(&m, r#"bgpsieve_peer_up{peer="ix-c"} 1"#);
+        m.rejected(0, Direction::Out, Reason::Malformed);
+        m.remove_peer(0);
+        for family in [
+            "bgpsieve_peer_up",
+            "bgpsieve_router_up",
+            "bgpsieve_routes_received_total",
+            "bgpsieve_routes_rejected_total",
+            "bgpsieve_routes_current",
+            "bgpsieve_max_prefix_trips_total",
+            "bgpsieve_session_state",
+            "bgpsieve_session_flaps_total",
+        ] {
+            let removed = format!("{family}{{");
+            assert!(
+                !lines(&m)
+                    .iter()
+                    .any(|l| l.starts_with(&removed) && l.contains(r#"peer="transit-a""#)),
+                "{family} of transit-a left"
+            );
+        }
+        // Its slot is not reused; a call for it changes nothing, the others go on.
+        m.peer_up(0, true);
+        lacks(&m, r#"bgpsieve_peer_up{peer="transit-a"}"#);
+        has(&m, r#"bgpsieve_peer_up{peer="customer-b"} 0"#);
+        has(&m, r#"bgpsieve_peer_up{peer="ix-c"} 1"#);
+        assert_eq!(m.add_peer(&PeerLabel { name: "d".into() }), 3);
     }
 
     #[test]

@@ -124,6 +124,10 @@ pub enum ToSession {
     Reconfigure(Box<SessionConfig>),
     /// Administrative shutdown (RFC 8203 message), then the task ends.
     Shutdown(String),
+    /// The pair was removed from the configuration: Cease/3 Peer De-configured (a Hard Reset
+    /// where RFC 8538 N was negotiated, so the peer drops the routes at once), then the task
+    /// ends.
+    Deconfigure,
     /// News from the other session of the pair.
     Twin(TwinEvent),
 }
@@ -1194,6 +1198,15 @@ async fn run<E: From<FromSession> + Send + 'static>(
                 Some(ToSession::Shutdown(msg)) => {
                     s.planned_stop(msg).await;
                     // Let the writer flush the NOTIFICATION.
+                    s.conn = None;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    return;
+                }
+                Some(ToSession::Deconfigure) => {
+                    tracing::info!(peer = %s.cfg.name, side = %s.cfg.id.side, "peer removed from the configuration: closing the session");
+                    s.stopping = true;
+                    s.event(Event::AutomaticStop(Notification::peer_deconfigured())).await;
+                    s.event(Event::ManualStop { shutdown_message: None }).await;
                     s.conn = None;
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     return;

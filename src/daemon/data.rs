@@ -15,6 +15,7 @@ use crate::rpki::feed::{FeedConfig, Outcome, RpkiFeed, RtrChange, Update};
 use crate::rpki::rtr::{self, RtrCache, RtrClientConfig, RtrEvent, RtrHandle};
 use crate::rpki::{load_files, LoadError, LoadOptions, RpkiData};
 use crate::setup;
+use crate::types::SessionId;
 use crate::unix_now;
 use ipnet::IpNet;
 use std::path::PathBuf;
@@ -103,14 +104,14 @@ struct IrrFiles {
 }
 
 impl IrrFiles {
-    fn new(cfg: &Config) -> IrrFiles {
+    /// The files of `cfg`, each peer's by its pair slot.
+    fn new(cfg: &Config, slots: &super::reload::Slots) -> IrrFiles {
         let mut f = IrrFiles {
             peers: cfg
                 .peers
                 .iter()
-                .enumerate()
-                .filter(|(_, p)| !p.irr.is_empty())
-                .map(|(i, p)| (i, p.irr.clone()))
+                .filter(|p| !p.irr.is_empty())
+                .filter_map(|p| Some((slots.of(&p.name)?, p.irr.clone())))
                 .collect(),
             announce_static: cfg.global.announce_list(),
             announce: cfg.global.announce_irr.clone(),
@@ -332,7 +333,15 @@ fn modified_unix(path: &std::path::Path) -> Option<i64> {
 pub(super) struct ReloadCtx {
     pub path: PathBuf,
     pub config: Config,
-    pub sessions: super::Sessions,
+    /// The session channels and the listeners' table.
+    pub wiring: super::SharedWiring,
+    /// Which pair slot each configured peer lives in.
+    pub slots: super::reload::Slots,
+    /// The listening sockets, for the TCP-MD5 keys of added and removed pairs.
+    pub listeners: Vec<(std::net::SocketAddr, Arc<tokio::net::TcpListener>)>,
+    /// The session tasks, awaited when the daemon stops.
+    pub handles: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 fn feed_config(cfg: &RpkiConfig) -> FeedConfig {
@@ -426,7 +435,7 @@ impl DataTask {
             initial,
             feed,
             files,
-            irr: IrrFiles::new(config),
+            irr: IrrFiles::new(config, &super::reload::Slots::new(config)),
             rtr,
             started,
         })
@@ -593,10 +602,10 @@ impl DataTask {
         }
     }
 
-    /// Reads the configuration file again and applies what it changes: policies and limits
-    /// (routes checked again, sessions kept), session parameters (that session restarts), the
-    /// RPKI file lists. An invalid file, or a change only a restart can apply to the peer list,
-    /// is refused whole and the running configuration stays.
+    /// Reads the configuration file again and applies what it changes: pairs added and
+    /// removed, policies and limits (routes checked again, sessions kept), session parameters
+    /// (that session restarts), the RPKI file lists. An invalid file (or a policy file that
+    /// does not load) is refused whole and the running configuration stays.
     async fn reload_config(
         &mut self,
         ctx: &mut ReloadCtx,
@@ -610,11 +619,22 @@ impl DataTask {
             tracing::warn!("{w}");
         }
         let new = loaded.config;
-        let plan = super::reload::plan(&ctx.config, &new).map_err(|e| e.to_string())?;
+        let plan = super::reload::plan(&ctx.config, &new);
         for w in &plan.not_applied {
             tracing::warn!("{w}");
         }
         // Everything that can fail comes first: a bad IRR file refuses the whole reload.
+        let mut added_pairs = Vec::new();
+        for &i in &plan.added {
+            let Some(p) = new.peers.get(i) else { continue };
+            added_pairs.push((i, super::rib_pair(p).map_err(|e| e.to_string())?));
+        }
+        // Pairs come and go first (slots retired and appended); the plan names peers by their
+        // position in the new file, everything else by slot.
+        let pairs_changed = !plan.added.is_empty() || !plan.removed.is_empty();
+        let mut slots = ctx.slots.clone();
+        let (retired, appended) = slots.apply(&plan, &new);
+        let slot = |i: usize| slots.of_new(&new, i);
         let local = if plan.local {
             Some(setup::local_policy(&new).map_err(|e| e.to_string())?)
         } else {
@@ -622,9 +642,11 @@ impl DataTask {
         };
         let mut peers = Vec::new();
         for &i in &plan.policy {
-            let Some(p) = new.peers.get(i) else { continue };
+            let (Some(p), Some(pair)) = (new.peers.get(i), slot(i)) else {
+                continue;
+            };
             peers.push(crate::rib::PairReconfig {
-                pair: i,
+                pair,
                 policy: setup::peer_policy(p).map_err(|e| e.to_string())?,
                 local_asn: p.router.as_ref().map(|r| r.asn),
                 next_hop: p.next_hop,
@@ -633,10 +655,25 @@ impl DataTask {
                 limits_out: setup::limits(&p.max_prefix_out),
             });
         }
+        if pairs_changed {
+            ctx.slots = slots.clone();
+            let gone = (retired.as_slice(), plan.removed.as_slice());
+            self.change_pairs(ctx, &new, shared, rib, gone, &appended, added_pairs)
+                .await?;
+        }
         let summary = format!(
-            "{} peer(s) with new policy, {} session(s) restarted{}{}",
+            "{} peer(s) with new policy, {} session(s) restarted{}{}{}",
             plan.policy.len(),
             plan.restart.len(),
+            if pairs_changed {
+                format!(
+                    ", {} pair(s) added, {} removed",
+                    appended.len(),
+                    retired.len()
+                )
+            } else {
+                String::new()
+            },
             if plan.local {
                 ", local policy changed"
             } else {
@@ -685,20 +722,105 @@ impl DataTask {
             }
         }
         for id in &plan.restart {
-            let peer = new.peers.get(id.pair);
-            if let Some((p, r)) = peer.and_then(|p| Some((p, p.router.as_ref()?))) {
-                let sc = super::session_configs(&new, id.pair, (p, r), shared).into_side(id.side);
+            let peer = new.peers.get(id.pair).zip(slot(id.pair));
+            if let Some((p, r, s)) = peer.and_then(|(p, s)| Some((p, p.router.as_ref()?, s))) {
+                let sc = super::session_configs(&new, s, (p, r), shared).into_side(id.side);
                 let order = crate::bgp::session::ToSession::Reconfigure(Box::new(sc));
-                super::send_to(&ctx.sessions, *id, order);
+                ctx.wiring.send_to(SessionId::new(s, id.side), order);
             }
         }
         if plan.rpki_files {
             self.files = Files::new(&new.rpki);
             self.feed.set_config(feed_config(&new.rpki));
         }
-        self.irr = IrrFiles::new(&new);
+        self.irr = IrrFiles::new(&new, &ctx.slots);
         ctx.config = new;
         Ok(summary)
+    }
+
+    /// Removes the pairs in the `retired` slots (their sessions close with Cease/3 Peer
+    /// De-configured, the RIB drops their routes, their series and views go) and starts the
+    /// `appended` ones ((slot, index in `new`), with their RIB pairs in `added`): listener
+    /// table and TCP-MD5 keys, metrics series, policy, sessions. No other pair is touched.
+    #[allow(clippy::too_many_arguments)]
+    async fn change_pairs(
+        &mut self,
+        ctx: &mut ReloadCtx,
+        new: &Config,
+        shared: &Arc<SharedPolicy>,
+        rib: &mpsc::Sender<RibEvent>,
+        (retired, removed): (&[usize], &[String]),
+        appended: &[(usize, usize)],
+        added: Vec<(usize, crate::rib::Pair)>,
+    ) -> Result<(), String> {
+        for &slot in retired {
+            for side in crate::types::Side::BOTH {
+                let order = crate::bgp::session::ToSession::Deconfigure;
+                ctx.wiring.send_to(SessionId::new(slot, side), order);
+            }
+        }
+        ctx.wiring
+            .change(|w| w.table.retain(|(_, _, id)| !retired.contains(&id.pair)));
+        // Each new pair: its metrics series, its diagnostics, its RIB pair, its policy.
+        let mut rib_pairs = Vec::new();
+        let mut policies = Vec::new();
+        let mut starts = Vec::new();
+        for ((slot, i), (_, mut pair)) in appended.iter().zip(added) {
+            let Some(p) = new.peers.get(*i) else { continue };
+            let label = crate::metrics::PeerLabel {
+                name: p.name.clone(),
+            };
+            let at = ctx.metrics.add_peer(&label);
+            if at != *slot {
+                return Err(format!(
+                    "pair {}: slot {slot} but metrics slot {at}",
+                    p.name
+                ));
+            }
+            let diag = crate::types::PerSide::new(|side| {
+                crate::bgp::diag::DiagHandle::with_metrics(
+                    ctx.metrics.clone(),
+                    SessionId::new(*slot, side),
+                )
+            });
+            pair.diag = diag.clone();
+            policies.push(pair.policy.clone());
+            rib_pairs.push(pair);
+            starts.push((*slot, p, diag));
+        }
+        let generation = self.publish(shared, |next| next.peers.extend(policies));
+        let event = RibEvent::Pairs(crate::rib::PairsChange {
+            added: rib_pairs,
+            removed: retired.to_vec(),
+        });
+        if rib.send(event).await.is_err() {
+            return Err("the RIB is gone".into());
+        }
+        // The RIB takes the new generation (nothing to re-check: no other policy changed).
+        let event = RibEvent::Reconfigure(crate::rib::Reconfigure {
+            generation,
+            local: None,
+            peers: Vec::new(),
+        });
+        if rib.send(event).await.is_err() {
+            return Err("the RIB is gone".into());
+        }
+        let added: Vec<usize> = appended.iter().map(|(_, i)| *i).collect();
+        super::set_listener_keys(&ctx.listeners, (&ctx.config, removed), (new, &added));
+        for (slot, p, diag) in starts {
+            let (channels, tasks) =
+                super::spawn_pair(new, slot, p, shared, rib, &diag).map_err(|e| e.to_string())?;
+            ctx.handles
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(tasks);
+            ctx.wiring.change(|w| {
+                w.sessions.push(channels);
+                w.table.extend(super::pair_table(slot, p));
+            });
+            tracing::info!(peer = %p.name, slot, "pair added by a reload: sessions started");
+        }
+        Ok(())
     }
 
     /// Loads the IRR files and puts what changed in force; a bad file keeps the lists in

@@ -78,9 +78,13 @@ fn router_of(p: &PeerConfig) -> Result<&RouterConfig, DaemonError> {
 
 /// Builds the RIB's view of every configured pair.
 fn rib_pairs(cfg: &Config) -> Result<Vec<Pair>, DaemonError> {
-    cfg.peers
-        .iter()
-        .map(|p| {
+    cfg.peers.iter().map(rib_pair).collect()
+}
+
+/// Builds the RIB's view of one configured pair.
+fn rib_pair(p: &PeerConfig) -> Result<Pair, DaemonError> {
+    {
+        {
             let router = router_of(p)?;
             let policy = setup::peer_policy(p).map_err(|e| DaemonError::Data(e.to_string()))?;
             let mut pair = Pair::new(p.name.clone(), p.role, p.asn, router.asn, policy);
@@ -104,8 +108,8 @@ fn rib_pairs(cfg: &Config) -> Result<Vec<Pair>, DaemonError> {
                 .table
                 .set_limits(setup::limits(&p.max_prefix_out), None, observe);
             Ok(pair)
-        })
-        .collect()
+        }
+    }
 }
 
 /// The configurations of pair `i`'s two sessions (`r` is its router side). Toward the neighbor
@@ -208,33 +212,137 @@ fn match_session(
         .map(|(_, _, id)| *id)
 }
 
-/// Every session's (remote address, fixed local address) for the listeners.
-fn session_table(cfg: &Config) -> Vec<(IpAddr, Option<IpAddr>, SessionId)> {
-    let mut t = Vec::with_capacity(cfg.peers.len() * 2);
-    for (i, p) in cfg.peers.iter().enumerate() {
+/// The listener table's rows for the pair in `slot`: each session's (remote address, fixed
+/// local address).
+fn pair_table(slot: usize, p: &PeerConfig) -> Vec<(IpAddr, Option<IpAddr>, SessionId)> {
+    let mut t = vec![(
+        p.address,
+        p.local_address,
+        SessionId::new(slot, Side::Neighbor),
+    )];
+    if let Some(r) = &p.router {
         t.push((
-            p.address,
-            p.local_address,
-            SessionId::new(i, Side::Neighbor),
+            r.address,
+            Some(r.local_address),
+            SessionId::new(slot, Side::Router),
         ));
-        if let Some(r) = &p.router {
-            t.push((
-                r.address,
-                Some(r.local_address),
-                SessionId::new(i, Side::Router),
-            ));
-        }
     }
     t
 }
 
-/// The command channels of every session, by pair.
+/// Every session's (remote address, fixed local address) for the listeners, the pairs in
+/// their starting slots (the configuration's order).
+fn session_table(cfg: &Config) -> Vec<(IpAddr, Option<IpAddr>, SessionId)> {
+    cfg.peers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| pair_table(i, p))
+        .collect()
+}
+
+/// The command channels of every session, by pair slot (a retired slot keeps its closed
+/// channels).
 type Sessions = Vec<PerSide<mpsc::UnboundedSender<ToSession>>>;
 
 fn send_to(sessions: &Sessions, to: SessionId, order: ToSession) {
     if let Some(pair) = sessions.get(to.pair) {
         let _ = pair[to.side].send(order);
     }
+}
+
+/// What the listeners and the RIB thread find sessions by: the session channels by slot and
+/// the listeners' table.
+#[derive(Clone, Default)]
+struct Wiring {
+    sessions: Sessions,
+    table: Vec<(IpAddr, Option<IpAddr>, SessionId)>,
+}
+
+/// The [`Wiring`] in force, swapped whole by a reload that adds or removes pairs. Readers take
+/// the `Arc` once per accepted connection or per RIB batch, never per UPDATE, and hold no
+/// lock while they use it.
+#[derive(Clone, Default)]
+pub(super) struct SharedWiring(Arc<std::sync::RwLock<Arc<Wiring>>>);
+
+impl SharedWiring {
+    fn load(&self) -> Arc<Wiring> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn change(&self, f: impl FnOnce(&mut Wiring)) {
+        let mut w = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut next = (**w).clone();
+        f(&mut next);
+        *w = Arc::new(next);
+    }
+
+    pub(super) fn send_to(&self, to: SessionId, order: ToSession) {
+        send_to(&self.load().sessions, to, order);
+    }
+}
+
+/// A pair's two session channels and its two session tasks.
+type SpawnedPair = (
+    PerSide<mpsc::UnboundedSender<ToSession>>,
+    [tokio::task::JoinHandle<()>; 2],
+);
+
+/// Spawns the two sessions of the pair in `slot`; returns their channels and tasks.
+fn spawn_pair(
+    cfg: &Config,
+    slot: usize,
+    p: &PeerConfig,
+    checks: &Arc<SharedPolicy>,
+    rib_tx: &mpsc::Sender<RibEvent>,
+    diag: &PerSide<crate::bgp::diag::DiagHandle>,
+) -> Result<SpawnedPair, DaemonError> {
+    let configs = session_configs(cfg, slot, (p, router_of(p)?), checks);
+    let (ntx, nrx) = mpsc::unbounded_channel();
+    let (rtx, rrx) = mpsc::unbounded_channel();
+    let n = session::spawn_with(
+        configs.neighbor,
+        nrx,
+        rib_tx.clone(),
+        Some(rtx.clone()),
+        diag.neighbor.clone(),
+    );
+    let r = session::spawn_with(
+        configs.router,
+        rrx,
+        rib_tx.clone(),
+        Some(ntx.clone()),
+        diag.router.clone(),
+    );
+    Ok((
+        PerSide {
+            neighbor: ntx,
+            router: rtx,
+        },
+        [n, r],
+    ))
+}
+
+/// Every session's (remote address, TCP-MD5 key, GTSM) for the listeners of `v6`'s family; of
+/// sessions sharing a remote address, the last one's key is the one the kernel keeps.
+fn listener_sessions(
+    cfg: &Config,
+    v6: bool,
+) -> Vec<(IpAddr, Option<&crate::config::Secret>, bool)> {
+    let mut sessions = Vec::new();
+    for p in &cfg.peers {
+        sessions.push((p.address, p.md5_password.as_ref(), p.ttl_security));
+        if let Some(r) = &p.router {
+            sessions.push((r.address, r.md5_password.as_ref(), r.ttl_security));
+        }
+    }
+    sessions.retain(|(a, _, _)| a.is_ipv6() == v6);
+    sessions
 }
 
 /// Runs the daemon until SIGTERM or SIGINT, without configuration reloads (SIGHUP reloads the
@@ -260,14 +368,7 @@ fn secure_listener(l: &TcpListener, addr: &SocketAddr, cfg: &Config) -> Result<(
         addr: *addr,
         source,
     };
-    let mut sessions = Vec::new();
-    for p in &cfg.peers {
-        sessions.push((p.address, p.md5_password.as_ref(), p.ttl_security));
-        if let Some(r) = &p.router {
-            sessions.push((r.address, r.md5_password.as_ref(), r.ttl_security));
-        }
-    }
-    sessions.retain(|(a, _, _)| a.is_ipv6() == addr.is_ipv6());
+    let sessions = listener_sessions(cfg, addr.is_ipv6());
     // RFC 2385: the listening socket knows each remote's key, so the handshake is signed.
     for (a, key, _) in &sessions {
         if let Some(key) = key {
@@ -282,6 +383,39 @@ fn secure_listener(l: &TcpListener, addr: &SocketAddr, cfg: &Config) -> Result<(
         tracing::info!(%addr, "GTSM on the listener: every session of its family uses it");
     }
     Ok(())
+}
+
+/// The TCP-MD5 keys of the listeners after a reload that removed the pairs `removed` (names in
+/// `old`) and added `added` (indices in `new`): every remote address of theirs gets the key
+/// the new configuration gives it, or none. A key that cannot be set is logged (the session
+/// of that address then fails to connect, as it would with a wrong key).
+fn set_listener_keys(
+    listeners: &[(SocketAddr, Arc<TcpListener>)],
+    (old, removed): (&Config, &[String]),
+    (new, added): (&Config, &[usize]),
+) {
+    let gone = old.peers.iter().filter(|p| removed.contains(&p.name));
+    let came = added.iter().filter_map(|&i| new.peers.get(i));
+    for (addr, l) in listeners {
+        let keys = listener_sessions(new, addr.is_ipv6());
+        for p in gone.clone().chain(came.clone()) {
+            let remotes = std::iter::once(p.address).chain(p.router.as_ref().map(|r| r.address));
+            for remote in remotes.filter(|a| a.is_ipv6() == addr.is_ipv6()) {
+                let key = keys
+                    .iter()
+                    .rev()
+                    .find(|(a, k, _)| *a == remote && k.is_some())
+                    .and_then(|(_, k, _)| *k);
+                let bytes = key.map_or(&[][..], |k| k.expose().as_bytes());
+                if let Err(e) = crate::bgp::sockopt::set_md5(&**l, remote, bytes) {
+                    // Removing a key the listener never had fails with ENOENT: nothing to do.
+                    if key.is_some() {
+                        tracing::error!(%addr, %remote, "TCP-MD5 key of an added pair: {e}");
+                    }
+                }
+            }
+        }
+    }
 }
 
 async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), DaemonError> {
@@ -375,6 +509,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         p.diag = d.clone();
     }
     let mut rib = Rib::new(pairs, local, rpki);
+    let metrics_for_reload = metrics.clone();
     rib.ops = Some(crate::rib::Ops::new(
         metrics, rejected, peer_views, incidents, pair_count,
     ));
@@ -401,39 +536,33 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
             })?;
         tracing::info!(%addr, "listening");
         secure_listener(&l, addr, &cfg)?;
-        listeners.push(l);
+        listeners.push((*addr, Arc::new(l)));
     }
 
     let (rib_tx, mut rib_rx) = mpsc::channel::<RibEvent>(1024);
     let mut sessions: Sessions = Vec::new();
-    let mut handles = Vec::new();
+    let handles = Arc::new(std::sync::Mutex::new(Vec::new()));
     for (i, (p, diag)) in cfg.peers.iter().zip(&diags).enumerate() {
-        let configs = session_configs(&cfg, i, (p, router_of(p)?), &shared);
-        let (ntx, nrx) = mpsc::unbounded_channel();
-        let (rtx, rrx) = mpsc::unbounded_channel();
-        handles.push(session::spawn_with(
-            configs.neighbor,
-            nrx,
-            rib_tx.clone(),
-            Some(rtx.clone()),
-            diag.neighbor.clone(),
-        ));
-        handles.push(session::spawn_with(
-            configs.router,
-            rrx,
-            rib_tx.clone(),
-            Some(ntx.clone()),
-            diag.router.clone(),
-        ));
-        sessions.push(PerSide {
-            neighbor: ntx,
-            router: rtx,
-        });
+        let (channels, tasks) = spawn_pair(&cfg, i, p, &shared, &rib_tx, diag)?;
+        handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(tasks);
+        sessions.push(channels);
     }
+    let wiring = SharedWiring::default();
+    wiring.change(|w| {
+        w.sessions = sessions;
+        w.table = session_table(&cfg);
+    });
     let reload = path.map(|path| data::ReloadCtx {
         path,
         config: cfg.clone(),
-        sessions: sessions.clone(),
+        wiring: wiring.clone(),
+        slots: reload::Slots::new(&cfg),
+        listeners: listeners.clone(),
+        handles: handles.clone(),
+        metrics: metrics_for_reload.clone(),
     });
     let data_task = tokio::spawn(data.run(shared, rib_tx.clone(), reload, data_ops));
     let ticker = {
@@ -450,10 +579,8 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     };
     drop(rib_tx);
 
-    let table = Arc::new(session_table(&cfg));
-    for l in listeners {
-        let sessions = sessions.clone();
-        let table = table.clone();
+    for (_, l) in listeners {
+        let wiring = wiring.clone();
         tokio::spawn(async move {
             loop {
                 let (stream, remote) = match l.accept().await {
@@ -466,8 +593,9 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                     }
                 };
                 let local = stream.local_addr().ok().map(|a| a.ip());
-                match match_session(&table, remote.ip(), local) {
-                    Some(id) => send_to(&sessions, id, ToSession::Incoming(stream)),
+                let w = wiring.load();
+                match match_session(&w.table, remote.ip(), local) {
+                    Some(id) => send_to(&w.sessions, id, ToSession::Incoming(stream)),
                     None => tracing::warn!(%remote, "connection from an unknown peer refused"),
                 }
             }
@@ -477,7 +605,7 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
     // The RIB thread: all route state. Once the daemon stops it handles nothing more: the
     // sessions' ends are for the peers (graceful restart keeps the routes there), and setting a
     // full table aside as stale in a process about to exit would only delay the exit.
-    let rib_sessions = sessions.clone();
+    let rib_wiring = wiring.clone();
     let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let rib_stopping = stopping.clone();
     let rib_thread = std::thread::Builder::new()
@@ -543,8 +671,9 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
                 }
                 rib.refresh_ops(false);
                 incidents.deliver(rib.incidents.take_changes());
+                let sessions = &rib_wiring.load().sessions;
                 for (to, order) in orders {
-                    send_to(&rib_sessions, to, order);
+                    send_to(sessions, to, order);
                 }
             }
             incidents.finish();
@@ -575,15 +704,20 @@ async fn run_async(cfg: Config, path: Option<std::path::PathBuf>) -> Result<(), 
         graceful_restart = cfg.graceful_restart.enabled,
         "shutting down: every session ends (with graceful restart, its peer keeps the routes)"
     );
-    for pair in &sessions {
+    for pair in &wiring.load().sessions {
         for side in Side::BOTH {
             let _ = pair[side].send(ToSession::Shutdown("bgpsieve is shutting down".into()));
         }
     }
+    let handles = std::mem::take(
+        &mut *handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     for h in handles {
         let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
     }
-    drop(sessions);
+    wiring.change(|w| w.sessions.clear());
     // The data task holds a sender of the RIB channel: the RIB thread ends when it is gone.
     data_task.abort();
     ticker.abort();

@@ -16,7 +16,8 @@ pub struct PolicySnapshot {
     pub generation: u64,
     pub rpki: Arc<RpkiData>,
     pub local: LocalPolicy,
-    /// By pair index (the configuration's `[[peer]]` order).
+    /// By pair slot (the `[[peer]]` order at start; a reload appends the pairs it adds and
+    /// leaves a removed pair's entry in its retired slot).
     pub peers: Vec<PeerPolicy>,
 }
 

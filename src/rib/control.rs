@@ -104,7 +104,7 @@ impl Rib {
         order: NeighborOrder,
         now: i64,
     ) -> (Result<String, NeighborError>, Vec<Output>) {
-        let Some(i) = self.pairs.iter().position(|p| p.name == name) else {
+        let Some(i) = self.pairs.iter().position(|p| p.name == name && !p.gone) else {
             return (Err(NeighborError::NotFound(name.to_string())), Vec::new());
         };
         match order {

@@ -76,6 +76,22 @@ impl InRoute {
     }
 }
 
+/// The pairs a reload adds (each in the next slot, in order) and removes (by slot).
+pub struct PairsChange {
+    pub added: Vec<Pair>,
+    pub removed: Vec<usize>,
+}
+
+impl std::fmt::Debug for PairsChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let added: Vec<&str> = self.added.iter().map(|p| p.name.as_str()).collect();
+        f.debug_struct("PairsChange")
+            .field("added", &added)
+            .field("removed", &self.removed)
+            .finish()
+    }
+}
+
 /// What the RIB thread receives.
 #[derive(Debug)]
 pub enum RibEvent {
@@ -87,6 +103,10 @@ pub enum RibEvent {
     Policy(PolicyUpdate),
     /// A reloaded configuration's policy changes.
     Reconfigure(Reconfigure),
+    /// A reload added pairs (each in the next slot, in order) or removed them (their slots).
+    /// The removed pairs' sessions have been told to close (Cease/3 Peer De-configured), which
+    /// takes their routes off the router and the neighbor.
+    Pairs(PairsChange),
     /// A second has passed (the views are refreshed even when nothing else happens).
     Tick,
     /// An operator clears the named pair (`bgpsieve ctl clear`): a session held down by a
@@ -180,8 +200,8 @@ fn report_incident(incident: &Incident) {
     tracing::warn!(target: "bgpsieve::incident", "leak incident {}", incident.to_json());
 }
 
-// `self.pairs[id]`: pair ids are positions in the configured peer table, which bgpsieve hands to
-// its own session tasks; none comes from the wire, and `handle` drops an event whose id it does
+// `self.pairs[id]`: pair ids are slots (the configured peer table at start, then appended by
+// reloads, never removed), which bgpsieve hands to its own session tasks; none comes from the wire, and `handle` drops an event whose id it does
 // not know.
 #[allow(clippy::indexing_slicing)]
 impl Rib {
@@ -196,6 +216,43 @@ impl Rib {
             now: 0,
             policy_generation: 0,
             stale_time: STALE_TIME,
+        }
+    }
+
+    /// A pair added by a reload, in the next slot; returns the slot.
+    pub fn add_pair(&mut self, pair: Pair) -> usize {
+        tracing::info!(peer = %pair.name, slot = self.pairs.len(), "pair added by a reload");
+        self.pairs.push(pair);
+        self.incidents.add_peer();
+        if let Some(ops) = self.ops.as_mut() {
+            ops.add_pair();
+        }
+        self.pairs.len() - 1
+    }
+
+    /// A pair removed by a reload: its routes are dropped, its slot retired (never reused),
+    /// its metrics series and its view go. Nothing is sent: its sessions close on their own
+    /// order, and every other pair is left as it is.
+    pub fn remove_pair(&mut self, slot: usize) {
+        let Some(p) = self.pairs.get_mut(slot).filter(|p| !p.gone) else {
+            return;
+        };
+        let mut empty = Pair::new(p.name.clone(), p.role, p.asn, p.local_asn, p.policy.clone());
+        empty.gone = true;
+        let old = std::mem::replace(p, empty);
+        tracing::info!(
+            peer = %old.name,
+            slot,
+            routes_in = old.flows.inbound.table.len(),
+            routes_out = old.flows.outbound.table.len(),
+            "pair removed by a reload"
+        );
+        drop(old);
+        // The index of known prefixes spans every pair: it is built again when needed.
+        self.known.release();
+        if let Some(ops) = self.ops.as_mut() {
+            ops.metrics.remove_peer(slot);
+            ops.dirty = true;
         }
     }
 
@@ -285,6 +342,15 @@ impl Rib {
                 }
                 self.graceful_tick()
             }
+            RibEvent::Pairs(PairsChange { added, removed }) => {
+                for slot in removed {
+                    self.remove_pair(slot);
+                }
+                for pair in added {
+                    self.add_pair(pair);
+                }
+                Vec::new()
+            }
             RibEvent::Reconfigure(r) => {
                 let started = std::time::Instant::now();
                 let generation = r.generation;
@@ -340,7 +406,7 @@ impl Rib {
             .pairs
             .iter_mut()
             .enumerate()
-            .find(|(_, p)| p.name == name)
+            .find(|(_, p)| p.name == name && !p.gone)
         else {
             return (Err(format!("no peer named {name:?}")), Vec::new());
         };
@@ -373,9 +439,14 @@ impl Rib {
     /// Handles one session event.
     pub fn handle(&mut self, ev: FromSession) -> Vec<Output> {
         let id = ev.id();
-        if id.pair >= self.pairs.len() {
-            tracing::error!(pair = id.pair, "session event for an unknown pair dropped");
-            return Vec::new();
+        match self.pairs.get(id.pair) {
+            None => {
+                tracing::error!(pair = id.pair, "session event for an unknown pair dropped");
+                return Vec::new();
+            }
+            // Its sessions' last words after the reload that removed it.
+            Some(p) if p.gone => return Vec::new(),
+            Some(_) => {}
         }
         match ev {
             FromSession::Up {

@@ -71,6 +71,15 @@ impl Ops {
         }
     }
 
+    /// Room for one more pair (added by a reload), in the next slot.
+    pub fn add_pair(&mut self) {
+        self.since.push(PerSide::default());
+        self.trips.push(None);
+        let zero = vec![0u32; crate::policy::Reason::ALL.len()];
+        self.counts.get_mut().push([zero.clone(), zero]);
+        self.dirty = true;
+    }
+
     /// Logs, at info and at most once a minute, how many routes each peer had rejected and
     /// why (each rejection itself is at debug).
     pub fn summarize(&mut self, names: &[String]) {
@@ -189,6 +198,9 @@ impl Rib {
         let now = self.now;
         let mut views = Vec::with_capacity(self.pairs.len());
         for (i, p) in self.pairs.iter_mut().enumerate() {
+            if p.gone {
+                continue;
+            }
             let observe = p.policy.observe;
             let [all_in, ok_in, passed_in] = counts(&p.flows.inbound, observe);
             let [all_out, _, passed_out] = counts(&p.flows.outbound, observe);

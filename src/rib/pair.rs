@@ -63,6 +63,9 @@ pub struct Pair {
     pub shutdown: Option<super::control::Shutdown>,
     /// The configuration's `shutdown` key (its message) while it is set.
     pub shutdown_configured: Option<String>,
+    /// Removed from the configuration by a reload: its slot is retired, it holds no routes and
+    /// its sessions' events are dropped.
+    pub gone: bool,
 }
 
 impl Pair {
@@ -83,6 +86,7 @@ impl Pair {
             eor_owed: PerSide::default(),
             shutdown: None,
             shutdown_configured: None,
+            gone: false,
         }
     }
 

@@ -291,7 +291,7 @@ impl Rib {
             .pairs
             .iter()
             .enumerate()
-            .find(|(_, p)| p.name == q.peer)
+            .find(|(_, p)| p.name == q.peer && !p.gone)
             .ok_or_else(|| QueryError::NoPeer(q.peer.clone()))?;
         let d = q.view.flow();
         let observe = p.policy.observe;

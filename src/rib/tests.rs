@@ -78,6 +78,50 @@ fn rib(burst: Option<BurstLimits>) -> Rib {
     rib
 }
 
+#[test]
+fn a_pair_removed_by_a_reload_is_emptied_and_deaf_and_an_added_one_works_in_the_next_slot() {
+    let mut rib = rib(None);
+    let a = attrs("20002", |_| {});
+    let out = rib.handle(update_with(N, &["1.0.0.0/24"], a.clone(), &[]));
+    assert!(!out.is_empty(), "the route goes to the router");
+    rib.remove_pair(0);
+    assert!(rib.pairs[0].gone);
+    assert_eq!(rib.pairs[0].flows.inbound.table.len(), 0);
+    assert_eq!(rib.routes_held(), 0);
+    // Its sessions' last events are dropped, and its name is no longer found.
+    assert!(rib
+        .handle(update_with(N, &["1.0.1.0/24"], a.clone(), &[]))
+        .is_empty());
+    assert!(down(&mut rib, N).is_empty());
+    assert!(rib.clear("n").0.is_err());
+    // A pair with the same name in a new slot (an address change): its events handled, the
+    // name finds it.
+    let slot = rib.add_pair(pair(Role::Customer));
+    assert_eq!(slot, 1);
+    let (n1, r1) = (
+        SessionId::new(1, Side::Neighbor),
+        SessionId::new(1, Side::Router),
+    );
+    up(&mut rib, r1);
+    up(&mut rib, n1);
+    let out = rib.handle(update_with(n1, &["1.0.0.0/24"], a, &[]));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Routes { to, .. } if *to == r1)),
+        "{out:?}"
+    );
+    assert_eq!(rib.pairs[1].flows.inbound.table.len(), 1);
+    let (found, _) = rib.neighbor(
+        "n",
+        NeighborOrder::Down {
+            message: "m".into(),
+        },
+        0,
+    );
+    assert!(found.is_ok(), "{found:?}");
+    assert!(rib.pairs[1].shutdown.is_some() && rib.pairs[0].shutdown.is_none());
+}
+
 fn attrs(path: &str, f: impl FnOnce(&mut Attrs)) -> Arc<PathAttributes> {
     let mut a = Attrs {
         as_path: AsPath::parse(path).unwrap(),

@@ -361,6 +361,11 @@ impl Default for Incidents {
 }
 
 impl Incidents {
+    /// Watches one more pair (added by a reload, in the next slot).
+    pub fn add_peer(&mut self) {
+        self.watch.push(Watch::default());
+    }
+
     pub fn new(peers: usize, rejections_per_min: Option<u32>) -> Incidents {
         Incidents {
             list: VecDeque::new(),
