@@ -158,12 +158,28 @@ impl Bird {
 
     /// When `protocol` last changed state (the Since column of `show protocols`): the same
     /// value before and after means its session was not reset in between.
+    ///
+    /// Read until two reads a second apart agree: BIRD stamps it again when a graceful restart
+    /// it helps with ends, at the End-of-RIB that follows a session's routes by a few
+    /// milliseconds (bgpsieve announces a restart on its first sessions).
     pub fn since(&self, protocol: &str) -> String {
-        self.cli(&format!("show protocols {protocol}"))
-            .lines()
-            .find(|l| l.starts_with(protocol))
-            .and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
-            .unwrap_or_default()
+        let read = || {
+            self.cli(&format!("show protocols {protocol}"))
+                .lines()
+                .find(|l| l.starts_with(protocol))
+                .and_then(|l| l.split_whitespace().nth(4).map(str::to_string))
+                .unwrap_or_default()
+        };
+        let mut last = read();
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_secs(1));
+            let now = read();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
     }
 
     /// Whether `protocol` is Established.
